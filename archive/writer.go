@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"fmt"
 	"io"
+	"path"
+	"strings"
 	"time"
 )
 
@@ -37,6 +39,10 @@ func NewWriter(w io.Writer, o WriterOptions) *Writer {
 // PAX format is used only when a field needs it.
 func (w *Writer) WriteHeader(h *tar.Header) error {
 	n := *h
+	n.Name = CleanName(n.Name)
+	if n.Typeflag == tar.TypeLink {
+		n.Linkname = CleanName(n.Linkname)
+	}
 	n.Uname, n.Gname = "", ""
 	n.AccessTime, n.ChangeTime = time.Time{}, time.Time{}
 	n.ModTime = n.ModTime.Truncate(time.Second)
@@ -57,6 +63,13 @@ func (w *Writer) WriteHeader(h *tar.Header) error {
 		return fmt.Errorf("write tar header %s: %w", n.Name, err)
 	}
 	return nil
+}
+
+// CleanName returns a tar entry name in layer form: relative, cleaned,
+// without "./" ("" for the root itself).
+func CleanName(name string) string {
+	c := path.Clean("/" + name)
+	return strings.TrimPrefix(c, "/")
 }
 
 // Write writes file content for the last header.

@@ -1,0 +1,199 @@
+package build
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/copier"
+	"github.com/gorae/gorae/frontend"
+	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/ops"
+	"github.com/gorae/gorae/solver"
+)
+
+// Result describes a finished build.
+type Result struct {
+	Image        v1.Image
+	Digest       v1.Hash // manifest digest
+	ConfigDigest v1.Hash // image id, as docker shows it
+	Names        []string
+}
+
+// Build runs one build on root.
+func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
+	start := time.Now()
+	dockerfile, name, err := readDockerfile(o)
+	if err != nil {
+		return nil, err
+	}
+	excludes, err := readExcludes(o)
+	if err != nil {
+		return nil, err
+	}
+	comp, err := archive.ParseCompression(o.Compression)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --compression: %w", err)
+	}
+	platform, err := parsePlatform(o.Platform)
+	if err != nil {
+		return nil, err
+	}
+	res := &resolver{root: root, registry: o.Registry, pull: o.Pull, progress: o.Progress}
+	named := map[string]bool{}
+	for k := range o.Contexts {
+		named[k] = true
+	}
+	conv, err := frontend.Convert(ctx, frontend.Options{
+		File: name, Source: dockerfile, BuildArgs: o.BuildArgs, Target: o.Target,
+		Platform: platform, BuildPlatform: hostPlatform(), Excludes: excludes,
+		Contexts: named, Labels: o.Labels, Resolver: res,
+		Warn: func(w frontend.Warning) {
+			if w.Line > 0 {
+				o.Progress.Warnf("%s:%d: %s", w.File, w.Line, w.Msg)
+			} else {
+				o.Progress.Warnf("%s", w.Msg)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	contexts := map[string]string{"context": o.ContextDir}
+	for k, v := range o.Contexts {
+		contexts[k] = v
+	}
+	env := &ops.Env{
+		Content: root.Content, Snapshots: root.Snapshots, Images: root.Images,
+		Registry: o.Registry, Contexts: contexts, Compression: comp,
+		Docker: o.Docker, Jobs: o.Jobs, Epoch: o.Epoch,
+	}
+	defer env.Close()
+	roots := []*graph.Node{conv.Root}
+	for _, h := range conv.History {
+		if h.Node != nil {
+			roots = append(roots, h.Node)
+		}
+	}
+	vs, err := env.Vertices(roots)
+	if err != nil {
+		return nil, err
+	}
+	states, err := solver.Solve(ctx, vs, &buildCache{root: root, noCache: o.NoCache}, solver.Options{Jobs: o.Jobs, Events: o.Progress.Event})
+	if err != nil {
+		return nil, err
+	}
+	byNode := map[string]*ops.State{}
+	for i, n := range roots {
+		byNode[n.Digest()] = states[i]
+	}
+	img, err := assemble(root.Content, assembly{
+		config: conv.Config, history: conv.History, final: states[0],
+		states: byNode, docker: o.Docker, epoch: o.Epoch,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := finish(ctx, root, img, o)
+	if err != nil {
+		return nil, err
+	}
+	o.Progress.Logf("built %s in %.1fs", out.Digest, time.Since(start).Seconds())
+	return out, nil
+}
+
+// buildCache adapts the persistent cache to the solver: directory states
+// (contexts, downloads) are never stored, and --no-cache loads nothing
+// but still records what it built.
+type buildCache struct {
+	root    *Root
+	noCache bool
+}
+
+func (c *buildCache) Load(ctx context.Context, k solver.Key) (*ops.State, bool, error) {
+	if c.noCache {
+		return nil, false, nil
+	}
+	return c.root.Cache.Load(ctx, k)
+}
+
+func (c *buildCache) Save(ctx context.Context, k solver.Key, s *ops.State) error {
+	if s.Dir != nil {
+		return nil
+	}
+	return c.root.Cache.Save(ctx, k, s)
+}
+
+func readDockerfile(o Options) ([]byte, string, error) {
+	if o.Dockerfile == "-" {
+		if o.Stdin == nil {
+			return nil, "", errors.New("-f -: no standard input to read the Dockerfile from")
+		}
+		b, err := io.ReadAll(o.Stdin)
+		if err != nil {
+			return nil, "", fmt.Errorf("read Dockerfile from standard input: %w", err)
+		}
+		return b, "Dockerfile", nil
+	}
+	p := o.Dockerfile
+	if p == "" {
+		p = filepath.Join(o.ContextDir, "Dockerfile")
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, "", fmt.Errorf("no Dockerfile at %s: create one or name it with -f", p)
+		}
+		return nil, "", fmt.Errorf("read Dockerfile: %w", err)
+	}
+	return b, filepath.Base(p), nil
+}
+
+// readExcludes reads NAME.dockerignore beside the Dockerfile if it
+// exists, else .dockerignore at the context root, as BuildKit does.
+func readExcludes(o Options) ([]string, error) {
+	candidates := []string{}
+	if o.Dockerfile != "" && o.Dockerfile != "-" {
+		candidates = append(candidates, o.Dockerfile+".dockerignore")
+	}
+	candidates = append(candidates, filepath.Join(o.ContextDir, ".dockerignore"))
+	for _, p := range candidates {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		ex, err := copier.ReadDockerignore(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		return ex, nil
+	}
+	return nil, nil
+}
+
+func hostPlatform() v1.Platform {
+	return v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
+}
+
+func parsePlatform(s string) (v1.Platform, error) {
+	if s == "" {
+		return hostPlatform(), nil
+	}
+	p, err := v1.ParsePlatform(s)
+	if err != nil || p.OS == "" || p.Architecture == "" {
+		return v1.Platform{}, fmt.Errorf("invalid --platform %q: use os/arch[/variant], e.g. linux/amd64", s)
+	}
+	return *p, nil
+}

@@ -1,0 +1,133 @@
+package build
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gorae/gorae/exporter"
+	"github.com/gorae/gorae/registry"
+)
+
+// finish hands the built image to its sinks: the local store always (by
+// name when -t is given), the registry with --push, and each --output.
+// Outputs are parsed before anything is written so that a bad spec leaves
+// nothing behind.
+func finish(ctx context.Context, root *Root, img v1.Image, o Options) (*Result, error) {
+	var names []string
+	for _, t := range o.Tags {
+		n, err := registry.Normalize(t)
+		if err != nil {
+			return nil, fmt.Errorf("invalid tag -t %s: %w", t, err)
+		}
+		names = append(names, n)
+	}
+	var sinks []exporter.Exporter
+	for _, spec := range o.Outputs {
+		e, err := exporter.Parse(spec)
+		if err != nil {
+			return nil, err
+		}
+		if e != nil {
+			sinks = append(sinks, e)
+		}
+	}
+	if o.Push && len(names) == 0 {
+		return nil, fmt.Errorf("--push needs at least one name: add -t REGISTRY/REPO:TAG")
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, err
+	}
+	cfgDigest, err := img.ConfigName()
+	if err != nil {
+		return nil, err
+	}
+	if err := root.Images.Export(ctx, img, names); err != nil {
+		return nil, fmt.Errorf("store image: %w", err)
+	}
+	for _, n := range names {
+		o.Progress.Logf("naming to %s", n)
+	}
+	if o.Push {
+		o.Progress.Logf("pushing %s", strings.Join(names, ", "))
+		reg := &exporter.Registry{Options: o.Registry}
+		if err := reg.Export(ctx, img, names); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range sinks {
+		if err := s.Export(ctx, img, names); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Image: img, Digest: digest, ConfigDigest: cfgDigest, Names: names}
+	if o.IIDFile != "" {
+		if err := writeFileAtomic(o.IIDFile, []byte(digest.String())); err != nil {
+			return nil, fmt.Errorf("write --iidfile: %w", err)
+		}
+	}
+	if o.Metadata != "" {
+		if err := writeMetadata(o.Metadata, img, res); err != nil {
+			return nil, fmt.Errorf("write --metadata-file: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// writeMetadata writes the keys buildx writes for an image build.
+func writeMetadata(path string, img v1.Image, r *Result) error {
+	mt, err := img.MediaType()
+	if err != nil {
+		return err
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return err
+	}
+	md := map[string]any{
+		"containerimage.digest":        r.Digest.String(),
+		"containerimage.config.digest": r.ConfigDigest.String(),
+		"containerimage.descriptor": map[string]any{
+			"mediaType": string(mt), "digest": r.Digest.String(), "size": len(raw),
+		},
+	}
+	if len(r.Names) > 0 {
+		md["image.name"] = strings.Join(r.Names, ",")
+	}
+	b, err := json.MarshalIndent(md, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// writeFileAtomic writes a small file through a temp file in the same
+// directory, so readers see the old file or the whole new one.
+func writeFileAtomic(path string, b []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(b); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

@@ -1,0 +1,37 @@
+package build
+
+import (
+	"io"
+	"time"
+
+	"github.com/gorae/gorae/progress"
+	"github.com/gorae/gorae/registry"
+)
+
+// Options are the settings of one build, as `gorae build` flags give them.
+type Options struct {
+	ContextDir string
+	// Dockerfile is the Dockerfile's path; "" = ContextDir/Dockerfile,
+	// "-" = read from Stdin.
+	Dockerfile string
+	Stdin      io.Reader
+	Tags       []string
+	BuildArgs  map[string]string
+	Target     string
+	Platform   string // os/arch[/variant]; "" = this machine
+	NoCache    bool
+	Pull       bool
+	Push       bool
+	Outputs    []string          // --output specs
+	Labels     map[string]string // --label
+	Contexts   map[string]string // --build-context NAME=DIR
+	Registry   registry.Options
+	// Compression is gzip (default), zstd or uncompressed.
+	Compression string
+	Docker      bool // Docker v2s2 media types instead of OCI
+	IIDFile     string
+	Metadata    string // --metadata-file
+	Jobs        int
+	Epoch       *time.Time // SOURCE_DATE_EPOCH
+	Progress    *progress.Printer
+}

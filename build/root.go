@@ -1,0 +1,101 @@
+package build
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/gorae/gorae/cache"
+	"github.com/gorae/gorae/content"
+	"github.com/gorae/gorae/ops"
+	"github.com/gorae/gorae/snapshot"
+	"github.com/gorae/gorae/store"
+)
+
+// Root is an opened $GORAE_ROOT: blobs, image names, unpacked layers and
+// cache records, shared safely by concurrent gorae processes.
+type Root struct {
+	Dir       string
+	Content   *content.Store
+	Images    *store.Store
+	Snapshots *snapshot.Store
+	Cache     *cache.Local[*ops.State]
+	// Tmp is this process's own directory for in-flight writes.
+	Tmp string
+}
+
+// DefaultRoot is $GORAE_ROOT, else /var/lib/gorae for root, else
+// $XDG_DATA_HOME/gorae.
+func DefaultRoot() string {
+	if d := os.Getenv("GORAE_ROOT"); d != "" {
+		return d
+	}
+	if os.Geteuid() == 0 {
+		return "/var/lib/gorae"
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "gorae")
+	}
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".local", "share", "gorae")
+}
+
+// OpenRoot opens (creating if needed) the root at dir. Call Close when
+// done so this process's temp directory goes away.
+func OpenRoot(dir string) (*Root, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
+		return nil, fmt.Errorf("open gorae root %s: %w (set GORAE_ROOT to a writable directory)", dir, err)
+	}
+	cleanStaleTmp(filepath.Join(dir, "tmp"))
+	tmp, err := os.MkdirTemp(filepath.Join(dir, "tmp"), strconv.Itoa(os.Getpid())+".")
+	if err != nil {
+		return nil, fmt.Errorf("open gorae root %s: %w", dir, err)
+	}
+	r := &Root{Dir: dir, Tmp: tmp}
+	if r.Content, err = content.Open(filepath.Join(dir, "content"), tmp); err != nil {
+		return nil, err
+	}
+	if r.Images, err = store.Open(filepath.Join(dir, "store"), r.Content); err != nil {
+		return nil, err
+	}
+	if r.Snapshots, err = snapshot.Open(filepath.Join(dir, "snapshots")); err != nil {
+		return nil, err
+	}
+	if r.Cache, err = cache.Open[*ops.State](filepath.Join(dir, "cache"), tmp); err != nil {
+		return nil, err
+	}
+	r.Cache.Valid = func(s *ops.State) bool {
+		for _, l := range s.Layers {
+			if !r.Content.Has(l.Digest) {
+				return false
+			}
+		}
+		return true
+	}
+	return r, nil
+}
+
+// Close removes this process's temp directory.
+func (r *Root) Close() error { return os.RemoveAll(r.Tmp) }
+
+// cleanStaleTmp removes temp directories of gorae processes that are gone
+// (killed before they could clean up).
+func cleanStaleTmp(dir string) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		pidStr, _, ok := strings.Cut(e.Name(), ".")
+		pid, err := strconv.Atoi(pidStr)
+		if !ok || err != nil {
+			continue
+		}
+		if err := syscall.Kill(pid, 0); err == syscall.ESRCH {
+			os.RemoveAll(filepath.Join(dir, e.Name()))
+		}
+	}
+}

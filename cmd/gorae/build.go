@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorae/gorae/build"
+	"github.com/gorae/gorae/progress"
+	"github.com/gorae/gorae/registry"
+)
+
+func runBuild(ctx context.Context, args []string) error {
+	fs := newFlags("build", "[OPTIONS] CONTEXT")
+	tags := fs.StringArrayP("tag", "t", nil, "name the image (repeatable), e.g. -t app:1.0")
+	file := fs.StringP("file", "f", "", "Dockerfile path (default CONTEXT/Dockerfile; - reads stdin)")
+	buildArgs := fs.StringArray("build-arg", nil, "set a build argument KEY=VALUE (KEY alone takes it from the environment)")
+	target := fs.String("target", "", "build this stage (default: the last one)")
+	platform := fs.String("platform", "", "target platform os/arch[/variant] (default: this machine)")
+	noCache := fs.Bool("no-cache", false, "do not use the build cache")
+	pull := fs.Bool("pull", false, "always ask the registry for base images")
+	push := fs.Bool("push", false, "push the image to the registry of every -t name")
+	outputs := fs.StringArrayP("output", "o", nil, "also write the image: type=oci|docker|local|tar,dest=PATH")
+	labels := fs.StringArray("label", nil, "set an image label KEY=VALUE")
+	contexts := fs.StringArray("build-context", nil, "extra build context NAME=DIR (COPY --from=NAME)")
+	insecure := fs.StringArray("insecure-registry", nil, "talk plain HTTP to this registry host[:port]")
+	compression := fs.String("compression", "gzip", "layer compression: gzip, zstd or uncompressed")
+	ociTypes := fs.Bool("oci-mediatypes", true, "OCI media types (false: Docker v2s2)")
+	iid := fs.String("iidfile", "", "write the image digest to this file")
+	meta := fs.String("metadata-file", "", "write build metadata (JSON, as buildx) to this file")
+	quiet := fs.BoolP("quiet", "q", false, "print only the image digest")
+	prog := fs.String("progress", "auto", "progress output: auto, plain, tty, json or quiet")
+	jobs := fs.Int("jobs", 0, "steps run at once (default: number of CPUs)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("build needs exactly one CONTEXT directory (got %d arguments), e.g. gorae build -t app .", fs.NArg())
+	}
+	ctxDir := fs.Arg(0)
+	if fi, err := os.Stat(ctxDir); err != nil || !fi.IsDir() {
+		return usagef("build context %q is not a directory", ctxDir)
+	}
+	if *quiet {
+		*prog = "quiet"
+	}
+	printer, err := progress.New(os.Stderr, *prog)
+	if err != nil {
+		return usageError{err}
+	}
+	ba, err := keyValues("--build-arg", *buildArgs, true)
+	if err != nil {
+		return err
+	}
+	lb, err := keyValues("--label", *labels, false)
+	if err != nil {
+		return err
+	}
+	bc, err := keyValues("--build-context", *contexts, false)
+	if err != nil {
+		return err
+	}
+	for name, dir := range bc {
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return usagef("--build-context %s=%s: not a directory (only local directories are supported)", name, dir)
+		}
+	}
+	epoch, err := sourceDateEpoch(ba)
+	if err != nil {
+		return err
+	}
+	root, err := build.OpenRoot(build.DefaultRoot())
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	res, err := build.Build(ctx, root, build.Options{
+		ContextDir: ctxDir, Dockerfile: *file, Stdin: os.Stdin, Tags: *tags,
+		BuildArgs: ba, Target: *target, Platform: *platform, NoCache: *noCache,
+		Pull: *pull, Push: *push, Outputs: *outputs, Labels: lb, Contexts: bc,
+		Registry: registry.Options{Insecure: *insecure}, Compression: *compression,
+		Docker: !*ociTypes, IIDFile: *iid, Metadata: *meta, Jobs: *jobs,
+		Epoch: epoch, Progress: printer,
+	})
+	if err != nil {
+		return err
+	}
+	if printer.Quiet() {
+		fmt.Println(res.Digest)
+	}
+	return nil
+}
+
+// keyValues parses repeated KEY=VALUE flags. With fromEnv, a bare KEY
+// takes its value from the environment (and is dropped when unset), as
+// docker build does for --build-arg.
+func keyValues(flag string, vals []string, fromEnv bool) (map[string]string, error) {
+	m := map[string]string{}
+	for _, v := range vals {
+		k, val, ok := strings.Cut(v, "=")
+		if k == "" {
+			return nil, usagef("invalid %s %q: use KEY=VALUE", flag, v)
+		}
+		if !ok {
+			if !fromEnv {
+				return nil, usagef("invalid %s %q: use KEY=VALUE", flag, v)
+			}
+			env, set := os.LookupEnv(k)
+			if !set {
+				continue
+			}
+			val = env
+		}
+		m[k] = val
+	}
+	return m, nil
+}
+
+// sourceDateEpoch reads SOURCE_DATE_EPOCH from --build-arg or the
+// environment, as BuildKit does.
+func sourceDateEpoch(args map[string]string) (*time.Time, error) {
+	v, ok := args["SOURCE_DATE_EPOCH"]
+	if !ok {
+		v = os.Getenv("SOURCE_DATE_EPOCH")
+	}
+	if v == "" {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return nil, usagef("invalid SOURCE_DATE_EPOCH %q: use seconds since 1970, e.g. $(git log -1 --format=%%ct)", v)
+	}
+	t := time.Unix(n, 0).UTC()
+	return &t, nil
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gorae/gorae/build"
+)
+
+func openRoot() (*build.Root, error) { return build.OpenRoot(build.DefaultRoot()) }
+
+func runImages(ctx context.Context, args []string) error {
+	fs := newFlags("images", "[OPTIONS]")
+	quiet := fs.BoolP("quiet", "q", false, "print only digests")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	root, err := openRoot()
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	list, err := root.Images.List(ctx)
+	if err != nil {
+		return err
+	}
+	if *quiet {
+		for _, im := range list {
+			fmt.Println(im.Digest)
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tDIGEST\tCREATED\tSIZE")
+	for _, im := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", im.Name, im.Digest.Hex[:12], ago(im.Created), humanSize(im.Size))
+	}
+	return tw.Flush()
+}
+
+func runTag(ctx context.Context, args []string) error {
+	fs := newFlags("tag", "SOURCE TARGET")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("tag needs SOURCE and TARGET, e.g. gorae tag app app:1.0")
+	}
+	root, err := openRoot()
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return root.Images.Tag(ctx, fs.Arg(0), fs.Arg(1))
+}
+
+func runRmi(ctx context.Context, args []string) error {
+	fs := newFlags("rmi", "NAME...")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("rmi needs at least one image name")
+	}
+	root, err := openRoot()
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for _, ref := range fs.Args() {
+		if err := root.Images.Remove(ctx, ref); err != nil {
+			return err
+		}
+		fmt.Printf("Untagged: %s\n", ref)
+	}
+	return nil
+}
+
+func runInspect(ctx context.Context, args []string) error {
+	fs := newFlags("inspect", "NAME")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("inspect needs one image name")
+	}
+	root, err := openRoot()
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	img, digest, err := root.Images.Image(ctx, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"Name": fs.Arg(0), "Digest": digest.String(), "Manifest": m, "Config": cf}
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := time.Since(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d hours ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+}
+
+func humanSize(n int64) string {
+	const unit = 1000
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	div, exp := int64(unit), 0
+	for v := n / unit; v >= unit; v /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f%cB", float64(n)/float64(div), "kMGTPE"[exp])
+}

@@ -1,0 +1,115 @@
+// Command gorae builds container images from Dockerfiles without a daemon.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/pflag"
+)
+
+// usageError marks a bad command line (exit code 2).
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"build", "Build an image from a Dockerfile", runBuild},
+		{"images", "List images in the local store", runImages},
+		{"tag", "Give an image another name", runTag},
+		{"rmi", "Remove image names from the local store", runRmi},
+		{"inspect", "Show an image's manifest and config", runInspect},
+		{"pull", "Pull an image into the local store", runPull},
+		{"push", "Push an image from the local store", runPush},
+		{"save", "Write images to a docker-load tar", runSave},
+		{"load", "Load images from a docker or OCI tar", runLoad},
+		{"import", "Make an image from a root filesystem tar", runImport},
+		{"prune", "Remove build cache and unused data", runPrune},
+		{"du", "Show disk usage of the gorae root", runDu},
+		{"version", "Show the gorae version", runVersion},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := dispatch(ctx, os.Args[1:])
+	stop()
+	os.Exit(exitCode(ctx, err))
+}
+
+func dispatch(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(os.Stdout)
+		if len(args) == 0 {
+			return usageError{errors.New("no command given")}
+		}
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:])
+		}
+	}
+	return usagef("unknown command %q: run 'gorae --help' for the list of commands", args[0])
+}
+
+func printUsage(w *os.File) {
+	fmt.Fprintln(w, "Usage: gorae COMMAND [OPTIONS]\n\ngorae builds OCI images from Dockerfiles, without a daemon.\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'gorae COMMAND --help' for a command's options.")
+}
+
+func exitCode(ctx context.Context, err error) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, pflag.ErrHelp) {
+		return 0
+	}
+	if ctx.Err() != nil {
+		fmt.Fprintln(os.Stderr, "gorae: interrupted; nothing was written")
+		return 130
+	}
+	fmt.Fprintf(os.Stderr, "gorae: %v\n", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// newFlags returns a flag set for one command; parse errors are usage errors.
+func newFlags(name, usage string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "Usage: gorae %s %s\n\n", name, usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *pflag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			return err
+		}
+		return usageError{fmt.Errorf("%s: %w (see 'gorae %s --help')", fs.Name(), err, fs.Name())}
+	}
+	return nil
+}

@@ -1,0 +1,14 @@
+// Package content is gorae's content-addressed blob store: every layer
+// (compressed), config and manifest lives once at DIR/blobs/sha256/<hex>,
+// named by the SHA-256 of its bytes.
+//
+// content is level 0: it imports only the standard library and
+// go-containerregistry's v1 types, never another gorae package.
+//
+// Writes go to a temp file in a directory on the same filesystem, are
+// hashed while they stream, checked against the expected digest, fsynced and
+// renamed into place. A blob therefore either exists complete and correct
+// or not at all; a crash leaves only temp files, which the caller cleans at
+// start-up. Committing a blob that already exists is a no-op, so any number
+// of goroutines or processes may write the same blob at once.
+package content

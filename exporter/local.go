@@ -1,0 +1,235 @@
+package exporter
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"syscall"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gorae/gorae/archive"
+)
+
+// Local exports the image's final root filesystem as plain files in the
+// directory Dest, which it replaces. Owners are kept when running as root;
+// otherwise files belong to the caller and device nodes are skipped.
+type Local struct{ Dest string }
+
+var _ Exporter = Local{}
+
+func (l Local) Export(ctx context.Context, img v1.Image, _ []string) error {
+	if l.Dest == "" || l.Dest == Stdout {
+		return fmt.Errorf("local output needs a dest directory; use type=tar to write to stdout")
+	}
+	return writeDir(ctx, l.Dest, func(dir string) error {
+		root, err := os.OpenRoot(dir)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", dir, err)
+		}
+		defer root.Close()
+		x := &extractor{root: root, owners: os.Geteuid() == 0}
+		if err := flatten(ctx, img, x.entry); err != nil {
+			return fmt.Errorf("write root filesystem to %s: %w", l.Dest, err)
+		}
+		if err := x.finishDirs(); err != nil {
+			return fmt.Errorf("write root filesystem to %s: %w", l.Dest, err)
+		}
+		return nil
+	})
+}
+
+// Tar exports the image's final root filesystem as one tar file (or to
+// stdout with Dest "-"), with the owners, modes and links of the image
+// whoever runs the export.
+type Tar struct {
+	Dest string
+	// Out receives the tar when Dest is "-"; os.Stdout when nil.
+	Out io.Writer
+}
+
+var _ Exporter = Tar{}
+
+func (t Tar) Export(ctx context.Context, img v1.Image, _ []string) error {
+	if t.Dest == "" {
+		return fmt.Errorf("tar output needs a dest file, or \"-\" for stdout")
+	}
+	return writeFile(ctx, t.Dest, t.Out, func(w io.Writer) error {
+		tw := archive.NewWriter(w, archive.WriterOptions{})
+		err := flatten(ctx, img, func(h *tar.Header, r io.Reader) error {
+			if h.Name == "." {
+				return nil
+			}
+			if err := tw.WriteHeader(h); err != nil {
+				return err
+			}
+			if h.Typeflag == tar.TypeReg {
+				if _, err := tw.ReadFrom(r); err != nil {
+					return fmt.Errorf("write %s: %w", h.Name, err)
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			err = tw.Close()
+		}
+		if err != nil {
+			return fmt.Errorf("write root filesystem to %s: %w", displayDest(t.Dest), err)
+		}
+		return nil
+	})
+}
+
+// extractor writes flattened entries below root. Each path arrives at most
+// once; directories may arrive after their contents, so their mode, owner
+// and times are applied at the end, deepest first.
+type extractor struct {
+	root   *os.Root
+	owners bool
+	dirs   []*tar.Header
+}
+
+func (x *extractor) entry(h *tar.Header, r io.Reader) error {
+	name := h.Name
+	if name != "." {
+		if err := x.root.MkdirAll(path.Dir(name), 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", path.Dir(name), err)
+		}
+	}
+	switch h.Typeflag {
+	case tar.TypeDir:
+		if err := x.root.Mkdir(name, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create %s: %w", name, err)
+		}
+		x.dirs = append(x.dirs, h)
+		return nil
+	case tar.TypeReg:
+		if err := x.file(name, r); err != nil {
+			return err
+		}
+	case tar.TypeSymlink:
+		if err := x.root.Symlink(h.Linkname, name); err != nil {
+			return fmt.Errorf("create symlink %s: %w", name, err)
+		}
+		if x.owners {
+			if err := x.root.Lchown(name, h.Uid, h.Gid); err != nil {
+				return fmt.Errorf("chown %s: %w", name, err)
+			}
+		}
+		return nil
+	case tar.TypeLink:
+		// The link shares its target's inode, whose metadata is already set.
+		if err := x.root.Link(h.Linkname, name); err != nil {
+			return fmt.Errorf("create hard link %s: %w", name, err)
+		}
+		return nil
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		if h.Typeflag != tar.TypeFifo && !x.owners {
+			return nil
+		}
+		if err := x.mknod(h); err != nil {
+			return err
+		}
+	default:
+		return nil
+	}
+	return x.meta(h)
+}
+
+func (x *extractor) file(name string, r io.Reader) (err error) {
+	f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", name, err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("close %s: %w", name, cerr)
+		}
+	}()
+	if _, err := io.Copy(f, r); err != nil {
+		return fmt.Errorf("write %s: %w", name, err)
+	}
+	return nil
+}
+
+// mknod creates a device or fifo through its parent directory's
+// descriptor, which os.Root opened without leaving the tree; the last
+// component is never followed.
+func (x *extractor) mknod(h *tar.Header) error {
+	dir, err := x.root.Open(path.Dir(h.Name))
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path.Dir(h.Name), err)
+	}
+	defer dir.Close()
+	mode := uint32(h.Mode & 0o7777)
+	switch h.Typeflag {
+	case tar.TypeChar:
+		mode |= syscall.S_IFCHR
+	case tar.TypeBlock:
+		mode |= syscall.S_IFBLK
+	case tar.TypeFifo:
+		mode |= syscall.S_IFIFO
+	}
+	p := fmt.Sprintf("/proc/self/fd/%d/%s", dir.Fd(), path.Base(h.Name))
+	if err := syscall.Mknod(p, mode, mkdev(h.Devmajor, h.Devminor)); err != nil {
+		return fmt.Errorf("create device %s: %w", h.Name, err)
+	}
+	return nil
+}
+
+// mkdev encodes a Linux device number as glibc's makedev does.
+func mkdev(major, minor int64) int {
+	return int((major&0xfff)<<8 | (major&^0xfff)<<32 | minor&0xff | (minor&^0xff)<<12)
+}
+
+// meta applies owner, mode and times; chown comes first because it
+// clears set-id bits.
+func (x *extractor) meta(h *tar.Header) error {
+	if x.owners {
+		if err := x.root.Lchown(h.Name, h.Uid, h.Gid); err != nil {
+			return fmt.Errorf("chown %s: %w", h.Name, err)
+		}
+	}
+	mode := h.FileInfo().Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+	if err := x.root.Chmod(h.Name, mode); err != nil {
+		return fmt.Errorf("chmod %s: %w", h.Name, err)
+	}
+	mtime := h.ModTime
+	atime := h.AccessTime
+	if atime.IsZero() {
+		atime = mtime
+	}
+	if mtime.IsZero() {
+		return nil
+	}
+	if err := x.root.Chtimes(h.Name, atime, mtime); err != nil {
+		return fmt.Errorf("set times of %s: %w", h.Name, err)
+	}
+	return nil
+}
+
+func (x *extractor) finishDirs() error {
+	sort.SliceStable(x.dirs, func(i, j int) bool {
+		return depth(x.dirs[i].Name) > depth(x.dirs[j].Name)
+	})
+	for _, h := range x.dirs {
+		if err := x.meta(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func depth(p string) int {
+	if p == "." {
+		return -1
+	}
+	return strings.Count(p, "/")
+}

@@ -1,0 +1,62 @@
+package frontend
+
+import (
+	"context"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gorae/gorae/graph"
+)
+
+// ResolvedImage is a base image pinned for one build.
+type ResolvedImage struct {
+	Ref    string         // normalized name, e.g. "docker.io/library/busybox:latest"
+	Digest string         // pinned platform manifest digest "sha256:…"
+	Config *v1.ConfigFile // the image's config
+}
+
+// ImageResolver pins a FROM / COPY --from image once per build.
+type ImageResolver interface {
+	Resolve(ctx context.Context, ref string, platform v1.Platform) (*ResolvedImage, error)
+}
+
+// Warning is a linter finding or another non-fatal remark about the
+// Dockerfile. Rule is "" for warnings that do not come from the linter.
+type Warning struct {
+	File string
+	Line int
+	Rule string
+	Msg  string
+}
+
+// Options is the input of Convert.
+type Options struct {
+	File          string            // display name of the Dockerfile, e.g. "Dockerfile"
+	Source        []byte            // Dockerfile content
+	BuildArgs     map[string]string // --build-arg
+	Target        string            // --target; "" = last stage
+	Platform      v1.Platform       // target platform
+	BuildPlatform v1.Platform       // platform the build runs on
+	Excludes      []string          // .dockerignore patterns of the main context
+	Contexts      map[string]bool   // names given with --build-context
+	Labels        map[string]string // --label, applied to the final config
+	Resolver      ImageResolver
+	Warn          func(Warning) // may be nil
+}
+
+// HistoryStep is one history entry the Dockerfile adds.
+type HistoryStep struct {
+	History v1.History
+	// Node is, for EmptyLayer == false, the node whose own layer this
+	// entry describes; nil otherwise.
+	Node *graph.Node
+}
+
+// Result is the converted target stage.
+type Result struct {
+	Stage   string         // name (or index as string) of the target stage
+	Root    *graph.Node    // the target stage's final filesystem node
+	Config  *v1.ConfigFile // History = base image history only; RootFS empty
+	History []HistoryStep  // entries this Dockerfile adds, in order
+	Stages  int            // stages that remain after pruning
+}

@@ -1,0 +1,150 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/content"
+	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/registry"
+	"github.com/gorae/gorae/snapshot"
+	"github.com/gorae/gorae/solver"
+	"github.com/gorae/gorae/store"
+)
+
+// Env is what ops need to execute: where blobs, snapshots and images live,
+// and the build's settings. One Env serves one build.
+type Env struct {
+	Content     *content.Store
+	Snapshots   *snapshot.Store
+	Images      *store.Store
+	Registry    registry.Options
+	Contexts    map[string]string // context name ("context" = main) → directory
+	Compression archive.Compression
+	Docker      bool // Docker v2s2 media types instead of OCI
+	Jobs        int
+	Epoch       *time.Time
+	HTTP        *http.Client
+
+	mu       sync.Mutex
+	roots    []*os.Root
+	views    map[string]*snapshot.View
+	contexts map[string]archive.FS
+	hashes   map[string]hashEntry
+}
+
+// Close releases the context directories opened during the build.
+func (e *Env) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, r := range e.roots {
+		r.Close()
+	}
+	e.roots = nil
+	return nil
+}
+
+// Vertices turns the graph under roots into solver vertices, one per node.
+func (e *Env) Vertices(roots []*graph.Node) ([]*solver.Vertex[*State], error) {
+	vs := map[*graph.Node]*solver.Vertex[*State]{}
+	err := graph.Walk(roots, func(n *graph.Node) error {
+		op, err := e.op(n)
+		if err != nil {
+			return err
+		}
+		v := &solver.Vertex[*State]{Name: n.Name, Op: op}
+		for _, in := range n.Inputs {
+			v.Inputs = append(v.Inputs, vs[in])
+		}
+		vs[n] = v
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*solver.Vertex[*State], len(roots))
+	for i, r := range roots {
+		out[i] = vs[r]
+	}
+	return out, nil
+}
+
+func (e *Env) op(n *graph.Node) (solver.Op[*State], error) {
+	switch o := n.Op.(type) {
+	case graph.Scratch:
+		return scratchOp{}, nil
+	case graph.Image:
+		return &imageOp{env: e, op: o}, nil
+	case graph.Context:
+		return &contextOp{env: e, op: o}, nil
+	case graph.HTTP:
+		return &httpOp{env: e, op: o, node: n}, nil
+	case graph.Copy:
+		return &copyOp{env: e, op: o, node: n}, nil
+	case graph.Mkdir:
+		return &mkdirOp{env: e, op: o, node: n}, nil
+	case graph.Run:
+		return &runOp{op: o, node: n}, nil
+	}
+	return nil, fmt.Errorf("unknown op %T", n.Op)
+}
+
+// fsOf returns the filesystem of a state: its directory, or a view over
+// its layers unpacked once per chain.
+func (e *Env) fsOf(ctx context.Context, s *State) (archive.FS, error) {
+	if s.Dir != nil {
+		return s.Dir, nil
+	}
+	if len(s.Layers) == 0 {
+		return snapshot.NewView(nil), nil
+	}
+	diffIDs := make([]v1.Hash, len(s.Layers))
+	for i, l := range s.Layers {
+		diffIDs[i] = l.DiffID
+	}
+	ids := snapshot.ChainIDs(diffIDs)
+	top := ids[len(ids)-1].String()
+	e.mu.Lock()
+	v, ok := e.views[top]
+	e.mu.Unlock()
+	if ok {
+		return v, nil
+	}
+	layers := make([]snapshot.Layer, len(s.Layers))
+	for i, l := range s.Layers {
+		layers[i] = snapshot.Layer{DiffID: l.DiffID, Open: e.uncompressed(l)}
+	}
+	dirs, err := e.Snapshots.Unpack(ctx, layers)
+	if err != nil {
+		return nil, err
+	}
+	v = snapshot.NewView(dirs)
+	e.mu.Lock()
+	if e.views == nil {
+		e.views = map[string]*snapshot.View{}
+	}
+	e.views[top] = v
+	e.mu.Unlock()
+	return v, nil
+}
+
+func (e *Env) uncompressed(l Layer) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) {
+		return e.Content.Layer(l.Digest, l.DiffID, l.Size, l.MediaType).Uncompressed()
+	}
+}
+
+func (e *Env) now() int64 {
+	if e.Epoch != nil {
+		return e.Epoch.Unix()
+	}
+	return time.Now().Unix()
+}

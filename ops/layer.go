@@ -1,0 +1,115 @@
+package ops
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"hash"
+	"io"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/gorae/gorae/archive"
+)
+
+// writeLayer streams a layer tar produced by fill through the diffID hash
+// and the compressor into the content store, in one pass and with memory
+// bounded independent of its size. Nothing is stored unless fill succeeds.
+func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) (l Layer, err error) {
+	cw, err := e.Content.NewWriter()
+	if err != nil {
+		return Layer{}, err
+	}
+	defer cw.Close()
+	comp, err := archive.NewCompressor(cw, e.Compression, e.jobs())
+	if err != nil {
+		return Layer{}, err
+	}
+	diff := sha256.New()
+	bw := bufio.NewWriterSize(&hashWriter{h: diff, w: comp, ctx: ctx}, 1<<20)
+	tw := archive.NewWriter(bw, archive.WriterOptions{Epoch: e.Epoch})
+	if err := fill(tw); err != nil {
+		comp.Close()
+		return Layer{}, err
+	}
+	if err := tw.Close(); err != nil {
+		comp.Close()
+		return Layer{}, err
+	}
+	if err := bw.Flush(); err != nil {
+		comp.Close()
+		return Layer{}, fmt.Errorf("write layer: %w", err)
+	}
+	if err := comp.Close(); err != nil {
+		return Layer{}, fmt.Errorf("compress layer: %w", err)
+	}
+	digest, size, err := cw.Commit(v1.Hash{})
+	if err != nil {
+		return Layer{}, err
+	}
+	return Layer{
+		Digest:    digest,
+		DiffID:    v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", diff.Sum(nil))},
+		Size:      size,
+		MediaType: e.layerMediaType(),
+	}, nil
+}
+
+// hashWriter hashes what passes through and stops at cancellation, so a
+// Ctrl-C interrupts a large layer promptly.
+type hashWriter struct {
+	h   hash.Hash
+	w   io.Writer
+	ctx context.Context
+}
+
+func (h *hashWriter) Write(p []byte) (int, error) {
+	if err := h.ctx.Err(); err != nil {
+		return 0, err
+	}
+	h.h.Write(p)
+	return h.w.Write(p)
+}
+
+func (e *Env) jobs() int {
+	if e.Jobs > 0 {
+		return e.Jobs
+	}
+	return 2
+}
+
+func (e *Env) layerMediaType() types.MediaType {
+	switch {
+	case e.Compression == archive.Zstd:
+		return types.OCILayerZStd
+	case e.Compression == archive.Uncompressed && e.Docker:
+		return types.DockerUncompressedLayer
+	case e.Compression == archive.Uncompressed:
+		return types.OCIUncompressedLayer
+	case e.Docker:
+		return types.DockerLayer
+	}
+	return types.OCILayer
+}
+
+// imageLayers lists a stored image's layers with their diffIDs.
+func imageLayers(img v1.Image) ([]Layer, error) {
+	m, err := img.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	if len(cf.RootFS.DiffIDs) != len(m.Layers) {
+		return nil, fmt.Errorf("image has %d layers but %d diff_ids", len(m.Layers), len(cf.RootFS.DiffIDs))
+	}
+	out := make([]Layer, len(m.Layers))
+	for i, d := range m.Layers {
+		out[i] = Layer{Digest: d.Digest, DiffID: cf.RootFS.DiffIDs[i], Size: d.Size, MediaType: d.MediaType}
+	}
+	return out, nil
+}

@@ -1,0 +1,96 @@
+package ops
+
+import (
+	"archive/tar"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/copier"
+	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/solver"
+)
+
+// mkdirOp creates WORKDIR's directory with its parents, as BuildKit does.
+type mkdirOp struct {
+	env  *Env
+	op   graph.Mkdir
+	node *graph.Node
+}
+
+func (o *mkdirOp) CacheKey(context.Context) (solver.Key, error) { return opKey(o.op), nil }
+
+func (o *mkdirOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
+	dest := inputs[0]
+	fsys, err := o.env.fsOf(ctx, dest)
+	if err != nil {
+		return nil, err
+	}
+	rel := strings.TrimPrefix(path.Clean("/"+o.op.Path), "/")
+	if fi, err := fsys.Lstat(rel); err == nil && fi.IsDir() {
+		return dest.unchanged(), nil
+	}
+	uid, gid := 0, 0
+	if o.op.User != "" {
+		if uid, gid, err = copier.LookupUser(fsys, o.op.User); err != nil {
+			return nil, fmt.Errorf("%s:%d: WORKDIR %s: %w", o.node.Pos.File, o.node.Pos.Line, o.op.Path, err)
+		}
+	}
+	now := time.Unix(o.env.now(), 0)
+	layer, err := o.env.writeLayer(ctx, func(w *archive.Writer) error {
+		return mkdirAll(w, fsys, rel, uid, gid, now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dest.with(layer, o.env.now()), nil
+}
+
+// mkdirAll writes rel and its parents: parents that exist keep their
+// metadata (as an overlay diff would record them), missing ones are
+// created 0755 with the owner.
+func mkdirAll(w *archive.Writer, fsys archive.FS, rel string, uid, gid int, now time.Time) error {
+	parts := strings.Split(rel, "/")
+	for i := range parts {
+		p := strings.Join(parts[:i+1], "/")
+		h := &tar.Header{Typeflag: tar.TypeDir, Name: p + "/", Mode: 0o755, Uid: uid, Gid: gid, ModTime: now}
+		fi, err := fsys.Lstat(p)
+		switch {
+		case err == nil && fi.IsDir():
+			h.Mode = tarMode(fi.Mode())
+			h.Uid, h.Gid = archive.Owner(fi)
+			h.ModTime = fi.ModTime()
+			if i == len(parts)-1 {
+				return nil
+			}
+		case err == nil:
+			return fmt.Errorf("cannot create directory /%s: /%s exists and is not a directory", rel, p)
+		case !errors.Is(err, fs.ErrNotExist):
+			return err
+		}
+		if err := w.WriteHeader(h); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tarMode converts a FileMode's permission and special bits to tar's.
+func tarMode(m fs.FileMode) int64 {
+	v := int64(m.Perm())
+	if m&fs.ModeSetuid != 0 {
+		v |= 0o4000
+	}
+	if m&fs.ModeSetgid != 0 {
+		v |= 0o2000
+	}
+	if m&fs.ModeSticky != 0 {
+		v |= 0o1000
+	}
+	return v
+}

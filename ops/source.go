@@ -1,0 +1,89 @@
+package ops
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/copier"
+	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/solver"
+)
+
+type scratchOp struct{}
+
+func (scratchOp) CacheKey(context.Context) (solver.Key, error) { return opKey(graph.Scratch{}), nil }
+
+func (scratchOp) Exec(context.Context, []*State) (*State, error) { return &State{}, nil }
+
+// imageOp gives the layers of a base image the resolver pinned and stored.
+type imageOp struct {
+	env *Env
+	op  graph.Image
+}
+
+func (o *imageOp) CacheKey(context.Context) (solver.Key, error) {
+	// The pinned digest is the identity; the name the user wrote is not.
+	return opKey(graph.Image{Digest: o.op.Digest, Platform: o.op.Platform}), nil
+}
+
+func (o *imageOp) Exec(ctx context.Context, _ []*State) (*State, error) {
+	img, _, err := o.env.Images.Image(ctx, o.op.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("load base image %s: %w", o.op.Ref, err)
+	}
+	layers, err := imageLayers(img)
+	if err != nil {
+		return nil, fmt.Errorf("load base image %s: %w", o.op.Ref, err)
+	}
+	return &State{Layers: layers}, nil
+}
+
+// contextOp opens a build context directory. Its key is only its name and
+// excludes: the COPY that reads it adds the digests of exactly the files
+// it uses.
+type contextOp struct {
+	env *Env
+	op  graph.Context
+}
+
+func (o *contextOp) CacheKey(context.Context) (solver.Key, error) { return opKey(o.op), nil }
+
+func (o *contextOp) Exec(context.Context, []*State) (*State, error) {
+	fsys, err := o.env.contextFS(o.op)
+	if err != nil {
+		return nil, err
+	}
+	return &State{Dir: fsys, Context: true}, nil
+}
+
+// contextFS opens a build context once per build (filtered by its
+// .dockerignore patterns) and shares it between key computation and copies.
+func (e *Env) contextFS(op graph.Context) (archive.FS, error) {
+	k := op.Name + "\x00" + strings.Join(op.Excludes, "\x00")
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if fsys, ok := e.contexts[k]; ok {
+		return fsys, nil
+	}
+	dir, ok := e.Contexts[op.Name]
+	if !ok {
+		return nil, fmt.Errorf("build context %q was not given: pass --build-context %s=DIR", op.Name, op.Name)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open build context: %w", err)
+	}
+	e.roots = append(e.roots, root)
+	fsys, err := copier.ContextFS(archive.RootFS{Root: root}, op.Excludes)
+	if err != nil {
+		return nil, fmt.Errorf("build context %s: %w", op.Name, err)
+	}
+	if e.contexts == nil {
+		e.contexts = map[string]archive.FS{}
+	}
+	e.contexts[k] = fsys
+	return fsys, nil
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# busybox-rootfs.sh OUT.tar — a minimal root filesystem from Debian's
+# busybox-static, made offline: /bin/busybox, a symlink per applet, /etc
+# passwd/group with root, nobody and an "app" user, /tmp and /root.
+set -euo pipefail
+out=${1:?usage: busybox-rootfs.sh OUT.tar}
+bb=${BUSYBOX:-/bin/busybox}
+[ -x "$bb" ] || { echo "busybox-rootfs.sh: $bb not found: apt-get install busybox-static" >&2; exit 1; }
+dir=$(mktemp -d)
+chmod 755 "$dir"
+trap 'rm -rf "$dir"' EXIT
+mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,home/app,var,proc,sys,dev}
+chmod 1777 "$dir/tmp"
+chmod 700 "$dir/root"
+cp "$bb" "$dir/bin/busybox"
+for applet in $("$bb" --list-full); do
+  [ "$applet" = bin/busybox ] && continue
+  [ -e "$dir/$applet" ] || ln -s /bin/busybox "$dir/$applet"
+done
+cat > "$dir/etc/passwd" <<'PW'
+root:x:0:0:root:/root:/bin/sh
+app:x:1000:1000:app:/home/app:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+PW
+cat > "$dir/etc/group" <<'GR'
+root:x:0:
+app:x:1000:
+nogroup:x:65534:
+GR
+chown 1000:1000 "$dir/home/app"
+tar --numeric-owner --sort=name --mtime=2024-01-01 -C "$dir" -cf "$out" .
