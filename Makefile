@@ -41,8 +41,8 @@ test-short: ## unit tests only (no registry, no binary)
 	$(GO) test -short -count=1 ./...
 
 bench: build ## Go benchmarks, then the BuildKit comparison if ../shared/bench is set up
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./archive/ ./bench/...
-	@echo "side by side with BuildKit: ../shared/bench/setup.sh && ../shared/bench/run.sh buildkit gorae"
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./archive/
+	@echo "side by side with BuildKit (after ../shared/bench/setup.sh): bench/compare.sh"
 
 lint: ## gofmt, go vet, go mod tidy check
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

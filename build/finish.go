@@ -33,7 +33,15 @@ func finish(ctx context.Context, root *Root, img v1.Image, o Options) (*Result, 
 		if err != nil {
 			return nil, err
 		}
-		if e != nil {
+		switch x := e.(type) {
+		case nil:
+		case exporter.Image:
+			// The build always stores the image; type=image only adds a push.
+			if x.Push {
+				x.Registry.Options = o.Registry
+				sinks = append(sinks, x)
+			}
+		default:
 			sinks = append(sinks, e)
 		}
 	}

@@ -61,10 +61,22 @@ func (r Registry) Export(ctx context.Context, img v1.Image, names []string) erro
 		}
 		byRepo[repo] = append(byRepo[repo], target{n, ref})
 	}
+	// first remembers, per registry, the first repository pushed to, from
+	// which later repositories mount the blobs instead of uploading them.
+	first := map[string]name.Reference{}
 	for _, repo := range repos {
 		for i, t := range byRepo[repo] {
 			if i == 0 {
-				err = r.write(ctx, t.name, t.ref, img, digest)
+				src := img
+				reg := t.ref.Context().RegistryStr()
+				from, seen := first[reg]
+				if seen {
+					src = mountable{img, from}
+				}
+				err = r.write(ctx, t.name, t.ref, src, digest)
+				if err == nil && !seen {
+					first[reg] = t.ref
+				}
 			} else {
 				err = remote.Put(t.ref, img, r.Options.Remote(ctx)...)
 				if err == nil {
@@ -136,4 +148,29 @@ func (r Registry) event(e PushEvent) {
 	if r.Progress != nil {
 		r.Progress(e)
 	}
+}
+
+// mountable offers img's layers as mountable from repository from, so that
+// remote.Write asks the registry to mount blobs it already holds in from
+// rather than upload them again. Layers pulled from a registry are already
+// mountable from their origin and are left alone.
+type mountable struct {
+	v1.Image
+	from name.Reference
+}
+
+func (m mountable) Layers() ([]v1.Layer, error) {
+	ls, err := m.Image.Layers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]v1.Layer, len(ls))
+	for i, l := range ls {
+		if _, ok := l.(*remote.MountableLayer); ok {
+			out[i] = l
+			continue
+		}
+		out[i] = &remote.MountableLayer{Layer: l, Reference: m.from}
+	}
+	return out, nil
 }

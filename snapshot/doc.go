@@ -1,0 +1,35 @@
+// Package snapshot holds layered filesystems: each layer chain of an image
+// unpacked once into an overlay lower directory, and a View that reads a
+// stack of such directories as one tree, resolving paths as overlayfs
+// would, without mounting anything.
+//
+// snapshot is level 1: it imports only archive, go-containerregistry's v1
+// types and the standard library; never ops, build, content or store.
+//
+// # Lifecycle
+//
+// A layer is identified by its chain ID (OCI: the digest of the whole
+// chain of diffIDs below and including it), so the same directory serves
+// every image and every build that shares the chain, whatever the base
+// image's name:
+//
+//  1. Unpack: for each prefix of an image's layers, Store.Unpack makes sure
+//     $GORAE_ROOT/snapshots/<chainID>/fs exists. It holds only that top
+//     layer's own entries in overlay format (whiteouts as 0/0 character
+//     devices, opaque directories marked with trusted.overlay.opaque), so it
+//     is exactly an overlay lower directory. It is unpacked once, into a
+//     temporary directory beside it, checked against the diffID and
+//     renamed into place: a crash or cancel never leaves a half-unpacked
+//     directory under a chain ID, and concurrent builds (in one process or
+//     several) wait on a per-chain file lock, then reuse the winner's work.
+//  2. Read: a build stage reads its filesystem (COPY --from, destination
+//     checks, /etc/passwd for USER) through NewView(dirs), bottom first,
+//     with no mount and no copy.
+//  3. Run (next issue): the overlay Snapshotter mounts the same fs
+//     directories as lowerdir= (top first), with a fresh upper and work
+//     directory per RUN; the committed upper becomes the next layer's fs
+//     directory, and the upper's whiteouts are the layer diff.
+//  4. Remove (prune): a chain directory may go once no image, cache record
+//     or lease refers to it; removal renames it away before deleting, so a
+//     reader never sees it half gone.
+package snapshot

@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// exportJobs bounds how many layers are compressed and written at once
+// during Export; compression is CPU-bound, so more would only contend.
+const exportJobs = 4
+
+// Export stores img: every layer blob not already present, the config and
+// the manifest go to the content store first, then all names point at the
+// manifest in one index update, so a reader never sees a name whose blobs
+// are missing. With no names the image is kept under its digest only.
+// Export implements the exporter interface.
+func (s *Store) Export(ctx context.Context, img v1.Image, names []string) error {
+	full := make([]string, 0, len(names))
+	for _, n := range names {
+		f, err := tagName(n)
+		if err != nil {
+			return err
+		}
+		full = append(full, f)
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return fmt.Errorf("export image: %w", err)
+	}
+	if mt != types.OCIManifestSchema1 && mt != types.DockerManifestSchema2 {
+		return fmt.Errorf("export image: unsupported manifest media type %q: the local store holds OCI and Docker v2 schema 2 image manifests", mt)
+	}
+	if err := s.putLayers(ctx, img); err != nil {
+		return err
+	}
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		return fmt.Errorf("export image config: %w", err)
+	}
+	want, err := img.ConfigName()
+	if err != nil {
+		return fmt.Errorf("export image config: %w", err)
+	}
+	if got, err := s.c.PutBytes(cfg); err != nil {
+		return fmt.Errorf("export image config: %w", err)
+	} else if got != want {
+		return fmt.Errorf("export image config: manifest names %s but the config hashes to %s", want, got)
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return fmt.Errorf("export image manifest: %w", err)
+	}
+	d, err := s.c.PutBytes(raw)
+	if err != nil {
+		return fmt.Errorf("export image manifest: %w", err)
+	}
+	desc := v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(raw))}
+	return s.update(ctx, func(idx *v1.IndexManifest) error {
+		for _, n := range full {
+			setName(idx, n, desc)
+		}
+		if len(full) == 0 {
+			for _, m := range idx.Manifests {
+				if m.Digest == d {
+					return nil // already reachable, by a name or by digest
+				}
+			}
+			idx.Manifests = append(idx.Manifests, desc)
+		}
+		return nil
+	})
+}
+
+// putLayers writes the layers of img missing from the content store,
+// exportJobs at a time; the first error stops the rest.
+func (s *Store) putLayers(ctx context.Context, img v1.Image) error {
+	layers, err := img.Layers()
+	if err != nil {
+		return fmt.Errorf("export image layers: %w", err)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, exportJobs)
+	var wg sync.WaitGroup
+	for _, l := range layers {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := s.putLayer(ctx, l); err != nil {
+				cancel(err)
+			}
+		})
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (s *Store) putLayer(ctx context.Context, l v1.Layer) error {
+	mt, err := l.MediaType()
+	if err != nil {
+		return fmt.Errorf("export layer: %w", err)
+	}
+	if !mt.IsDistributable() {
+		return nil // foreign layers are fetched from their URLs, never stored
+	}
+	d, err := l.Digest()
+	if err != nil {
+		return fmt.Errorf("export layer: %w", err)
+	}
+	if s.c.Has(d) {
+		return nil
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return fmt.Errorf("export layer %s: %w", d, err)
+	}
+	defer rc.Close()
+	if _, _, err := s.c.Put(ctx, rc, d); err != nil {
+		return fmt.Errorf("export layer %s: %w", d, err)
+	}
+	return nil
+}
