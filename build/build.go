@@ -48,6 +48,10 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	tg, err := parseTargets(o)
+	if err != nil {
+		return nil, err
+	}
 	res := &resolver{root: root, registry: o.Registry, pull: o.Pull, progress: o.Progress}
 	named := map[string]bool{}
 	for k := range o.Contexts {
@@ -103,7 +107,7 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := finish(ctx, root, img, o)
+	out, err := finish(ctx, root, img, tg, o)
 	if err != nil {
 		return nil, err
 	}

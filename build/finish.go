@@ -14,11 +14,14 @@ import (
 	"github.com/gorae/gorae/registry"
 )
 
-// finish hands the built image to its sinks: the local store always (by
-// name when -t is given), the registry with --push, and each --output.
-// Outputs are parsed before anything is written so that a bad spec leaves
-// nothing behind.
-func finish(ctx context.Context, root *Root, img v1.Image, o Options) (*Result, error) {
+// targets are where a build's image goes, checked before the build starts
+// so that a bad name or --output fails fast and leaves nothing behind.
+type targets struct {
+	names []string
+	sinks []exporter.Exporter
+}
+
+func parseTargets(o Options) (*targets, error) {
 	var names []string
 	for _, t := range o.Tags {
 		n, err := registry.Normalize(t)
@@ -48,6 +51,13 @@ func finish(ctx context.Context, root *Root, img v1.Image, o Options) (*Result, 
 	if o.Push && len(names) == 0 {
 		return nil, fmt.Errorf("--push needs at least one name: add -t REGISTRY/REPO:TAG")
 	}
+	return &targets{names: names, sinks: sinks}, nil
+}
+
+// finish hands the built image to its sinks: the local store always (by
+// name when -t is given), the registry with --push, and each --output.
+func finish(ctx context.Context, root *Root, img v1.Image, t *targets, o Options) (*Result, error) {
+	names, sinks := t.names, t.sinks
 	digest, err := img.Digest()
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io/fs"
 	"testing"
 	"time"
@@ -80,6 +81,9 @@ func TestMissingSource(t *testing.T) {
 	ctx := newMemFS().file("a.txt", "A", 0o644)
 	_, err := tryRun(copyOp("/", "a.txt", "missing.txt"), ctxSrc(ctx), Options{})
 	wantErr(t, err, `"/missing.txt": not found`)
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("%v does not wrap ErrNotFound", err)
+	}
 	_, err = tryRun(copyOp("/", "sub/../../missing.txt"), ctxSrc(ctx), Options{})
 	wantErr(t, err, `"/missing.txt": not found`)
 }

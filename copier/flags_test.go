@@ -67,6 +67,21 @@ func TestExclude(t *testing.T) {
 	op.Excludes = []string{"*.png"}
 	ents = run(t, op, ctxSrc(ctx), Options{})
 	wantNames(t, ents, "o/", "o/b.txt")
+
+	// Excluding everything leaves only the destination (BuildKit's builder6).
+	op = copyOp("/6", "d*")
+	op.Excludes = []string{"*"}
+	ents = run(t, op, ctxSrc(ctx), Options{})
+	wantNames(t, ents, "6/")
+}
+
+func TestAddArchiveWildcardWithoutSlash(t *testing.T) {
+	ctx := newMemFS().
+		file("t.tar", string(tarBytes(t, tar.Header{Name: "foo", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "content0"})), 0o600).
+		file("b.tar", string(tarBytes(t, tar.Header{Name: "bar", Typeflag: tar.TypeReg, Mode: 0o644, Linkname: "content1"})), 0o600)
+	ents := run(t, addOp("/dest", "*.tar"), ctxSrc(ctx), Options{})
+	wantNames(t, ents, "dest/", "dest/bar", "dest/foo")
+	want(t, ents, "dest/foo", tar.TypeReg, 0o644, 0, 0, "content0")
 }
 
 func tarBytes(t *testing.T, hdrs ...tar.Header) []byte {

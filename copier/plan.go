@@ -58,10 +58,12 @@ func (j *job) plan(ctx context.Context, srcs []Source) error {
 }
 
 func notFound(p string) error {
-	return fmt.Errorf("%q: %w", "/"+clean(p), errNotFound)
+	return fmt.Errorf("%q: %w", "/"+clean(p), ErrNotFound)
 }
 
-var errNotFound = errors.New("not found")
+// ErrNotFound is wrapped by the error for a source path that does not exist
+// (`"/missing.txt": not found`, BuildKit's wording).
+var ErrNotFound = errors.New("not found")
 
 // planItem copies one source: a directory's contents into Dest, an
 // archive extracted into Dest (ADD), anything else as a file.

@@ -25,7 +25,6 @@ type converter struct {
 	lex      *shell.Lex
 	global   envList         // global scope: platform args and ARGs before FROM
 	declared map[string]bool // keys of the ARGs before FROM
-	fromUsed map[string]bool // global args a FROM line expanded
 	consumed map[string]bool // --build-arg keys an ARG declared
 	stages   []*stage
 	byName   map[string]*stage
@@ -48,11 +47,10 @@ func Convert(ctx context.Context, o Options) (*Result, error) {
 	c := &converter{
 		o:        o,
 		src:      newSource(o.File, o.Source),
-		fromUsed: map[string]bool{},
 		consumed: map[string]bool{},
 		byName:   map[string]*stage{},
 		external: map[string]*stage{},
-		pins:     pins{resolver: o.Resolver, images: map[string]*ResolvedImage{}, nodes: map[string]*graph.Node{}},
+		pins:     pins{resolver: o.Resolver, images: map[string]pinned{}, nodes: map[string]*graph.Node{}},
 	}
 	return c.convert(ctx)
 }
@@ -94,6 +92,7 @@ func (c *converter) convert(ctx context.Context) (*Result, error) {
 		targetName = defs[len(defs)-1].Name
 	}
 	c.global = platformArgs(c.o.BuildPlatform, c.o.Platform, targetName, c.o.BuildArgs)
+	c.checkDefaultFromArgs(defs, argCmds)
 	c.global, c.declared, err = metaArgs(c.global, c.lex, argCmds, c.o.BuildArgs, c.src)
 	if err != nil {
 		return nil, err

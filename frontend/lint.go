@@ -189,3 +189,24 @@ func portNumber(s string) (int, error) {
 	}
 	return n, nil
 }
+
+// checkDefaultFromArgs is InvalidDefaultArgInFrom: every FROM must name a
+// valid image (or stage) with the ARG defaults alone, without --build-arg.
+func (c *converter) checkDefaultFromArgs(defs []instructions.Stage, argCmds []instructions.ArgCommand) {
+	env, _, err := metaArgs(c.global, c.lex, argCmds, nil, c.src)
+	if err != nil {
+		return // the real evaluation reports it
+	}
+	for _, d := range defs {
+		name, _, err := c.lex.ProcessWord(d.BaseName, env)
+		if err != nil {
+			return
+		}
+		if name == "scratch" {
+			continue
+		}
+		if _, err := normalizeRef(name); err != nil {
+			c.lint.Run(&linter.RuleInvalidDefaultArgInFrom, d.Location, linter.RuleInvalidDefaultArgInFrom.Format(d.BaseName))
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -20,16 +21,61 @@ import (
 // source nodes of COPY --from images and build contexts.
 type pins struct {
 	resolver ImageResolver
-	images   map[string]*ResolvedImage
+	images   map[string]pinned
 	nodes    map[string]*graph.Node
 	main     *graph.Node // the main build context, made on first use
 }
 
-func (p *pins) resolve(ctx context.Context, ref string, platform v1.Platform) (*ResolvedImage, error) {
-	key := ref + " " + platformString(platform)
-	if img, ok := p.images[key]; ok {
-		return img, nil
+type pinned struct {
+	img *ResolvedImage
+	err error
+}
+
+type pinRequest struct {
+	ref      string // normalized
+	platform v1.Platform
+}
+
+func pinKey(ref string, p v1.Platform) string { return ref + " " + platformString(p) }
+
+// prefetch resolves the distinct requests concurrently, so a build with
+// several base images waits for the slowest registry round trip only.
+// Results, errors included, are kept for resolve.
+func (p *pins) prefetch(ctx context.Context, reqs []pinRequest) {
+	var todo []pinRequest
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		key := pinKey(r.ref, r.platform)
+		if _, ok := p.images[key]; !ok && !seen[key] {
+			seen[key] = true
+			todo = append(todo, r)
+		}
 	}
+	results := make([]pinned, len(todo))
+	var wg sync.WaitGroup
+	for i, r := range todo {
+		wg.Go(func() {
+			img, err := p.call(ctx, r.ref, r.platform)
+			results[i] = pinned{img, err}
+		})
+	}
+	wg.Wait()
+	for i, r := range todo {
+		p.images[pinKey(r.ref, r.platform)] = results[i]
+	}
+}
+
+func (p *pins) resolve(ctx context.Context, ref string, platform v1.Platform) (*ResolvedImage, error) {
+	key := pinKey(ref, platform)
+	if r, ok := p.images[key]; ok {
+		return r.img, r.err
+	}
+	img, err := p.call(ctx, ref, platform)
+	p.images[key] = pinned{img, err}
+	return img, err
+}
+
+func (p *pins) call(ctx context.Context, ref string, platform v1.Platform) (*ResolvedImage, error) {
 	if p.resolver == nil {
 		return nil, fmt.Errorf("no image resolver configured to pin %s", ref)
 	}
@@ -40,7 +86,6 @@ func (p *pins) resolve(ctx context.Context, ref string, platform v1.Platform) (*
 	if img == nil || img.Config == nil {
 		return nil, fmt.Errorf("resolve %s: resolver returned no config", ref)
 	}
-	p.images[key] = img
 	return img, nil
 }
 
@@ -54,9 +99,9 @@ var (
 // "docker.io/library/busybox:latest".
 func normalizeRef(ref string) (string, error) {
 	name, digest, hasDigest := strings.Cut(ref, "@")
-	repo, tag := name, ""
+	repo, tag, hasTag := name, "", false
 	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
-		repo, tag = name[:i], name[i+1:]
+		repo, tag, hasTag = name[:i], name[i+1:], true
 	}
 	domain, path, ok := strings.Cut(repo, "/")
 	if !ok || !strings.ContainsAny(domain, ".:") && domain != "localhost" {
@@ -70,7 +115,7 @@ func normalizeRef(ref string) (string, error) {
 		return "", fmt.Errorf("invalid reference format: repository name (%s) must be lowercase", path)
 	case !repoPath.MatchString(path):
 		return "", fmt.Errorf("invalid reference format: %q", ref)
-	case tag != "" && !tagRe.MatchString(tag):
+	case hasTag && !tagRe.MatchString(tag):
 		return "", fmt.Errorf("invalid reference format: bad tag in %q", ref)
 	case hasDigest && !digestRe.MatchString(digest):
 		return "", fmt.Errorf("invalid reference format: bad digest in %q", ref)
@@ -95,6 +140,7 @@ func (c *converter) resolveStages(ctx context.Context, target *stage) (map[*stag
 	onbuildDone := map[*stage]bool{}
 	for {
 		live := reachable(target)
+		c.pins.prefetch(ctx, c.pinRequests(live))
 		for _, s := range c.stages {
 			if live[s] && s.base == nil && s.baseCfg == nil {
 				if err := c.resolveBase(ctx, s); err != nil {
@@ -102,8 +148,8 @@ func (c *converter) resolveStages(ctx context.Context, target *stage) (map[*stag
 				}
 			}
 		}
-		for _, s := range c.external {
-			if live[s] && s.state == nil {
+		for _, name := range sortedKeys(c.external) {
+			if s := c.external[name]; live[s] && s.state == nil {
 				if err := c.resolveExternal(ctx, s); err != nil {
 					return nil, err
 				}
@@ -125,6 +171,31 @@ func (c *converter) resolveStages(ctx context.Context, target *stage) (map[*stag
 			return live, nil
 		}
 	}
+}
+
+// pinRequests lists the images the live stages and sources still need.
+func (c *converter) pinRequests(live map[*stage]bool) []pinRequest {
+	var reqs []pinRequest
+	add := func(s *stage) {
+		name := s.def.BaseName
+		if name == "scratch" || c.o.Contexts[name] {
+			return
+		}
+		if ref, err := normalizeRef(name); err == nil {
+			reqs = append(reqs, pinRequest{ref, s.platform})
+		}
+	}
+	for _, s := range c.stages {
+		if live[s] && s.base == nil && s.baseCfg == nil {
+			add(s)
+		}
+	}
+	for _, name := range sortedKeys(c.external) {
+		if s := c.external[name]; live[s] && s.state == nil {
+			add(s)
+		}
+	}
+	return reqs
 }
 
 // resolveBase pins the image a stage starts from.

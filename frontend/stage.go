@@ -70,9 +70,6 @@ func (c *converter) newStages(defs []instructions.Stage) error {
 			return c.src.wrap(err, line)
 		}
 		c.reportUndeclaredFromArgs(res.Unmatched, def.Location, lint)
-		for k := range res.Matched {
-			c.fromUsed[k] = true
-		}
 		if res.Result == "" {
 			return c.src.errorf(line, "base name (%s) should not be blank; give the ARG a default or pass it with --build-arg", def.BaseName)
 		}
@@ -87,9 +84,7 @@ func (c *converter) newStages(defs []instructions.Stage) error {
 		}
 		if b, ok := c.byName[strings.ToLower(def.BaseName)]; ok {
 			s.base = b
-			if def.Platform == "" {
-				s.platform = b.platform
-			}
+			s.platform = b.platform // BuildKit ignores --platform on FROM stage
 		}
 		if def.Name != "" {
 			c.byName[def.Name] = s
@@ -116,9 +111,6 @@ func (c *converter) expandPlatform(def instructions.Stage, lint *linter.Linter) 
 			lint.Run(&linter.RuleFromPlatformFlagConstDisallowed, def.Location, linter.RuleFromPlatformFlagConstDisallowed.Format(res.Result))
 		}
 	}
-	for k := range res.Matched {
-		c.fromUsed[k] = true
-	}
 	if res.Result == "" {
 		return v1.Platform{}, c.src.errorf(line, "empty platform value from expression %s", def.Platform)
 	}
@@ -131,9 +123,7 @@ func (c *converter) expandPlatform(def instructions.Stage, lint *linter.Linter) 
 
 func (c *converter) reportUndeclaredFromArgs(unmatched map[string]struct{}, loc []parser.Range, lint *linter.Linter) {
 	known := c.global.Keys()
-	for k := range c.declared {
-		known = append(known, k)
-	}
+	known = append(known, sortedKeys(c.declared)...)
 	for _, arg := range sortedKeys(unmatched) {
 		if c.declared[arg] {
 			continue
@@ -187,7 +177,7 @@ func (c *converter) toCommand(s *stage, ic instructions.Command) (command, error
 				return cmd, c.src.errorf(line, "invalid stage index %d: the Dockerfile has stages 0 to %d", idx, len(c.stages)-1)
 			}
 			src = c.stages[idx]
-		} else if src = c.sourceStage(ic.From); src.external {
+		} else if src = c.sourceStage(ic.From, ic.Location()); src.external {
 			c.extraStates++
 		}
 		cmd.sources = []*stage{src}
@@ -199,7 +189,7 @@ func (c *converter) toCommand(s *stage, ic instructions.Command) (command, error
 				cmd.sources = append(cmd.sources, nil)
 				continue
 			}
-			src := c.sourceStage(m.From)
+			src := c.sourceStage(m.From, ic.Location())
 			cmd.sources = append(cmd.sources, src)
 			s.addDep(src, ic)
 		}
@@ -208,7 +198,7 @@ func (c *converter) toCommand(s *stage, ic instructions.Command) (command, error
 }
 
 // sourceStage is the stage called name, or the external source of that name.
-func (c *converter) sourceStage(name string) *stage {
+func (c *converter) sourceStage(name string, loc []parser.Range) *stage {
 	if s, ok := c.findStage(name); ok {
 		return s
 	}
@@ -217,6 +207,7 @@ func (c *converter) sourceStage(name string) *stage {
 	}
 	s := &stage{index: -1, external: true, platform: c.o.Platform}
 	s.def.BaseName = name
+	s.def.Location = loc // errors resolving it point at the first use
 	c.external[name] = s
 	return s
 }

@@ -44,7 +44,7 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 				}
 				fmt.Fprintf(h, "%d:%s\n", len(target), target)
 			case fi.Mode().IsRegular():
-				d, err := e.fileDigest(name, fsys, rel, fi)
+				d, err := e.fileDigest(ctx, name, fsys, rel, fi)
 				if err != nil {
 					return err
 				}
@@ -61,7 +61,7 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func (e *Env) fileDigest(ctxName string, fsys archive.FS, rel string, fi fs.FileInfo) (string, error) {
+func (e *Env) fileDigest(ctx context.Context, ctxName string, fsys archive.FS, rel string, fi fs.FileInfo) (string, error) {
 	var id [5]int64
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		id = [5]int64{int64(st.Dev), int64(st.Ino), st.Size, st.Mtim.Nano(), st.Ctim.Nano()}
@@ -79,7 +79,7 @@ func (e *Env) fileDigest(ctxName string, fsys archive.FS, rel string, fi fs.File
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	if _, err := io.Copy(h, ctxReader{ctx: ctx, r: f}); err != nil {
 		return "", fmt.Errorf("read %s: %w", rel, err)
 	}
 	d := hex.EncodeToString(h.Sum(nil))
@@ -157,4 +157,17 @@ func walk(fsys archive.FS, p string, fn func(string, fs.FileInfo) error) error {
 		}
 	}
 	return nil
+}
+
+// ctxReader stops a long read when the build is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }

@@ -84,7 +84,7 @@ func (o *httpOp) Exec(ctx context.Context, _ []*State) (*State, error) {
 			return nil, err
 		}
 	}
-	return &State{Dir: &blobFS{path: o.env.Content.Path(o.digest), name: filepath.Base(o.op.Filename), mtime: o.mtime}}, nil
+	return &State{HTTP: true, Dir: &blobFS{path: o.env.Content.Path(o.digest), name: filepath.Base(o.op.Filename), mtime: o.mtime}}, nil
 }
 
 // blobFS is an archive.FS holding one downloaded file at its root, mode

@@ -37,7 +37,7 @@ func (o *mkdirOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 	}
 	uid, gid := 0, 0
 	if o.op.User != "" {
-		if uid, gid, err = copier.LookupUser(fsys, o.op.User); err != nil {
+		if uid, gid, err = copier.LookupOwner(fsys, o.op.User); err != nil {
 			return nil, fmt.Errorf("%s:%d: WORKDIR %s: %w", o.node.Pos.File, o.node.Pos.Line, o.op.Path, err)
 		}
 	}

@@ -30,6 +30,7 @@ type State struct {
 
 	Dir     archive.FS `json:"-"`
 	Context bool       `json:"-"` // Dir is a build context: owners become 0:0
+	HTTP    bool       `json:"-"` // Dir holds one downloaded file
 }
 
 // OwnLayer returns the layer this op added, if any.

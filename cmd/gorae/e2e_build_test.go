@@ -107,7 +107,11 @@ func TestBuildPushEveryInstruction(t *testing.T) {
 			t.Errorf("progress lacks %q:\n%s", want, r.Stderr)
 		}
 	}
-	img, err := remote.Image(name.MustParseReference(ref, name.Insecure))
+	pref, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := remote.Image(pref)
 	if err != nil {
 		t.Fatalf("pull pushed image: %v", err)
 	}

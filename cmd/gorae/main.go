@@ -46,8 +46,9 @@ func commands() []command {
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := dispatch(ctx, os.Args[1:])
+	code := exitCode(ctx, err)
 	stop()
-	os.Exit(exitCode(ctx, err))
+	os.Exit(code)
 }
 
 func dispatch(ctx context.Context, args []string) error {

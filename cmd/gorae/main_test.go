@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -12,6 +13,7 @@ import (
 var goraeBin string
 
 func TestMain(m *testing.M) {
+	flag.Parse()
 	if !testing.Short() {
 		dir, err := os.MkdirTemp("", "gorae-e2e-bin")
 		if err != nil {

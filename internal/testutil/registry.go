@@ -31,6 +31,8 @@ func Registry(t testing.TB) string {
 	conf := fmt.Sprintf(`version: 0.1
 log:
   level: error
+  accesslog:
+    disabled: true
 storage:
   filesystem:
     rootdirectory: %s
@@ -43,7 +45,12 @@ http:
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "serve", cfg)
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	logf, err := os.Create(filepath.Join(dir, "registry.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logf.Close()
+	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start docker-registry: %v", err)
 	}
