@@ -13,6 +13,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
+	"github.com/moby/patternmatcher"
 
 	"github.com/gorae/gorae/graph"
 )
@@ -23,9 +24,10 @@ type converter struct {
 	src      source
 	lint     *linter.Linter
 	lex      *shell.Lex
-	global   envList         // global scope: platform args and ARGs before FROM
-	declared map[string]bool // keys of the ARGs before FROM
-	consumed map[string]bool // --build-arg keys an ARG declared
+	global   envList                        // global scope: platform args and ARGs before FROM
+	declared map[string]bool                // keys of the ARGs before FROM
+	consumed map[string]bool                // --build-arg keys an ARG declared
+	ignore   *patternmatcher.PatternMatcher // o.Excludes; nil when there are none
 	stages   []*stage
 	byName   map[string]*stage
 	external map[string]*stage // COPY --from / mount from= names that are no stage
@@ -61,6 +63,13 @@ func (c *converter) convert(ctx context.Context) (*Result, error) {
 	}
 	if err := c.setupLinter(); err != nil {
 		return nil, err
+	}
+	if len(c.o.Excludes) > 0 {
+		m, err := patternmatcher.New(c.o.Excludes)
+		if err != nil {
+			return nil, c.src.errorf(0, "invalid .dockerignore pattern: %v", err)
+		}
+		c.ignore = m
 	}
 	c.checkSyntax()
 	ast, err := parser.Parse(bytes.NewReader(c.o.Source))

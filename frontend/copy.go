@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
+	"github.com/moby/buildkit/frontend/dockerfile/linter"
 
 	"github.com/gorae/gorae/graph"
 )
@@ -108,6 +109,7 @@ func (x *step) copyOp(cs copySpec, keepGitDir bool) error {
 			in = cs.from
 			if in == nil {
 				in = x.mainContext()
+				x.checkIgnored(verb, src)
 			}
 		}
 		sources = append(sources, graph.Source{Input: inputIndex(&inputs, in), Path: p})
@@ -240,4 +242,34 @@ func urlFilename(src string) string {
 		}
 	}
 	return "__unnamed__"
+}
+
+// checkIgnored is CopyIgnoredFile: a main-context source that
+// .dockerignore excludes. As in BuildKit, patterns with exclusions ("!")
+// are not checked: whether they leave the path in is not static.
+func (x *step) checkIgnored(verb, src string) {
+	m := x.ignore
+	if m == nil || m.Exclusions() {
+		return
+	}
+	src = path.Clean(src)
+	if src == "." || src == "/" {
+		root := false
+		for _, p := range m.Patterns() {
+			switch p.String() {
+			case "*", "**", "**/*":
+				root = true
+			}
+		}
+		if !root {
+			return
+		}
+	}
+	if ok, err := m.MatchesOrParentMatches(src); err == nil && ok {
+		cmd := "Copy"
+		if verb == "ADD" {
+			cmd = "Add"
+		}
+		x.lint.Run(&linter.RuleCopyIgnoredFile, x.cmd.Location(), linter.RuleCopyIgnoredFile.Format(cmd, src))
+	}
 }
