@@ -16,6 +16,8 @@ var levels = map[string]int{
 	"ops":       2,
 	"build":     3,
 	"cmd/gorae": 4,
+	// Test helpers sit above everything they start.
+	"internal/testutil": 4,
 }
 
 // allowedBuildKit are the only BuildKit packages gorae may use, and only
