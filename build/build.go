@@ -3,6 +3,7 @@ package build
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -92,7 +93,7 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	states, err := solver.Solve(ctx, vs, &buildCache{root: root, noCache: o.NoCache}, solver.Options{Jobs: o.Jobs, Events: o.Progress.Event})
+	states, err := solver.Solve(ctx, vs, &buildCache{root: root, noCache: o.NoCache, compression: comp}, solver.Options{Jobs: o.Jobs, Events: o.Progress.Event})
 	if err != nil {
 		return nil, err
 	}
@@ -117,24 +118,33 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 
 // buildCache adapts the persistent cache to the solver: directory states
 // (contexts, downloads) are never stored, and --no-cache loads nothing
-// but still records what it built.
+// but still records what it built. Records are kept apart per layer
+// compression, since a record names compressed blobs.
 type buildCache struct {
-	root    *Root
-	noCache bool
+	root        *Root
+	noCache     bool
+	compression archive.Compression
+}
+
+func (c *buildCache) key(k solver.Key) solver.Key {
+	if c.compression == archive.Gzip {
+		return k
+	}
+	return solver.ComputeKey(k, []solver.Key{sha256.Sum256([]byte("compression=" + c.compression.String()))})
 }
 
 func (c *buildCache) Load(ctx context.Context, k solver.Key) (*ops.State, bool, error) {
 	if c.noCache {
 		return nil, false, nil
 	}
-	return c.root.Cache.Load(ctx, k)
+	return c.root.Cache.Load(ctx, c.key(k))
 }
 
 func (c *buildCache) Save(ctx context.Context, k solver.Key, s *ops.State) error {
 	if s.Dir != nil {
 		return nil
 	}
-	return c.root.Cache.Save(ctx, k, s)
+	return c.root.Cache.Save(ctx, c.key(k), s)
 }
 
 func readDockerfile(o Options) ([]byte, string, error) {

@@ -96,3 +96,22 @@ func WriteFiles(t testing.TB, dir string, files map[string]string) {
 		}
 	}
 }
+
+// RunStdin runs gorae with stdin fed from input.
+func (g *Gorae) RunStdin(t testing.TB, dir, input string, args ...string) Result {
+	t.Helper()
+	cmd := exec.Command(g.Bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "GORAE_ROOT="+g.Root), g.Env...)
+	cmd.Stdin = strings.NewReader(input)
+	var so, se bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &so, &se
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run gorae: %v", err)
+	}
+	return Result{Stdout: so.String(), Stderr: se.String(), Code: code}
+}
