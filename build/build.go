@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/copier"
 	"github.com/gorae/gorae/frontend"
 	"github.com/gorae/gorae/graph"
@@ -77,7 +78,22 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 	for k, v := range o.Contexts {
 		contexts[k] = v
 	}
-	env := &ops.Env{
+	stats := map[string]*cache.Stats{}
+	for name, dir := range contexts {
+		st, err := cache.OpenStats(filepath.Join(root.Dir, "statcache"), root.Tmp, dir)
+		if err != nil {
+			return nil, err
+		}
+		stats[name] = st
+	}
+	defer func() {
+		for _, st := range stats {
+			if err := st.Save(); err != nil {
+				o.Progress.Warnf("%v", err)
+			}
+		}
+	}()
+	env := &ops.Env{Stats: stats,
 		Content: root.Content, Snapshots: root.Snapshots, Images: root.Images,
 		Registry: o.Registry, Contexts: contexts, Compression: comp,
 		Docker: o.Docker, Jobs: o.Jobs, Epoch: o.Epoch,

@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/registry"
@@ -33,12 +34,13 @@ type Env struct {
 	Jobs        int
 	Epoch       *time.Time
 	HTTP        *http.Client
+	// Stats memoizes context file digests across builds, per context name.
+	Stats map[string]*cache.Stats
 
 	mu       sync.Mutex
 	roots    []*os.Root
 	views    map[string]*snapshot.View
 	contexts map[string]archive.FS
-	hashes   map[string]hashEntry
 }
 
 // Close releases the context directories opened during the build.

@@ -13,14 +13,8 @@ import (
 	"syscall"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/cache"
 )
-
-// hashEntry memoizes a file's content digest by its stat identity, so a
-// file read once per build is never read again.
-type hashEntry struct {
-	stat   [5]int64 // dev, ino, size, mtime, ctime
-	digest string
-}
 
 // hashPath digests every file the source pattern p names in fsys: paths,
 // types, modes, link targets and contents (never mtimes).
@@ -62,16 +56,15 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 }
 
 func (e *Env) fileDigest(ctx context.Context, ctxName string, fsys archive.FS, rel string, fi fs.FileInfo) (string, error) {
-	var id [5]int64
+	var id cache.FileID
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		id = [5]int64{int64(st.Dev), int64(st.Ino), st.Size, st.Mtim.Nano(), st.Ctim.Nano()}
+		id = cache.FileID{int64(st.Dev), int64(st.Ino), st.Size, st.Mtim.Nano(), st.Ctim.Nano()}
 	}
-	k := ctxName + "\x00" + rel
-	e.mu.Lock()
-	he, ok := e.hashes[k]
-	e.mu.Unlock()
-	if ok && he.stat == id && id != [5]int64{} {
-		return he.digest, nil
+	stats := e.Stats[ctxName]
+	if stats != nil {
+		if d, ok := stats.Get(rel, id); ok {
+			return d, nil
+		}
 	}
 	f, err := fsys.Open(rel)
 	if err != nil {
@@ -83,12 +76,9 @@ func (e *Env) fileDigest(ctx context.Context, ctxName string, fsys archive.FS, r
 		return "", fmt.Errorf("read %s: %w", rel, err)
 	}
 	d := hex.EncodeToString(h.Sum(nil))
-	e.mu.Lock()
-	if e.hashes == nil {
-		e.hashes = map[string]hashEntry{}
+	if stats != nil {
+		stats.Put(rel, id, d)
 	}
-	e.hashes[k] = hashEntry{stat: id, digest: d}
-	e.mu.Unlock()
 	return d, nil
 }
 

@@ -1,0 +1,108 @@
+package cache
+
+import (
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// FileID identifies one version of a file without reading it: device,
+// inode, size, mtime and ctime (ns). An edit that restores size and mtime
+// (touch -r) still changes ctime.
+type FileID [5]int64
+
+// Stats memoizes content digests of one build context's files by FileID,
+// persisted between builds so a warm build re-reads no unchanged file.
+type Stats struct {
+	path string
+	tmp  string
+
+	mu      sync.Mutex
+	entries map[string]statEntry
+	dirty   bool
+}
+
+type statEntry struct {
+	ID     FileID
+	Digest string
+}
+
+// OpenStats loads the stat cache of the context directory dir from the
+// cache root (a missing or unreadable file is an empty cache).
+func OpenStats(root, tmp, dir string) (*Stats, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256([]byte(abs))
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("open stat cache: %w", err)
+	}
+	s := &Stats{path: filepath.Join(root, hex.EncodeToString(sum[:16])), tmp: tmp, entries: map[string]statEntry{}}
+	if f, err := os.Open(s.path); err == nil {
+		if gob.NewDecoder(f).Decode(&s.entries) != nil {
+			s.entries = map[string]statEntry{}
+		}
+		f.Close()
+	}
+	return s, nil
+}
+
+// Get returns the digest recorded for rel if its FileID is unchanged.
+func (s *Stats) Get(rel string, id FileID) (string, bool) {
+	if id == (FileID{}) {
+		return "", false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[rel]
+	if !ok || e.ID != id {
+		return "", false
+	}
+	return e.Digest, true
+}
+
+// Put records rel's digest for its FileID.
+func (s *Stats) Put(rel string, id FileID, digest string) {
+	if id == (FileID{}) {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.entries[rel] = statEntry{ID: id, Digest: digest}
+	s.dirty = true
+}
+
+// Save writes the cache back atomically if it changed.
+func (s *Stats) Save() (err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.dirty {
+		return nil
+	}
+	f, err := os.CreateTemp(s.tmp, "stats-*")
+	if err != nil {
+		return fmt.Errorf("save stat cache: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err = gob.NewEncoder(f).Encode(s.entries); err != nil {
+		return fmt.Errorf("save stat cache: %w", err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("save stat cache: %w", err)
+	}
+	if err = os.Rename(f.Name(), s.path); err != nil {
+		return fmt.Errorf("save stat cache: %w", err)
+	}
+	s.dirty = false
+	return nil
+}

@@ -1,0 +1,67 @@
+package cache
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestStatsPersistAndInvalidate(t *testing.T) {
+	root, tmp := t.TempDir(), t.TempDir()
+	s, err := OpenStats(root, tmp, "/ctx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := FileID{1, 2, 3, 4, 5}
+	s.Put("a.txt", id, "sha256:aa")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := OpenStats(root, tmp, "/ctx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := s2.Get("a.txt", id); !ok || d != "sha256:aa" {
+		t.Errorf("reloaded Get = %q, %v", d, ok)
+	}
+	changedCtime := id
+	changedCtime[4]++
+	if _, ok := s2.Get("a.txt", changedCtime); ok {
+		t.Error("a file with a new ctime (same size and mtime) must miss")
+	}
+	other, _ := OpenStats(root, tmp, "/other")
+	if _, ok := other.Get("a.txt", id); ok {
+		t.Error("another context shares entries")
+	}
+	if m, _ := filepath.Glob(filepath.Join(tmp, "*")); len(m) != 0 {
+		t.Errorf("temp files left: %v", m)
+	}
+}
+
+func TestCorruptRecordIsAMiss(t *testing.T) {
+	c, err := Open[[]string](t.TempDir(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warned error
+	c.Warn = func(err error) { warned = err }
+	var k [32]byte
+	k[0] = 1
+	if err := c.Save(t.Context(), k, []string{"x"}); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok, err := c.Load(t.Context(), k); err != nil || !ok || r[0] != "x" {
+		t.Fatalf("Load = %v %v %v", r, ok, err)
+	}
+	if err := writeFile(c.path(k), "{not json"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := c.Load(t.Context(), k); ok || err != nil {
+		t.Errorf("corrupt record: ok=%v err=%v, want a miss", ok, err)
+	}
+	if warned == nil {
+		t.Error("corrupt record gave no warning")
+	}
+}
+
+func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o600) }
