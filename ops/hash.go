@@ -123,6 +123,8 @@ func glob(fsys archive.FS, p string) ([]string, error) {
 
 // walk visits p and, if it is a directory, everything below it in
 // lexical order. A missing p is skipped: the copy itself reports it.
+// Children are described by their directory entries, so a large tree
+// costs one getdents and one fstatat per file, not a path walk each.
 func walk(fsys archive.FS, p string, fn func(string, fs.FileInfo) error) error {
 	fi, err := fsys.Lstat(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -131,6 +133,10 @@ func walk(fsys archive.FS, p string, fn func(string, fs.FileInfo) error) error {
 	if err != nil {
 		return err
 	}
+	return walkInfo(fsys, p, fi, fn)
+}
+
+func walkInfo(fsys archive.FS, p string, fi fs.FileInfo, fn func(string, fs.FileInfo) error) error {
 	if err := fn(p, fi); err != nil {
 		return err
 	}
@@ -142,7 +148,12 @@ func walk(fsys archive.FS, p string, fn func(string, fs.FileInfo) error) error {
 		return err
 	}
 	for _, de := range ents {
-		if err := walk(fsys, path.Join(p, de.Name()), fn); err != nil {
+		child := path.Join(p, de.Name())
+		cfi, err := de.Info()
+		if err != nil {
+			return err
+		}
+		if err := walkInfo(fsys, child, cfi, fn); err != nil {
 			return err
 		}
 	}
