@@ -2,6 +2,7 @@ package copier
 
 import (
 	"fmt"
+	"github.com/gorae/gorae/archive"
 	"io/fs"
 	"strconv"
 	"strings"
@@ -38,19 +39,7 @@ func ParseChmod(s string) (func(fs.FileMode) fs.FileMode, error) {
 
 // toUnix and fromUnix convert between Go's FileMode and the octal
 // permission word (with setuid 04000, setgid 02000, sticky 01000).
-func toUnix(m fs.FileMode) uint32 {
-	u := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		u |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		u |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		u |= 0o1000
-	}
-	return u
-}
+func toUnix(m fs.FileMode) uint32 { return uint32(archive.UnixMode(m)) }
 
 func fromUnix(u uint32) fs.FileMode {
 	m := fs.FileMode(u & 0o777)

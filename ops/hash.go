@@ -72,7 +72,7 @@ func (e *Env) fileDigest(ctx context.Context, ctxName string, fsys archive.FS, r
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, ctxReader{ctx: ctx, r: f}); err != nil {
+	if _, err := io.Copy(h, archive.ContextReader(ctx, f)); err != nil {
 		return "", fmt.Errorf("read %s: %w", rel, err)
 	}
 	d := hex.EncodeToString(h.Sum(nil))
@@ -158,17 +158,4 @@ func walkInfo(fsys archive.FS, p string, fi fs.FileInfo, fn func(string, fs.File
 		}
 	}
 	return nil
-}
-
-// ctxReader stops a long read when the build is cancelled.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

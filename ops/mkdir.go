@@ -62,7 +62,7 @@ func mkdirAll(w *archive.Writer, fsys archive.FS, rel string, uid, gid int, now 
 		fi, err := fsys.Lstat(p)
 		switch {
 		case err == nil && fi.IsDir():
-			h.Mode = tarMode(fi.Mode())
+			h.Mode = archive.UnixMode(fi.Mode())
 			h.Uid, h.Gid = archive.Owner(fi)
 			h.ModTime = fi.ModTime()
 			if i == len(parts)-1 {
@@ -78,19 +78,4 @@ func mkdirAll(w *archive.Writer, fsys archive.FS, rel string, uid, gid int, now 
 		}
 	}
 	return nil
-}
-
-// tarMode converts a FileMode's permission and special bits to tar's.
-func tarMode(m fs.FileMode) int64 {
-	v := int64(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		v |= 0o4000
-	}
-	if m&fs.ModeSetgid != 0 {
-		v |= 0o2000
-	}
-	if m&fs.ModeSticky != 0 {
-		v |= 0o1000
-	}
-	return v
 }

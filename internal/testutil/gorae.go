@@ -58,9 +58,16 @@ type Result struct {
 // Run runs gorae with args in dir and returns its output and exit code.
 func (g *Gorae) Run(t testing.TB, dir string, args ...string) Result {
 	t.Helper()
+	return g.RunStdin(t, dir, "", args...)
+}
+
+// RunStdin runs gorae with stdin fed from input.
+func (g *Gorae) RunStdin(t testing.TB, dir, input string, args ...string) Result {
+	t.Helper()
 	cmd := exec.Command(g.Bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), "GORAE_ROOT="+g.Root), g.Env...)
+	cmd.Stdin = strings.NewReader(input)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	err := cmd.Run()
@@ -95,23 +102,4 @@ func WriteFiles(t testing.TB, dir string, files map[string]string) {
 			t.Fatal(err)
 		}
 	}
-}
-
-// RunStdin runs gorae with stdin fed from input.
-func (g *Gorae) RunStdin(t testing.TB, dir, input string, args ...string) Result {
-	t.Helper()
-	cmd := exec.Command(g.Bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "GORAE_ROOT="+g.Root), g.Env...)
-	cmd.Stdin = strings.NewReader(input)
-	var so, se bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &so, &se
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run gorae: %v", err)
-	}
-	return Result{Stdout: so.String(), Stderr: se.String(), Code: code}
 }
