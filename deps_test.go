@@ -17,7 +17,8 @@ var levels = map[string]int{
 	"build":     3,
 	"cmd/gorae": 4,
 	// Test helpers sit above everything they start.
-	"internal/testutil": 4,
+	"internal/testutil":         4,
+	"internal/testutil/imgdiff": 4,
 }
 
 // allowedBuildKit are the only BuildKit packages gorae may use, and only

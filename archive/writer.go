@@ -15,6 +15,7 @@ import (
 type Writer struct {
 	tw    *tar.Writer
 	epoch *time.Time
+	index func(h *tar.Header)
 }
 
 // WriterOptions tune a Writer.
@@ -22,11 +23,17 @@ type WriterOptions struct {
 	// Epoch, when set, clamps every mtime to at most Epoch
 	// (SOURCE_DATE_EPOCH).
 	Epoch *time.Time
+	// Index, when set, is called with every header after normalization
+	// and before it is written, so that a caller can record the layer's
+	// metadata (snapshot.EntryOf) while writing it instead of reading
+	// the tar again. It must not modify h: h is exactly what the layer
+	// will hold.
+	Index func(h *tar.Header)
 }
 
 // NewWriter returns a Writer over w.
 func NewWriter(w io.Writer, o WriterOptions) *Writer {
-	return &Writer{tw: tar.NewWriter(w), epoch: o.Epoch}
+	return &Writer{tw: tar.NewWriter(w), epoch: o.Epoch, index: o.Index}
 }
 
 // WriteHeader normalizes h and writes it; for a regular file the caller
@@ -58,6 +65,9 @@ func (w *Writer) WriteHeader(h *tar.Header) error {
 	n.Format = tar.FormatUnknown
 	if len(n.PAXRecords) > 0 {
 		n.Format = tar.FormatPAX
+	}
+	if w.index != nil {
+		w.index(&n)
 	}
 	if err := w.tw.WriteHeader(&n); err != nil {
 		return fmt.Errorf("write tar header %s: %w", n.Name, err)

@@ -123,15 +123,43 @@ func (v *View) child(d *node, name string) (*node, error) {
 // resolve walks name from the root, following symlinks in intermediate
 // components and, when follow is set, in the final one.
 func (v *View) resolve(op, name string, follow bool) (*node, error) {
+	return resolve[*node](v, op, name, follow)
+}
+
+func (v *View) isDir(n *node) bool { return n.isDir() }
+
+func (v *View) isSymlink(n *node) bool { return n.info.Mode()&fs.ModeSymlink != 0 }
+
+func (v *View) readlink(n *node) (string, error) {
+	return os.Readlink(v.real(n.layers[0], n.path))
+}
+
+// tree is what resolve needs of a merged tree of nodes N, so that View
+// (over directories) and IndexView (over layer indexes) resolve names
+// with the same code and therefore the same semantics.
+type tree[N any] interface {
+	root() (N, error)
+	child(dir N, name string) (N, error) // fs.ErrNotExist when absent
+	isDir(n N) bool
+	isSymlink(n N) bool
+	readlink(n N) (string, error)
+}
+
+// resolve walks name from the root of t, following symlinks in
+// intermediate components and, when follow is set, in the final one:
+// absolute targets restart at the root, ".." stops there, and more than
+// maxSymlinks links is ELOOP.
+func resolve[N any](t tree[N], op, name string, follow bool) (N, error) {
+	var zero N
 	if !fs.ValidPath(name) {
-		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+		return zero, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
-	fail := func(err error) (*node, error) { return nil, &fs.PathError{Op: op, Path: name, Err: err} }
-	root, err := v.root()
+	fail := func(err error) (N, error) { return zero, &fs.PathError{Op: op, Path: name, Err: err} }
+	root, err := t.root()
 	if err != nil {
 		return fail(err)
 	}
-	stack := []*node{root}
+	stack := []N{root}
 	todo := splitPath(name)
 	links := 0
 	for len(todo) > 0 {
@@ -147,18 +175,18 @@ func (v *View) resolve(op, name string, follow bool) (*node, error) {
 			}
 			continue
 		}
-		if !cur.isDir() {
+		if !t.isDir(cur) {
 			return fail(syscall.ENOTDIR)
 		}
-		n, err := v.child(cur, c)
+		n, err := t.child(cur, c)
 		if err != nil {
 			return fail(err)
 		}
-		if n.info.Mode()&fs.ModeSymlink != 0 && (len(todo) > 0 || follow) {
+		if t.isSymlink(n) && (len(todo) > 0 || follow) {
 			if links++; links > maxSymlinks {
 				return fail(syscall.ELOOP)
 			}
-			target, err := os.Readlink(v.real(n.layers[0], n.path))
+			target, err := t.readlink(n)
 			if err != nil {
 				return fail(err)
 			}
