@@ -27,10 +27,12 @@ func Prune(ctx context.Context, root *Root, all bool) (int64, error) {
 		if err := root.Cache.Clear(); err != nil {
 			return 0, err
 		}
-		n, err := removeChildren(filepath.Join(root.Dir, "snapshots"))
-		freed += n
-		if err != nil {
-			return freed, err
+		for _, d := range []string{"snapshots", "statcache"} {
+			n, err := removeChildren(filepath.Join(root.Dir, d))
+			freed += n
+			if err != nil {
+				return freed, err
+			}
 		}
 	}
 	keep, err := reachable(ctx, root)
@@ -67,7 +69,7 @@ func reachable(ctx context.Context, root *Root) (map[v1.Hash]bool, error) {
 		return nil, err
 	}
 	for _, im := range list {
-		img, digest, err := root.Images.Image(ctx, im.Name)
+		img, digest, err := root.Images.Image(ctx, im.Digest.String())
 		if err != nil {
 			return nil, err
 		}

@@ -1,15 +1,12 @@
 package ops
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"sync"
 	"time"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/cache"
@@ -39,7 +36,7 @@ type Env struct {
 
 	mu       sync.Mutex
 	roots    []*os.Root
-	views    map[string]*snapshot.View
+	views    map[string]archive.FS
 	contexts map[string]archive.FS
 }
 
@@ -97,45 +94,6 @@ func (e *Env) op(n *graph.Node) (solver.Op[*State], error) {
 		return &runOp{op: o, node: n}, nil
 	}
 	return nil, fmt.Errorf("unknown op %T", n.Op)
-}
-
-// fsOf returns the filesystem of a state: its directory, or a view over
-// its layers unpacked once per chain.
-func (e *Env) fsOf(ctx context.Context, s *State) (archive.FS, error) {
-	if s.Dir != nil {
-		return s.Dir, nil
-	}
-	if len(s.Layers) == 0 {
-		return snapshot.NewView(nil), nil
-	}
-	diffIDs := make([]v1.Hash, len(s.Layers))
-	for i, l := range s.Layers {
-		diffIDs[i] = l.DiffID
-	}
-	ids := snapshot.ChainIDs(diffIDs)
-	top := ids[len(ids)-1].String()
-	e.mu.Lock()
-	v, ok := e.views[top]
-	e.mu.Unlock()
-	if ok {
-		return v, nil
-	}
-	layers := make([]snapshot.Layer, len(s.Layers))
-	for i, l := range s.Layers {
-		layers[i] = snapshot.Layer{DiffID: l.DiffID, Open: e.uncompressed(l)}
-	}
-	dirs, err := e.Snapshots.Unpack(ctx, layers)
-	if err != nil {
-		return nil, err
-	}
-	v = snapshot.NewView(dirs)
-	e.mu.Lock()
-	if e.views == nil {
-		e.views = map[string]*snapshot.View{}
-	}
-	e.views[top] = v
-	e.mu.Unlock()
-	return v, nil
 }
 
 func (e *Env) uncompressed(l Layer) func() (io.ReadCloser, error) {

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"archive/tar"
 	"bufio"
 	"context"
 	"crypto/sha256"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/snapshot"
 )
 
 // writeLayer streams a layer tar produced by fill through the diffID hash
@@ -29,7 +31,10 @@ func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) 
 	}
 	diff := sha256.New()
 	bw := bufio.NewWriterSize(&hashWriter{h: diff, w: comp, ctx: ctx}, 1<<20)
-	tw := archive.NewWriter(bw, archive.WriterOptions{Epoch: e.Epoch})
+	var index []snapshot.Entry
+	tw := archive.NewWriter(bw, archive.WriterOptions{Epoch: e.Epoch, Index: func(h *tar.Header) {
+		index = append(index, snapshot.EntryOf(h))
+	}})
 	if err := fill(tw); err != nil {
 		comp.Close()
 		return Layer{}, err
@@ -49,12 +54,15 @@ func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) 
 	if err != nil {
 		return Layer{}, err
 	}
-	return Layer{
-		Digest:    digest,
-		DiffID:    v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", diff.Sum(nil))},
-		Size:      size,
-		MediaType: e.layerMediaType(),
-	}, nil
+	diffID := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", diff.Sum(nil))}
+	if e.Snapshots != nil {
+		// The next step on this chain reads its metadata from the index
+		// instead of unpacking the layer.
+		if err := e.Snapshots.SaveIndex(diffID, index); err != nil {
+			return Layer{}, err
+		}
+	}
+	return Layer{Digest: digest, DiffID: diffID, Size: size, MediaType: e.layerMediaType()}, nil
 }
 
 // hashWriter hashes what passes through and stops at cancellation, so a

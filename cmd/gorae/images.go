@@ -37,6 +37,9 @@ func runImages(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tDIGEST\tCREATED\tSIZE")
 	for _, im := range list {
+		if im.Name == "" {
+			im.Name = "<none>"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", im.Name, im.Digest.Hex[:12], ago(im.Created), humanSize(im.Size))
 	}
 	return tw.Flush()

@@ -1,0 +1,299 @@
+package snapshot
+
+import (
+	"archive/tar"
+	"errors"
+	"io/fs"
+	"path"
+	"slices"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gorae/gorae/archive"
+)
+
+// IndexView is an archive.FS over a stack of layer indexes, bottom first,
+// that answers every metadata question (Lstat, Stat, ReadDir, Readlink)
+// without unpacking anything. It reads the OCI and overlay semantics from
+// the tar entries themselves: ".wh.NAME" hides NAME from lower layers;
+// ".wh..wh..opq" in a directory hides the lower layers' children of that
+// directory; an upper entry replaces a lower one, a non-directory hiding
+// everything under the same path below it; a directory merged across
+// layers takes its metadata from the top-most layer that has it; an
+// implied parent directory (no entry of its own in a layer) is a 0755
+// root directory, as archive.Apply creates it in that layer's directory.
+// Each layer is replayed as Apply would write it, and entries Apply would
+// refuse are left out, so an IndexView shows what a View over the same
+// layers unpacked shows: same names, types, modes, owners, sizes of
+// files and symlinks, link targets and mtimes. Names resolve with View's
+// code (symlinks followed inside the view, ".." stopping at the root).
+//
+// The merged tree is built once by NewIndexView; lookups cost one map
+// access per path component, and the view is read-only afterwards, so
+// it is safe for concurrent use. A hard link reports its target's
+// metadata.
+type IndexView struct {
+	nodes map[string]*vnode // clean path ("." for the root) → node
+	open  func(name string) (fs.File, error)
+}
+
+var _ archive.FS = (*IndexView)(nil)
+
+// vnode is a name in the merged tree.
+type vnode struct {
+	path string
+	e    *Entry            // nil for an implied directory
+	kids map[string]*vnode // directories, while merging
+	list []*vnode          // directories: children sorted by name
+}
+
+func (n *vnode) isDir() bool { return n.e == nil || n.e.Typeflag == tar.TypeDir }
+
+// NewIndexView returns the merged view of layers, bottom first. Open of
+// a non-directory calls open with the name resolved inside the view (no
+// symlink left in it); the caller implements it over the unpacked chain,
+// typically with a View. A nil open makes such opens fail. The view keeps
+// pointers into layers, which must not change afterwards.
+func NewIndexView(layers [][]Entry, open func(name string) (fs.File, error)) *IndexView {
+	root := &vnode{kids: map[string]*vnode{}}
+	total := 1
+	for _, entries := range layers {
+		total += len(entries)
+		t := newLayerTree()
+		for i := range entries {
+			// Apply would fail the whole layer on this entry; the
+			// index is still the best account of the rest.
+			_ = t.add(&entries[i])
+		}
+		root.e = t.root.e
+		merge(root, t.root)
+	}
+	v := &IndexView{nodes: make(map[string]*vnode, total), open: open}
+	v.finish(root, ".")
+	return v
+}
+
+// merge lays one layer's directory src over the merged directory dst, as
+// overlayfs shows an upper directory over a lower one.
+func merge(dst *vnode, src *lnode) {
+	if src.opaque {
+		clear(dst.kids)
+	}
+	for name, c := range src.kids {
+		switch {
+		case c.whiteout:
+			delete(dst.kids, name)
+		case !c.dir:
+			dst.kids[name] = &vnode{e: c.e}
+		default:
+			d := dst.kids[name]
+			if d == nil || !d.isDir() {
+				d = &vnode{kids: map[string]*vnode{}}
+				dst.kids[name] = d
+			}
+			d.e = c.e
+			merge(d, c)
+		}
+	}
+}
+
+// finish names every node, indexes it by path and sorts directory
+// listings, dropping the merge-time maps.
+func (v *IndexView) finish(n *vnode, p string) {
+	n.path = p
+	v.nodes[p] = n
+	if !n.isDir() {
+		return
+	}
+	names := make([]string, 0, len(n.kids))
+	for name := range n.kids {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	n.list = make([]*vnode, len(names))
+	for i, name := range names {
+		c := n.kids[name]
+		n.list[i] = c
+		if p == "." {
+			v.finish(c, name)
+		} else {
+			v.finish(c, p+"/"+name)
+		}
+	}
+	n.kids = nil
+}
+
+// The tree methods let resolve (view.go) walk an IndexView.
+
+func (v *IndexView) root() (*vnode, error) { return v.nodes["."], nil }
+
+func (v *IndexView) child(d *vnode, name string) (*vnode, error) {
+	p := name
+	if d.path != "." {
+		p = d.path + "/" + name
+	}
+	if n, ok := v.nodes[p]; ok {
+		return n, nil
+	}
+	return nil, fs.ErrNotExist
+}
+
+func (v *IndexView) isDir(n *vnode) bool { return n.isDir() }
+
+func (v *IndexView) isSymlink(n *vnode) bool { return n.e != nil && n.e.Typeflag == tar.TypeSymlink }
+
+func (v *IndexView) readlink(n *vnode) (string, error) { return n.e.Linkname, nil }
+
+// Lstat returns the merged entry for name, not following a final symlink.
+func (v *IndexView) Lstat(name string) (fs.FileInfo, error) {
+	n, err := resolve[*vnode](v, "lstat", name, false)
+	if err != nil {
+		return nil, err
+	}
+	return entryInfo{name: path.Base(name), e: n.e}, nil
+}
+
+// Stat is Lstat following a final symlink inside the view.
+func (v *IndexView) Stat(name string) (fs.FileInfo, error) {
+	n, err := resolve[*vnode](v, "stat", name, true)
+	if err != nil {
+		return nil, err
+	}
+	return entryInfo{name: path.Base(name), e: n.e}, nil
+}
+
+// Readlink returns the target of the symlink name.
+func (v *IndexView) Readlink(name string) (string, error) {
+	n, err := resolve[*vnode](v, "readlink", name, false)
+	if err != nil {
+		return "", err
+	}
+	if !v.isSymlink(n) {
+		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
+	}
+	return n.e.Linkname, nil
+}
+
+// ReadDir lists the merged directory name, sorted. Like View, it follows
+// a final symlink to a directory.
+func (v *IndexView) ReadDir(name string) ([]fs.DirEntry, error) {
+	n, err := resolve[*vnode](v, "readdir", name, true)
+	if err != nil {
+		return nil, err
+	}
+	if !n.isDir() {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: syscall.ENOTDIR}
+	}
+	return listing(n), nil
+}
+
+func listing(n *vnode) []fs.DirEntry {
+	out := make([]fs.DirEntry, len(n.list))
+	for i, c := range n.list {
+		out[i] = fs.FileInfoToDirEntry(entryInfo{name: path.Base(c.path), e: c.e})
+	}
+	return out
+}
+
+// Open opens name, following symlinks inside the view: a directory as an
+// fs.ReadDirFile over the merged listing, anything else through the open
+// func given to NewIndexView.
+func (v *IndexView) Open(name string) (fs.File, error) {
+	n, err := resolve[*vnode](v, "open", name, true)
+	if err != nil {
+		return nil, err
+	}
+	if n.isDir() {
+		return &dirFile{info: entryInfo{name: path.Base(name), e: n.e}, ents: listing(n)}, nil
+	}
+	if v.open == nil {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: errors.ErrUnsupported}
+	}
+	return v.open(n.path)
+}
+
+// entryInfo is an index entry as an fs.FileInfo; a nil entry is an
+// implied directory.
+type entryInfo struct {
+	name string
+	e    *Entry
+}
+
+func (fi entryInfo) Name() string { return fi.name }
+func (fi entryInfo) IsDir() bool  { return fi.e == nil || fi.e.Typeflag == tar.TypeDir }
+
+func (fi entryInfo) Size() int64 {
+	switch {
+	case fi.e == nil:
+		return 0
+	case fi.e.Typeflag == tar.TypeSymlink:
+		return int64(len(fi.e.Linkname)) // as lstat(2) reports it
+	}
+	return fi.e.Size
+}
+
+func (fi entryInfo) ModTime() time.Time {
+	if fi.e == nil {
+		return time.Unix(0, 0)
+	}
+	return time.Unix(fi.e.ModTime, 0)
+}
+
+func (fi entryInfo) Mode() fs.FileMode {
+	if fi.e == nil {
+		return fs.ModeDir | 0o755
+	}
+	m := fs.FileMode(fi.e.Mode & 0o777)
+	if fi.e.Mode&0o4000 != 0 {
+		m |= fs.ModeSetuid
+	}
+	if fi.e.Mode&0o2000 != 0 {
+		m |= fs.ModeSetgid
+	}
+	if fi.e.Mode&0o1000 != 0 {
+		m |= fs.ModeSticky
+	}
+	switch fi.e.Typeflag {
+	case tar.TypeDir:
+		m |= fs.ModeDir
+	case tar.TypeSymlink:
+		m = fs.ModeSymlink | 0o777 // Linux symlinks have no mode of their own
+	case tar.TypeFifo:
+		m |= fs.ModeNamedPipe
+	case tar.TypeChar:
+		m |= fs.ModeDevice | fs.ModeCharDevice
+	case tar.TypeBlock:
+		m |= fs.ModeDevice
+	}
+	return m
+}
+
+// Sys returns a *syscall.Stat_t, so that archive.Owner reads the owner
+// and callers that look at st_mode see the file type as lstat(2) gives it.
+func (fi entryInfo) Sys() any {
+	st := &syscall.Stat_t{Size: fi.Size(), Nlink: 1}
+	st.Mtim.Sec = fi.ModTime().Unix()
+	m := fi.Mode()
+	st.Mode = uint32(archive.UnixMode(m))
+	switch {
+	case m.IsDir():
+		st.Mode |= syscall.S_IFDIR
+	case m&fs.ModeSymlink != 0:
+		st.Mode |= syscall.S_IFLNK
+	case m&fs.ModeNamedPipe != 0:
+		st.Mode |= syscall.S_IFIFO
+	case m&fs.ModeCharDevice != 0:
+		st.Mode |= syscall.S_IFCHR
+	case m&fs.ModeDevice != 0:
+		st.Mode |= syscall.S_IFBLK
+	default:
+		st.Mode |= syscall.S_IFREG
+	}
+	if fi.e != nil {
+		st.Uid, st.Gid = uint32(fi.e.Uid), uint32(fi.e.Gid)
+		st.Rdev = unix.Mkdev(uint32(fi.e.Devmajor), uint32(fi.e.Devminor))
+	}
+	return st
+}
