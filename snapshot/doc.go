@@ -22,9 +22,13 @@
 //     renamed into place: a crash or cancel never leaves a half-unpacked
 //     directory under a chain ID, and concurrent builds (in one process or
 //     several) wait on a per-chain file lock, then reuse the winner's work.
-//  2. Read: a build stage reads its filesystem (COPY --from, destination
-//     checks, /etc/passwd for USER) through NewView(dirs), bottom first,
-//     with no mount and no copy.
+//  2. Read: metadata questions (does COPY's destination exist, who owns
+//     its parents) are answered by NewIndexView over the layers' indexes
+//     ($GORAE_ROOT/snapshots/index/<diffID>.idx, written while gorae writes
+//     a layer, or built once from a base layer's tar headers), without
+//     unpacking anything. Content (COPY --from, /etc/passwd for --chown
+//     NAME) comes from NewView(dirs), bottom first, after Unpack, with no
+//     mount and no copy.
 //  3. Run (next issue): the overlay Snapshotter mounts the same fs
 //     directories as lowerdir= (top first), with a fresh upper and work
 //     directory per RUN; the committed upper becomes the next layer's fs
