@@ -34,6 +34,11 @@ type Result struct {
 // Build runs one build on root.
 func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 	start := time.Now()
+	unlock, err := root.lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	dockerfile, name, err := readDockerfile(o)
 	if err != nil {
 		return nil, err
@@ -109,7 +114,7 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	states, err := solver.Solve(ctx, vs, &buildCache{root: root, noCache: o.NoCache, compression: comp}, solver.Options{Jobs: o.Jobs, Events: o.Progress.Event})
+	states, err := solver.Solve(ctx, vs, &buildCache{root: root, noCache: o.NoCache, compression: comp, epoch: o.Epoch}, solver.Options{Jobs: o.Jobs, Events: o.Progress.Event})
 	if err != nil {
 		return nil, err
 	}
@@ -136,17 +141,25 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 // (contexts, downloads) are never stored, and --no-cache loads nothing
 // but still records what it built. Records are kept apart per layer
 // compression, since a record names compressed blobs.
+//
+// SOURCE_DATE_EPOCH changes file times and created dates, so records made
+// with one epoch (or none) are kept apart from records made with another.
 type buildCache struct {
 	root        *Root
 	noCache     bool
 	compression archive.Compression
+	epoch       *time.Time
 }
 
 func (c *buildCache) key(k solver.Key) solver.Key {
-	if c.compression == archive.Gzip {
+	if c.compression == archive.Gzip && c.epoch == nil {
 		return k
 	}
-	return solver.ComputeKey(k, []solver.Key{sha256.Sum256([]byte("compression=" + c.compression.String()))})
+	variant := "compression=" + c.compression.String()
+	if c.epoch != nil {
+		variant += fmt.Sprintf(" epoch=%d", c.epoch.Unix())
+	}
+	return solver.ComputeKey(k, []solver.Key{sha256.Sum256([]byte(variant))})
 }
 
 func (c *buildCache) Load(ctx context.Context, k solver.Key) (*ops.State, bool, error) {

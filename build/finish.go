@@ -36,6 +36,9 @@ func parseTargets(o Options) (*targets, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := checkDest(spec, e); err != nil {
+			return nil, err
+		}
 		switch x := e.(type) {
 		case nil:
 		case exporter.Image:
@@ -148,4 +151,28 @@ func writeFileAtomic(path string, b []byte) (err error) {
 		return err
 	}
 	return os.Rename(f.Name(), path)
+}
+
+// checkDest makes sure an output's destination directory exists before
+// the build starts, so a typo fails fast instead of after the work.
+func checkDest(spec string, e exporter.Exporter) error {
+	var dest string
+	switch x := e.(type) {
+	case exporter.OCI:
+		dest = x.Dest
+	case exporter.Docker:
+		dest = x.Dest
+	case exporter.Local:
+		dest = x.Dest
+	case exporter.Tar:
+		dest = x.Dest
+	}
+	if dest == "" || dest == exporter.Stdout {
+		return nil
+	}
+	parent := filepath.Dir(dest)
+	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+		return fmt.Errorf("invalid --output %q: directory %s does not exist; create it or choose another dest", spec, parent)
+	}
+	return nil
 }

@@ -23,6 +23,11 @@ func Import(ctx context.Context, root *Root, r io.Reader, name string, changes [
 	if err != nil {
 		return v1.Hash{}, err
 	}
+	unlock, err := root.lock(ctx, false)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	defer unlock()
 	cf := &v1.ConfigFile{OS: "linux", Architecture: hostPlatform().Architecture, Created: v1.Time{Time: time.Now().UTC().Truncate(time.Second)}}
 	for _, c := range changes {
 		if err := applyChange(&cf.Config, c); err != nil {

@@ -22,6 +22,11 @@ type Usage struct {
 // and unpacked layer too (the next build starts cold); without, blobs
 // that neither an image nor a cache record references.
 func Prune(ctx context.Context, root *Root, all bool) (int64, error) {
+	unlock, err := root.lock(ctx, true)
+	if err != nil {
+		return 0, err
+	}
+	defer unlock()
 	var freed int64
 	if all {
 		if err := root.Cache.Clear(); err != nil {
@@ -69,19 +74,17 @@ func reachable(ctx context.Context, root *Root) (map[v1.Hash]bool, error) {
 		return nil, err
 	}
 	for _, im := range list {
-		img, digest, err := root.Images.Image(ctx, im.Digest.String())
+		keep[im.Digest] = true
+		img, _, err := root.Images.Image(ctx, im.Digest.String())
 		if err != nil {
-			return nil, err
+			continue // a broken image keeps what it still has; it must not stop GC
 		}
-		keep[digest] = true
-		cfg, err := img.ConfigName()
-		if err != nil {
-			return nil, err
+		if cfg, err := img.ConfigName(); err == nil {
+			keep[cfg] = true
 		}
-		keep[cfg] = true
 		m, err := img.Manifest()
 		if err != nil {
-			return nil, err
+			continue
 		}
 		for _, l := range m.Layers {
 			keep[l.Digest] = true

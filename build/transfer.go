@@ -26,6 +26,11 @@ func Pull(ctx context.Context, root *Root, ref, platform string, reg registry.Op
 	if err != nil {
 		return v1.Hash{}, err
 	}
+	unlock, err := root.lock(ctx, false)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	defer unlock()
 	r := &resolver{root: root, registry: reg, pull: true, progress: p}
 	ri, err := r.Resolve(ctx, ref, pl)
 	if err != nil {
@@ -37,6 +42,11 @@ func Pull(ctx context.Context, root *Root, ref, platform string, reg registry.Op
 // Load reads a `docker save` tar or an OCI layout tar into the store and
 // returns the names it stored.
 func Load(ctx context.Context, root *Root, path string) ([]string, error) {
+	unlock, err := root.lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	isOCI, err := tarHas(path, "oci-layout")
 	if err != nil {
 		return nil, err

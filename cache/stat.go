@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // FileID identifies one version of a file without reading it: device,
@@ -66,9 +67,16 @@ func (s *Stats) Get(rel string, id FileID) (string, bool) {
 	return e.Digest, true
 }
 
-// Put records rel's digest for its FileID.
+// Put records rel's digest for its FileID. A file changed within the
+// last couple of seconds is not recorded: it could be rewritten again
+// within the same timestamp tick, and the record would then hide the
+// edit (git's "racily clean" problem).
 func (s *Stats) Put(rel string, id FileID, digest string) {
 	if id == (FileID{}) {
+		return
+	}
+	recent := time.Now().Add(-2 * time.Second).UnixNano()
+	if id[3] > recent || id[4] > recent {
 		return
 	}
 	s.mu.Lock()

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestStatsPersistAndInvalidate(t *testing.T) {
@@ -65,3 +66,16 @@ func TestCorruptRecordIsAMiss(t *testing.T) {
 }
 
 func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o600) }
+
+func TestStatsSkipRecentlyChangedFiles(t *testing.T) {
+	s, err := OpenStats(t.TempDir(), t.TempDir(), "/ctx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixNano()
+	id := FileID{1, 2, 3, now, now}
+	s.Put("fresh", id, "sha256:ff")
+	if _, ok := s.Get("fresh", id); ok {
+		t.Error("a file changed just now was recorded: a same-tick rewrite would be missed")
+	}
+}

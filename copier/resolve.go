@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/gorae/gorae/archive"
 )
 
 // maxSymlinks bounds symlink resolution, as Linux's ELOOP does.
@@ -185,4 +187,12 @@ func dirName(p string) string {
 		return "."
 	}
 	return p
+}
+
+// Resolve resolves name inside fsys as COPY does: every symlink on the way
+// is followed inside the root (the last one too when followLast). It
+// returns the resolved path and its Lstat; a missing path gives an error
+// wrapping fs.ErrNotExist together with the path where it would be.
+func Resolve(fsys archive.FS, name string, followLast bool) (string, fs.FileInfo, error) {
+	return resolve(fsys, name, followLast)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/cache"
+	"github.com/gorae/gorae/copier"
 )
 
 // hashPath digests every file the source pattern p names in fsys: paths,
@@ -125,15 +126,21 @@ func glob(fsys archive.FS, p string) ([]string, error) {
 // lexical order. A missing p is skipped: the copy itself reports it.
 // Children are described by their directory entries, so a large tree
 // costs one getdents and one fstatat per file, not a path walk each.
+//
+// A source that is a symlink is followed (inside the context), as the
+// copy follows it, so the key changes with what it points to.
 func walk(fsys archive.FS, p string, fn func(string, fs.FileInfo) error) error {
-	fi, err := fsys.Lstat(p)
+	resolved, fi, err := copier.Resolve(fsys, p, true)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	return walkInfo(fsys, p, fi, fn)
+	if resolved == "" {
+		resolved = "."
+	}
+	return walkInfo(fsys, resolved, fi, fn)
 }
 
 func walkInfo(fsys archive.FS, p string, fi fs.FileInfo, fn func(string, fs.FileInfo) error) error {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"path"
 	"strings"
 	"time"
 
@@ -31,9 +30,15 @@ func (o *mkdirOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	rel := strings.TrimPrefix(path.Clean("/"+o.op.Path), "/")
-	if fi, err := fsys.Lstat(rel); err == nil && fi.IsDir() {
+	// WORKDIR follows symlinks on its path, as Docker does (/var/run → /run).
+	rel, fi, err := copier.Resolve(fsys, o.op.Path, true)
+	switch {
+	case err == nil && fi.IsDir():
 		return dest.unchanged(), nil
+	case err == nil:
+		return nil, fmt.Errorf("%s:%d: WORKDIR %s: /%s exists and is not a directory", o.node.Pos.File, o.node.Pos.Line, o.op.Path, rel)
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%s:%d: WORKDIR %s: %w", o.node.Pos.File, o.node.Pos.Line, o.op.Path, err)
 	}
 	uid, gid := 0, 0
 	if o.op.User != "" {

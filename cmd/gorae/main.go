@@ -83,7 +83,7 @@ func exitCode(ctx context.Context, err error) int {
 		return 0
 	}
 	if ctx.Err() != nil {
-		fmt.Fprintln(os.Stderr, "gorae: interrupted; nothing was written")
+		fmt.Fprintln(os.Stderr, "gorae: interrupted")
 		return 130
 	}
 	fmt.Fprintf(os.Stderr, "gorae: %v\n", err)
