@@ -12,7 +12,7 @@ const module = "github.com/gorae/gorae/"
 // gorae packages on lower levels only.
 var levels = map[string]int{
 	"graph": 0, "solver": 0, "archive": 0, "content": 0, "registry": 0,
-	"frontend": 1, "snapshot": 1, "store": 1, "cache": 1, "progress": 1, "copier": 1, "exporter": 1,
+	"frontend": 1, "snapshot": 1, "runner": 1, "store": 1, "cache": 1, "progress": 1, "copier": 1, "exporter": 1,
 	"ops":       2,
 	"build":     3,
 	"cmd/gorae": 4,

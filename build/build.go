@@ -20,6 +20,7 @@ import (
 	"github.com/gorae/gorae/frontend"
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/ops"
+	"github.com/gorae/gorae/runner"
 	"github.com/gorae/gorae/solver"
 )
 
@@ -98,7 +99,12 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 			}
 		}
 	}()
-	env := &ops.Env{Stats: stats,
+	allow := map[string]bool{}
+	for _, a := range o.Allow {
+		allow[a] = true
+	}
+	env := &ops.Env{Stats: stats, Runner: &runner.Runner{}, Allow: allow,
+		Tmp: root.Tmp, Mounts: filepath.Join(root.Dir, "mounts"), Output: o.Progress.Output,
 		Content: root.Content, Snapshots: root.Snapshots, Images: root.Images,
 		Registry: o.Registry, Contexts: contexts, Compression: comp,
 		Docker: o.Docker, Jobs: o.Jobs, Epoch: o.Epoch,

@@ -34,4 +34,6 @@ type Options struct {
 	Jobs        int
 	Epoch       *time.Time // SOURCE_DATE_EPOCH
 	Progress    *progress.Printer
+	// Allow lists --allow entitlements: network.host, security.insecure.
+	Allow []string
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/registry"
+	"github.com/gorae/gorae/runner"
 	"github.com/gorae/gorae/snapshot"
 	"github.com/gorae/gorae/solver"
 	"github.com/gorae/gorae/store"
@@ -33,6 +34,15 @@ type Env struct {
 	HTTP        *http.Client
 	// Stats memoizes context file digests across builds, per context name.
 	Stats map[string]*cache.Stats
+	// Runner runs RUN steps; nil refuses them.
+	Runner *runner.Runner
+	// Allow holds the --allow entitlements (network.host, security.insecure).
+	Allow map[string]bool
+	// Tmp is for short-lived files (heredoc scripts); Mounts holds the
+	// directories of RUN --mount=type=cache.
+	Tmp, Mounts string
+	// Output receives a step's command output.
+	Output func(step string) io.Writer
 
 	mu       sync.Mutex
 	roots    []*os.Root
@@ -91,7 +101,7 @@ func (e *Env) op(n *graph.Node) (solver.Op[*State], error) {
 	case graph.Mkdir:
 		return &mkdirOp{env: e, op: o, node: n}, nil
 	case graph.Run:
-		return &runOp{op: o, node: n}, nil
+		return &runOp{env: e, op: o, node: n}, nil
 	}
 	return nil, fmt.Errorf("unknown op %T", n.Op)
 }

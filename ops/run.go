@@ -2,24 +2,190 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path"
+	"path/filepath"
 	"strings"
 
+	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/copier"
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/runner"
 	"github.com/gorae/gorae/solver"
 )
 
-// runOp is a RUN step. Executing it needs the sandbox, which this version
-// of gorae does not have yet: the step fails with a clear error instead of
-// running on the host.
+// runOp is a RUN step: the command runs in a fresh sandbox over an overlay
+// of the input's layers; the overlay's upper directory is the new layer.
 type runOp struct {
+	env  *Env
 	op   graph.Run
 	node *graph.Node
 }
 
-func (o *runOp) CacheKey(context.Context) (solver.Key, error) { return opKey(o.op), nil }
+// CacheKey is the step's definition (command, env, user, workdir,
+// network, mount specs) plus, for a bind mount of a build context, the
+// digest of what it exposes. Secret values and cache-mount contents are
+// never part of it.
+func (o *runOp) CacheKey(ctx context.Context) (solver.Key, error) {
+	var extra []string
+	for _, m := range o.op.Mounts {
+		if m.Input == 0 {
+			continue
+		}
+		c, ok := o.node.Inputs[m.Input].Op.(graph.Context)
+		if !ok || m.Type != "bind" {
+			continue
+		}
+		fsys, err := o.env.contextFS(c)
+		if err != nil {
+			return solver.Key{}, err
+		}
+		src := m.Source
+		if src == "" {
+			src = "."
+		}
+		d, err := o.env.hashPath(ctx, c.Name, fsys, src)
+		if err != nil {
+			return solver.Key{}, err
+		}
+		extra = append(extra, m.Target, d)
+	}
+	return opKey(o.op, extra...), nil
+}
 
-func (o *runOp) Exec(context.Context, []*State) (*State, error) {
-	return nil, fmt.Errorf("%s:%d: RUN %s: this gorae cannot execute RUN steps yet (the sandbox is not built); remove the RUN or build this Dockerfile with docker build for now",
-		o.node.Pos.File, o.node.Pos.Line, strings.Join(o.op.Args, " "))
+func (o *runOp) where() string {
+	return fmt.Sprintf("%s:%d", o.node.Pos.File, o.node.Pos.Line)
+}
+
+func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
+	if err := o.allowed(); err != nil {
+		return nil, err
+	}
+	if o.env.Runner == nil || os.Geteuid() != 0 {
+		return nil, fmt.Errorf("%s: RUN needs root: gorae runs RUN steps in namespace sandboxes, which need root for now", o.where())
+	}
+	base := inputs[0]
+	lowers, err := o.env.unpack(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	act, err := o.env.Snapshots.Prepare(ctx, lowers)
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			act.Remove()
+		}
+	}()
+	rootFS, err := os.OpenRoot(act.Merged)
+	if err != nil {
+		return nil, err
+	}
+	view := archive.RootFS{Root: rootFS}
+	uid, gid, groups, err := o.user(view)
+	home := homeDir(view, uid)
+	rootFS.Close()
+	if err != nil {
+		return nil, err
+	}
+	cwd := o.op.Workdir
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := os.MkdirAll(filepath.Join(act.Merged, filepath.Clean("/"+cwd)), 0o755); err != nil {
+		return nil, fmt.Errorf("%s: create workdir %s: %w", o.where(), cwd, err)
+	}
+	mounts, cleanup, err := o.mounts(ctx, inputs, uid, gid)
+	defer cleanup()
+	if err != nil {
+		return nil, err
+	}
+	tail := newTailWriter(20)
+	out := o.env.output(o.node.Name)
+	p := runner.Process{
+		Rootfs: act.Merged, Args: o.op.Args, Env: withHome(withPath(o.op.Env), home), Cwd: cwd,
+		UID: uid, GID: gid, Groups: groups, Network: o.op.Network, Mounts: mounts,
+		Stdout: multi(tail, out), Stderr: multi(tail, out),
+		Insecure: o.op.Security == "insecure",
+	}
+	if err := o.env.Runner.Run(ctx, p); err != nil {
+		var ee *runner.ExitError
+		if errors.As(err, &ee) {
+			return nil, fmt.Errorf("%s: RUN %s: %v; last lines of its output:\n%s", o.where(), strings.Join(o.op.Args, " "), ee, tail.String())
+		}
+		return nil, fmt.Errorf("%s: RUN: %w", o.where(), err)
+	}
+	var changed bool
+	layer, err := o.env.writeLayer(ctx, func(w *archive.Writer) error {
+		var err error
+		changed, err = act.Diff(ctx, w, sandboxPaths(mounts))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: write RUN layer: %w", o.where(), err)
+	}
+	if !changed {
+		return base.unchanged(), nil
+	}
+	next := base.with(layer, o.env.now())
+	ids := chainIDs(next.Layers)
+	if err := act.Commit(ctx, o.env.Snapshots, ids[len(ids)-1]); err == nil {
+		committed = true
+	}
+	return next, nil
+}
+
+func (o *runOp) allowed() error {
+	if o.op.Network == "host" && !o.env.Allow["network.host"] {
+		return fmt.Errorf("%s: RUN --network=host needs --allow network.host", o.where())
+	}
+	if o.op.Security == "insecure" && !o.env.Allow["security.insecure"] {
+		return fmt.Errorf("%s: RUN --security=insecure needs --allow security.insecure", o.where())
+	}
+	return nil
+}
+
+// user resolves USER against the image's /etc/passwd and /etc/group as
+// runc does: a name or uid, an optional group, and the user's
+// supplementary groups.
+func (o *runOp) user(view archive.FS) (uint32, uint32, []uint32, error) {
+	if o.op.User == "" {
+		return 0, 0, nil, nil
+	}
+	uid, gid, err := copier.LookupUser(view, o.op.User)
+	if err != nil {
+		return 0, 0, nil, fmt.Errorf("%s: USER %s: %w", o.where(), o.op.User, err)
+	}
+	return uint32(uid), uint32(gid), nil, nil
+}
+
+// withPath adds Docker's default PATH when the image sets none.
+func withPath(env []string) []string {
+	for _, e := range env {
+		if strings.HasPrefix(e, "PATH=") {
+			return env
+		}
+	}
+	return append([]string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, env...)
+}
+
+// sandboxPaths are the mount points the sandbox may have created in the
+// rootfs (its own and those of --mount targets, with their parents); the
+// layer leaves them out when they are empty and the image lacked them, as
+// BuildKit removes its mount stubs.
+func sandboxPaths(mounts []runner.Mount) []string {
+	var out []string
+	for _, p := range runner.CreatedPaths() {
+		out = append(out, strings.TrimPrefix(p, "/"))
+	}
+	for _, m := range mounts {
+		for p := path.Clean("/" + m.Target); p != "/"; p = path.Dir(p) {
+			out = append(out, strings.TrimPrefix(p, "/"))
+		}
+	}
+	return out
 }

@@ -37,7 +37,9 @@ func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	return &Store{dir: dir}, nil
+	s := &Store{dir: dir}
+	s.cleanActive()
+	return s, nil
 }
 
 // Unpack makes sure the chain of every prefix of layers is unpacked and

@@ -34,6 +34,7 @@ func runBuild(ctx context.Context, args []string) error {
 	quiet := fs.BoolP("quiet", "q", false, "print only the image digest")
 	prog := fs.String("progress", "auto", "progress output: auto, plain, tty, json or quiet")
 	jobs := fs.Int("jobs", 0, "steps run at once (default: number of CPUs)")
+	allow := fs.StringArray("allow", nil, "allow an entitlement: network.host or security.insecure")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -46,6 +47,11 @@ func runBuild(ctx context.Context, args []string) error {
 	}
 	if *quiet {
 		*prog = "quiet"
+	}
+	for _, a := range *allow {
+		if a != "network.host" && a != "security.insecure" {
+			return usagef("invalid --allow %q: use network.host or security.insecure", a)
+		}
 	}
 	printer, err := progress.New(os.Stderr, *prog)
 	if err != nil {
@@ -83,7 +89,7 @@ func runBuild(ctx context.Context, args []string) error {
 		Pull: *pull, Push: *push, Outputs: *outputs, Labels: lb, Contexts: bc,
 		Registry: registry.Options{Insecure: *insecure}, Compression: *compression,
 		Docker: !*ociTypes, IIDFile: *iid, Metadata: *meta, Jobs: *jobs,
-		Epoch: epoch, Progress: printer,
+		Epoch: epoch, Progress: printer, Allow: *allow,
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/pflag"
+
+	"github.com/gorae/gorae/runner"
 )
 
 // usageError marks a bad command line (exit code 2).
@@ -44,6 +46,10 @@ func commands() []command {
 }
 
 func main() {
+	// A re-exec of this binary as a RUN sandbox's init never returns.
+	if runner.Main() {
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := dispatch(ctx, os.Args[1:])
 	code := exitCode(ctx, err)

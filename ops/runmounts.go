@@ -1,0 +1,147 @@
+package ops
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/runner"
+	"github.com/gorae/gorae/snapshot"
+)
+
+// mounts turns the RUN's --mount specs and heredoc files into sandbox
+// mounts. cleanup releases what they needed (temporary overlays for
+// bind mounts of stages, heredoc files) and is always safe to call.
+func (o *runOp) mounts(ctx context.Context, inputs []*State, uid, gid uint32) (ms []runner.Mount, cleanup func(), err error) {
+	var undo []func()
+	cleanup = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	if len(o.op.Files) > 0 {
+		dir, err := os.MkdirTemp(o.env.Tmp, "heredoc-")
+		if err != nil {
+			return nil, cleanup, err
+		}
+		undo = append(undo, func() { os.RemoveAll(dir) })
+		for p, data := range o.op.Files {
+			host := filepath.Join(dir, filepath.Base(p))
+			if err := os.WriteFile(host, []byte(data), 0o755); err != nil {
+				return nil, cleanup, err
+			}
+			ms = append(ms, runner.Mount{Type: "bind", Source: host, Target: p, Options: []string{"ro"}})
+		}
+	}
+	for _, m := range o.op.Mounts {
+		switch m.Type {
+		case "tmpfs":
+			opts := []string{"mode=1777"}
+			if m.Size > 0 {
+				opts = append(opts, "size="+strconv.FormatInt(m.Size, 10))
+			}
+			ms = append(ms, runner.Mount{Type: "tmpfs", Source: "tmpfs", Target: m.Target, Options: opts})
+		case "cache":
+			dir, err := o.env.cacheDir(m, uid, gid)
+			if err != nil {
+				return nil, cleanup, fmt.Errorf("%s: --mount=type=cache: %w", o.where(), err)
+			}
+			opt := "rw"
+			if m.ReadOnly {
+				opt = "ro"
+			}
+			ms = append(ms, runner.Mount{Type: "bind", Source: dir, Target: m.Target, Options: []string{opt}})
+		case "bind":
+			src := inputs[m.Input]
+			var dir string
+			if _, isCtx := o.node.Inputs[m.Input].Op.(graph.Context); isCtx {
+				if !m.ReadOnly && m.Type == "bind" && m.Mode == "rw" {
+					return nil, cleanup, fmt.Errorf("%s: a read-write bind mount of the build context is not supported yet", o.where())
+				}
+				c := o.node.Inputs[m.Input].Op.(graph.Context)
+				dir = o.env.Contexts[c.Name]
+				ms = append(ms, runner.Mount{Type: "bind", Source: filepath.Join(dir, filepath.Clean("/"+m.Source)), Target: m.Target, Options: []string{"ro"}})
+				continue
+			}
+			lowers, err := o.env.unpack(ctx, src)
+			if err != nil {
+				return nil, cleanup, err
+			}
+			act, err := o.env.Snapshots.Prepare(ctx, lowers)
+			if err != nil {
+				return nil, cleanup, err
+			}
+			undo = append(undo, func() { act.Remove() })
+			opt := "ro"
+			if !m.ReadOnly {
+				opt = "rw" // writes land in a throwaway upper directory
+			}
+			ms = append(ms, runner.Mount{Type: "bind", Source: filepath.Join(act.Merged, filepath.Clean("/"+m.Source)), Target: m.Target, Options: []string{opt}})
+		default:
+			return nil, cleanup, fmt.Errorf("%s: RUN --mount=type=%s is not supported yet", o.where(), m.Type)
+		}
+	}
+	return ms, cleanup, nil
+}
+
+// cacheDir returns the persistent directory of a cache mount, created
+// with its uid, gid and mode on first use. It lives under
+// $GORAE_ROOT/mounts, never in an image or a cache key.
+func (e *Env) cacheDir(m graph.Mount, uid, gid uint32) (string, error) {
+	sum := sha256.Sum256([]byte(m.ID))
+	dir := filepath.Join(e.Mounts, hex.EncodeToString(sum[:12]))
+	if _, err := os.Stat(dir); err == nil {
+		return dir, nil
+	}
+	if err := os.MkdirAll(e.Mounts, 0o700); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(e.Mounts, ".new-")
+	if err != nil {
+		return "", err
+	}
+	mode := os.FileMode(0o755)
+	if m.Mode != "" {
+		v, err := strconv.ParseUint(m.Mode, 8, 32)
+		if err != nil {
+			return "", fmt.Errorf("invalid mode %q", m.Mode)
+		}
+		mode = os.FileMode(v)
+	}
+	u, g := 0, 0
+	if m.UID != "" {
+		u, _ = strconv.Atoi(m.UID)
+	}
+	if m.GID != "" {
+		g, _ = strconv.Atoi(m.GID)
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return "", err
+	}
+	if err := os.Lchown(tmp, u, g); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if _, serr := os.Stat(dir); serr == nil {
+			return dir, nil
+		}
+		return "", err
+	}
+	return dir, nil
+}
+
+// unpack makes sure a state's layer chain is unpacked and returns its
+// directories, bottom first.
+func (e *Env) unpack(ctx context.Context, s *State) ([]string, error) {
+	layers := make([]snapshot.Layer, len(s.Layers))
+	for i, l := range s.Layers {
+		layers[i] = snapshot.Layer{DiffID: l.DiffID, Open: e.uncompressed(l)}
+	}
+	return e.Snapshots.Unpack(ctx, layers)
+}

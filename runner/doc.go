@@ -1,0 +1,15 @@
+// Package runner runs one RUN command in a fresh sandbox: new mount, PID,
+// UTS and IPC namespaces (and a network namespace for --network=none),
+// pivot_root into an already assembled root file system, a private /proc,
+// /sys and /dev, Docker's default capability set, no_new_privs and a seccomp
+// filter refusing the system calls that matter for escapes. The command is
+// PID 1 of its PID namespace, so when it exits the kernel kills everything
+// it left behind, and every mount lives in a mount namespace that dies with
+// it: nothing stays running or mounted on the host.
+//
+// The sandbox init is the calling program itself, re-executed: its main must
+// call Main first. Linux only, pure Go, no cgo.
+//
+// It imports only the standard library and golang.org/x/sys/unix; it must
+// not import any gorae package (it sits at the bottom, next to archive).
+package runner

@@ -1,0 +1,146 @@
+package runner
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Fds the parent hands the init through exec.Cmd.ExtraFiles.
+const (
+	configFd = 3
+	statusFd = 4
+)
+
+// setupFailed is the init's exit code when the sandbox could not be built;
+// the reason travels on the status pipe, not in the code.
+const setupFailed = 125
+
+// Main must be called first thing in the program's main. In the sandbox
+// init (started by Run) it builds the sandbox and execs the command and
+// never returns; everywhere else it returns false at once.
+func Main() bool {
+	if len(os.Args) != 1 || os.Args[0] != initArg0 {
+		return false
+	}
+	// Capabilities, no_new_privs and seccomp are per thread, and the
+	// thread that execs is the one whose set the command inherits.
+	runtime.LockOSThread()
+	unix.CloseOnExec(statusFd)
+	err := initSandbox()
+	// Only reached when the exec did not happen.
+	status := os.NewFile(statusFd, "status")
+	fmt.Fprint(status, err.Error())
+	status.Close()
+	// The init has no caller to return to: exiting is how it reports.
+	os.Exit(setupFailed)
+	return true
+}
+
+func initSandbox() error {
+	cfg := os.NewFile(configFd, "config")
+	var s spec
+	err := json.NewDecoder(cfg).Decode(&s)
+	cfg.Close()
+	if err != nil {
+		return fmt.Errorf("read sandbox spec: %w", err)
+	}
+	if s.Network == "none" {
+		if err := loopbackUp(); err != nil {
+			return err
+		}
+	}
+	if err := buildRoot(&s); err != nil {
+		return err
+	}
+	if err := pivotRoot(s.Rootfs); err != nil {
+		return err
+	}
+	if !s.Insecure {
+		if err := maskProc(); err != nil {
+			return err
+		}
+	}
+	if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
+		return fmt.Errorf("set hostname %s: %w", s.Hostname, err)
+	}
+	argv0, err := lookPath(s.Args[0], s.Env)
+	if err != nil {
+		return err
+	}
+	if !s.Insecure {
+		// Needs CAP_SETPCAP, which a switch to a non-root uid clears.
+		if err := dropBounding(); err != nil {
+			return err
+		}
+	}
+	if err := switchUser(&s); err != nil {
+		return err
+	}
+	// A credential change clears the parent-death signal Run asked for;
+	// re-arm it so the command dies with a killed gorae.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return fmt.Errorf("set parent-death signal: %w", err)
+	}
+	if err := os.Chdir(s.Cwd); err != nil {
+		return fmt.Errorf("change to working directory %s: %w", s.Cwd, err)
+	}
+	if !s.Insecure {
+		if err := restrict(s.UID); err != nil {
+			return err
+		}
+	}
+	err = unix.Exec(argv0, s.Args, s.Env)
+	return fmt.Errorf("exec %s: %w", s.Args[0], err)
+}
+
+// defaultPath is Docker's PATH for a command whose environment has none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// lookPath resolves name inside the sandbox's root the way a shell would.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		return name, nil
+	}
+	p := defaultPath
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			p = v
+		}
+	}
+	for _, dir := range strings.Split(p, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		f := path.Join(dir, name)
+		if st, err := os.Stat(f); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("%s: executable file not found in PATH %s: use an absolute path or install it in the image", name, p)
+}
+
+// switchUser sets groups, gid and uid. The syscall package applies them to
+// every thread of the init, not just this one.
+func switchUser(s *spec) error {
+	groups := make([]int, len(s.Groups))
+	for i, g := range s.Groups {
+		groups[i] = int(g)
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return fmt.Errorf("set supplementary groups %v: %w", s.Groups, err)
+	}
+	if err := syscall.Setgid(int(s.GID)); err != nil {
+		return fmt.Errorf("set gid %d: %w", s.GID, err)
+	}
+	if err := syscall.Setuid(int(s.UID)); err != nil {
+		return fmt.Errorf("set uid %d: %w", s.UID, err)
+	}
+	return nil
+}

@@ -1,0 +1,117 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sys/unix"
+
+	"github.com/gorae/gorae/archive"
+)
+
+// Commit makes the changes Diff wrote the chain directory of chainID
+// (the chain of the lowers plus the diffID of Diff's tar) and ends the
+// snapshot. Over an overlay, the upper directory already is that
+// directory in overlay format, so it is renamed into place after the
+// entries Diff left out are deleted from it; a plain copy has its diff
+// unpacked instead. If another build committed the same chain first, its
+// directory is kept and this snapshot is simply removed. When Commit
+// fails the snapshot is left as it is, for the caller to Remove.
+func (a *Active) Commit(ctx context.Context, s *Store, chainID v1.Hash) error {
+	if chainID.Algorithm != "sha256" || len(chainID.Hex) != 64 {
+		return fmt.Errorf("commit snapshot: chain ID %q is not a sha256 digest", chainID)
+	}
+	if a.diff == nil {
+		return errors.New("commit snapshot: Diff was not called, so the layer's diffID cannot be known; call Diff first")
+	}
+	if err := a.unmount(); err != nil {
+		return err
+	}
+	chain := chainID.Hex
+	final := filepath.Join(s.dir, chain)
+	fsDir := filepath.Join(final, "fs")
+	unlock, err := s.lock(ctx, chain)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if _, err := os.Lstat(fsDir); err == nil {
+		return a.Remove()
+	}
+	s.removeStale(chain)
+	tmp, err := os.MkdirTemp(s.dir, ".tmp-"+chain+"-")
+	if err != nil {
+		return fmt.Errorf("commit snapshot: %w", err)
+	}
+	defer os.RemoveAll(tmp) // a no-op once renamed
+	if a.copied {
+		err = a.applyDiff(ctx, filepath.Join(tmp, "fs"))
+	} else {
+		err = a.moveUpper(filepath.Join(tmp, "fs"))
+	}
+	if err != nil {
+		return fmt.Errorf("commit snapshot: %w", err)
+	}
+	if err := syncDir(tmp); err != nil {
+		return fmt.Errorf("commit snapshot: %w", err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return fmt.Errorf("commit snapshot: move layer into place: %w", err)
+	}
+	return a.Remove()
+}
+
+// moveUpper deletes what Diff left out of the layer from the upper
+// directory (Diff lists children before parents), so that the directory holds
+// exactly the layer, and renames it to fsDir.
+func (a *Active) moveUpper(fsDir string) error {
+	for _, p := range a.diff.pruned {
+		if err := os.Remove(filepath.Join(a.Upper, p)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("drop unchanged entry %s: %w", p, err)
+		}
+	}
+	if err := os.Rename(a.Upper, fsDir); err != nil {
+		return fmt.Errorf("move upper directory: %w", err)
+	}
+	return nil
+}
+
+// applyDiff unpacks the snapshot's diff into fsDir: a plain copy has no
+// upper directory to rename.
+func (a *Active) applyDiff(ctx context.Context, fsDir string) error {
+	if err := os.Mkdir(fsDir, 0o755); err != nil {
+		return err
+	}
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w := archive.NewWriter(pw, archive.WriterOptions{})
+		_, err := a.Diff(ctx, w, a.diff.skip)
+		if err == nil {
+			err = w.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	_, err := archive.Apply(ctx, fsDir, pr)
+	pr.CloseWithError(io.ErrClosedPipe) // unblock the writer if Apply stopped early
+	<-done
+	return err
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := unix.Syncfs(int(d.Fd())); err != nil {
+		return fmt.Errorf("flush layer: %w", err)
+	}
+	return nil
+}

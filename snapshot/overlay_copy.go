@@ -1,0 +1,160 @@
+package snapshot
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gorae/gorae/archive"
+)
+
+// materialize copies the tree v shows into the empty directory dst, as
+// the plain-copy fallback of Prepare: whiteouts and opaque directories
+// are applied by v, and modes, owners, xattrs, mtimes (to the
+// nanosecond, which Diff relies on) and hard links within the tree are
+// kept.
+func materialize(ctx context.Context, v *View, dst string) error {
+	m := &materializer{ctx: ctx, v: v, dst: dst, links: map[[2]uint64]string{}}
+	if err := m.dir("."); err != nil {
+		return err
+	}
+	real, fi, err := m.entry(".")
+	if err != nil || real == "" {
+		return err
+	}
+	return m.meta(dst, real, fi)
+}
+
+type materializer struct {
+	ctx   context.Context
+	v     *View
+	dst   string
+	links map[[2]uint64]string // source inode → copied path
+}
+
+// entry returns the real path and metadata of name's winning entry, ""
+// for the root of an empty view.
+func (m *materializer) entry(name string) (string, fs.FileInfo, error) {
+	n, err := m.v.resolve("lstat", name, false)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(n.layers) == 0 {
+		return "", n.info, nil
+	}
+	return m.v.real(n.layers[0], n.path), n.info, nil
+}
+
+func (m *materializer) dir(p string) error {
+	if err := m.ctx.Err(); err != nil {
+		return err
+	}
+	ents, err := m.v.ReadDir(p)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		q := path.Join(p, e.Name())
+		if err := m.copy(q); err != nil {
+			return fmt.Errorf("copy %s: %w", q, err)
+		}
+	}
+	return nil
+}
+
+func (m *materializer) copy(q string) error {
+	real, fi, err := m.entry(q)
+	if err != nil {
+		return err
+	}
+	dst := filepath.Join(m.dst, q)
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	mode := fi.Mode()
+	switch {
+	case mode.IsDir():
+		if err := os.Mkdir(dst, 0o700); err != nil {
+			return err
+		}
+		if err := m.dir(q); err != nil {
+			return err
+		}
+	case mode.IsRegular():
+		if st != nil && st.Nlink > 1 {
+			key := [2]uint64{st.Dev, st.Ino}
+			if first, ok := m.links[key]; ok {
+				return os.Link(first, dst)
+			}
+			m.links[key] = dst
+		}
+		if err := copyFile(m.ctx, real, dst); err != nil {
+			return err
+		}
+	case mode&fs.ModeSymlink != 0:
+		target, err := os.Readlink(real)
+		if err != nil {
+			return err
+		}
+		if err := os.Symlink(target, dst); err != nil {
+			return err
+		}
+	case mode&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe) != 0 && st != nil:
+		if err := unix.Mknod(dst, st.Mode, int(st.Rdev)); err != nil {
+			return err
+		}
+	default:
+		return nil // sockets are not content
+	}
+	return m.meta(dst, real, fi)
+}
+
+func copyFile(ctx context.Context, src, dst string) error {
+	in, err := os.OpenFile(src, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, archive.ContextReader(ctx, in)); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// meta gives dst the owner, mode, xattrs and mtime of fi (at real). The
+// owner goes first, since chown clears setuid bits, and the mtime last.
+func (m *materializer) meta(dst, real string, fi fs.FileInfo) error {
+	uid, gid := ownerOf(fi)
+	if err := os.Lchown(dst, int(uid), int(gid)); err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSymlink == 0 {
+		if err := unix.Chmod(dst, uint32(archive.UnixMode(fi.Mode()))); err != nil {
+			return fmt.Errorf("chmod: %w", err)
+		}
+	}
+	x, err := xattrs(real)
+	if err != nil {
+		return fmt.Errorf("read xattrs: %w", err)
+	}
+	for k, v := range x {
+		if err := unix.Lsetxattr(dst, k, []byte(v), 0); err != nil {
+			return fmt.Errorf("set xattr %s: %w", k, err)
+		}
+	}
+	t := unix.NsecToTimespec(fi.ModTime().UnixNano())
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, dst, []unix.Timespec{t, t}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		return fmt.Errorf("set mtime: %w", err)
+	}
+	return nil
+}
