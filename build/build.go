@@ -120,7 +120,7 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	states, err := solver.Solve(ctx, vs, &buildCache{root: root, noCache: o.NoCache, compression: comp, epoch: o.Epoch}, solver.Options{Jobs: o.Jobs, Events: o.Progress.Event})
+	states, err := solver.Solve(ctx, vs, &buildCache{root: root, noCache: o.NoCache, compression: comp, epoch: o.Epoch}, solver.Options{Jobs: stepSlots(o.Jobs), Events: o.Progress.Event})
 	if err != nil {
 		return nil, err
 	}
@@ -245,4 +245,15 @@ func parsePlatform(s string) (v1.Platform, error) {
 		return v1.Platform{}, fmt.Errorf("invalid --platform %q: use os/arch[/variant], e.g. linux/amd64", s)
 	}
 	return *p, nil
+}
+
+// stepSlots is how many steps may execute at once. RUN steps mostly wait
+// (on the network, on sleep, on I/O), so the default is not the number of
+// CPUs: like BuildKit, gorae runs independent stages together, and CPU-heavy
+// work (compression) is bounded by its own worker pools.
+func stepSlots(jobs int) int {
+	if jobs > 0 {
+		return jobs
+	}
+	return 16
 }

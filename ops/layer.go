@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"runtime"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -85,7 +86,7 @@ func (e *Env) jobs() int {
 	if e.Jobs > 0 {
 		return e.Jobs
 	}
-	return 2
+	return runtime.NumCPU()
 }
 
 func (e *Env) layerMediaType() types.MediaType {

@@ -33,7 +33,7 @@ func runBuild(ctx context.Context, args []string) error {
 	meta := fs.String("metadata-file", "", "write build metadata (JSON, as buildx) to this file")
 	quiet := fs.BoolP("quiet", "q", false, "print only the image digest")
 	prog := fs.String("progress", "auto", "progress output: auto, plain, tty, json or quiet")
-	jobs := fs.Int("jobs", 0, "steps run at once (default: number of CPUs)")
+	jobs := fs.Int("jobs", 0, "steps run at once (default 16; compression uses every CPU)")
 	allow := fs.StringArray("allow", nil, "allow an entitlement: network.host or security.insecure")
 	if err := parse(fs, args); err != nil {
 		return err
