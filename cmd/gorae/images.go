@@ -11,7 +11,15 @@ import (
 	"github.com/gorae/gorae/build"
 )
 
-func openRoot() (*build.Root, error) { return build.OpenRoot(build.DefaultRoot()) }
+// withRoot opens $GORAE_ROOT for one command and closes it afterwards.
+func withRoot(fn func(*build.Root) error) error {
+	root, err := build.OpenRoot(build.DefaultRoot())
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	return fn(root)
+}
 
 func runImages(ctx context.Context, args []string) error {
 	fs := newFlags("images", "[OPTIONS]")
@@ -19,30 +27,27 @@ func runImages(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	root, err := openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	list, err := root.Images.List(ctx)
-	if err != nil {
-		return err
-	}
-	if *quiet {
+	return withRoot(func(root *build.Root) error {
+		list, err := root.Images.List(ctx)
+		if err != nil {
+			return err
+		}
+		if *quiet {
+			for _, im := range list {
+				fmt.Println(im.Digest)
+			}
+			return nil
+		}
+		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tDIGEST\tCREATED\tSIZE")
 		for _, im := range list {
-			fmt.Println(im.Digest)
+			if im.Name == "" {
+				im.Name = "<none>"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", im.Name, im.Digest.Hex[:12], ago(im.Created), humanSize(im.Size))
 		}
-		return nil
-	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tDIGEST\tCREATED\tSIZE")
-	for _, im := range list {
-		if im.Name == "" {
-			im.Name = "<none>"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", im.Name, im.Digest.Hex[:12], ago(im.Created), humanSize(im.Size))
-	}
-	return tw.Flush()
+		return tw.Flush()
+	})
 }
 
 func runTag(ctx context.Context, args []string) error {
@@ -53,12 +58,9 @@ func runTag(ctx context.Context, args []string) error {
 	if fs.NArg() != 2 {
 		return usagef("tag needs SOURCE and TARGET, e.g. gorae tag app app:1.0")
 	}
-	root, err := openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	return root.Images.Tag(ctx, fs.Arg(0), fs.Arg(1))
+	return withRoot(func(root *build.Root) error {
+		return root.Images.Tag(ctx, fs.Arg(0), fs.Arg(1))
+	})
 }
 
 func runRmi(ctx context.Context, args []string) error {
@@ -69,18 +71,15 @@ func runRmi(ctx context.Context, args []string) error {
 	if fs.NArg() == 0 {
 		return usagef("rmi needs at least one image name")
 	}
-	root, err := openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	for _, ref := range fs.Args() {
-		if err := root.Images.Remove(ctx, ref); err != nil {
-			return err
+	return withRoot(func(root *build.Root) error {
+		for _, ref := range fs.Args() {
+			if err := root.Images.Remove(ctx, ref); err != nil {
+				return err
+			}
+			fmt.Printf("Untagged: %s\n", ref)
 		}
-		fmt.Printf("Untagged: %s\n", ref)
-	}
-	return nil
+		return nil
+	})
 }
 
 func runInspect(ctx context.Context, args []string) error {
@@ -91,27 +90,24 @@ func runInspect(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("inspect needs one image name")
 	}
-	root, err := openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	img, digest, err := root.Images.Image(ctx, fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	m, err := img.Manifest()
-	if err != nil {
-		return err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return err
-	}
-	out := map[string]any{"Name": fs.Arg(0), "Digest": digest.String(), "Manifest": m, "Config": cf}
-	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return withRoot(func(root *build.Root) error {
+		img, digest, err := root.Images.Image(ctx, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		m, err := img.Manifest()
+		if err != nil {
+			return err
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return err
+		}
+		out := map[string]any{"Name": fs.Arg(0), "Digest": digest.String(), "Manifest": m, "Config": cf}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	})
 }
 
 func ago(t time.Time) string {

@@ -21,18 +21,15 @@ func runPull(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("pull needs one image name")
 	}
-	root, err := openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	p, _ := progress.New(os.Stderr, "plain")
-	d, err := build.Pull(ctx, root, fs.Arg(0), *platform, registry.Options{Insecure: *insecure}, p)
-	if err != nil {
-		return err
-	}
-	fmt.Println(d)
-	return nil
+	return withRoot(func(root *build.Root) error {
+		p, _ := progress.New(os.Stderr, "plain")
+		d, err := build.Pull(ctx, root, fs.Arg(0), *platform, registry.Options{Insecure: *insecure}, p)
+		if err != nil {
+			return err
+		}
+		fmt.Println(d)
+		return nil
+	})
 }
 
 func runPush(ctx context.Context, args []string) error {
@@ -44,25 +41,22 @@ func runPush(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("push needs one image name, e.g. gorae push 127.0.0.1:5000/app:1.0")
 	}
-	root, err := openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	n, err := registry.Normalize(fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	img, digest, err := root.Images.Image(ctx, n)
-	if err != nil {
-		return err
-	}
-	reg := &exporter.Registry{Options: registry.Options{Insecure: *insecure}}
-	if err := reg.Export(ctx, img, []string{n}); err != nil {
-		return err
-	}
-	fmt.Printf("%s@%s\n", n, digest)
-	return nil
+	return withRoot(func(root *build.Root) error {
+		n, err := registry.Normalize(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		img, digest, err := root.Images.Image(ctx, n)
+		if err != nil {
+			return err
+		}
+		reg := &exporter.Registry{Options: registry.Options{Insecure: *insecure}}
+		if err := reg.Export(ctx, img, []string{n}); err != nil {
+			return err
+		}
+		fmt.Printf("%s@%s\n", n, digest)
+		return nil
+	})
 }
 
 func runSave(ctx context.Context, args []string) error {
@@ -74,34 +68,31 @@ func runSave(ctx context.Context, args []string) error {
 	if *out == "" || fs.NArg() == 0 {
 		return usagef("save needs -o FILE and at least one image name")
 	}
-	root, err := openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	var names []string
-	var first string
-	for _, a := range fs.Args() {
-		n, err := registry.Normalize(a)
+	return withRoot(func(root *build.Root) error {
+		var names []string
+		var first string
+		for _, a := range fs.Args() {
+			n, err := registry.Normalize(a)
+			if err != nil {
+				return err
+			}
+			_, d, err := root.Images.Image(ctx, n)
+			if err != nil {
+				return err
+			}
+			if first == "" {
+				first = d.String()
+			} else if d.String() != first {
+				return usagef("save writes one image per file: %s is a different image than %s", a, fs.Arg(0))
+			}
+			names = append(names, n)
+		}
+		img, _, err := root.Images.Image(ctx, names[0])
 		if err != nil {
 			return err
 		}
-		_, d, err := root.Images.Image(ctx, n)
-		if err != nil {
-			return err
-		}
-		if first == "" {
-			first = d.String()
-		} else if d.String() != first {
-			return usagef("save writes one image per file: %s is a different image than %s", a, fs.Arg(0))
-		}
-		names = append(names, n)
-	}
-	img, _, err := root.Images.Image(ctx, names[0])
-	if err != nil {
-		return err
-	}
-	return (&exporter.Docker{Dest: *out}).Export(ctx, img, names)
+		return (&exporter.Docker{Dest: *out}).Export(ctx, img, names)
+	})
 }
 
 func runLoad(ctx context.Context, args []string) error {
@@ -113,19 +104,16 @@ func runLoad(ctx context.Context, args []string) error {
 	if *in == "" {
 		return usagef("load needs -i FILE")
 	}
-	root, err := openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	names, err := build.Load(ctx, root, *in)
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		fmt.Printf("Loaded image: %s\n", n)
-	}
-	return nil
+	return withRoot(func(root *build.Root) error {
+		names, err := build.Load(ctx, root, *in)
+		if err != nil {
+			return err
+		}
+		for _, n := range names {
+			fmt.Printf("Loaded image: %s\n", n)
+		}
+		return nil
+	})
 }
 
 func runImport(ctx context.Context, args []string) error {
@@ -142,17 +130,14 @@ func runImport(ctx context.Context, args []string) error {
 		return fmt.Errorf("import: %w", err)
 	}
 	defer f.Close()
-	root, err := openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	d, err := build.Import(ctx, root, f, fs.Arg(1), *changes)
-	if err != nil {
-		return err
-	}
-	fmt.Println(d)
-	return nil
+	return withRoot(func(root *build.Root) error {
+		d, err := build.Import(ctx, root, f, fs.Arg(1), *changes)
+		if err != nil {
+			return err
+		}
+		fmt.Println(d)
+		return nil
+	})
 }
 
 func runPrune(ctx context.Context, args []string) error {
@@ -161,17 +146,14 @@ func runPrune(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	root, err := openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	freed, err := build.Prune(ctx, root, *all)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("Total reclaimed space: %s\n", humanSize(freed))
-	return nil
+	return withRoot(func(root *build.Root) error {
+		freed, err := build.Prune(ctx, root, *all)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("Total reclaimed space: %s\n", humanSize(freed))
+		return nil
+	})
 }
 
 func runDu(ctx context.Context, args []string) error {
@@ -179,22 +161,19 @@ func runDu(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	root, err := openRoot()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	us, err := build.DiskUsage(root)
-	if err != nil {
-		return err
-	}
-	var total int64
-	for _, u := range us {
-		fmt.Printf("%-14s %7d files %10s\n", u.Kind, u.Count, humanSize(u.Size))
-		total += u.Size
-	}
-	fmt.Printf("%-14s %7s       %10s\n", "total", "", humanSize(total))
-	return nil
+	return withRoot(func(root *build.Root) error {
+		us, err := build.DiskUsage(root)
+		if err != nil {
+			return err
+		}
+		var total int64
+		for _, u := range us {
+			fmt.Printf("%-14s %7d files %10s\n", u.Kind, u.Count, humanSize(u.Size))
+			total += u.Size
+		}
+		fmt.Printf("%-14s %7s       %10s\n", "total", "", humanSize(total))
+		return nil
+	})
 }
 
 func runVersion(context.Context, []string) error {
