@@ -213,13 +213,9 @@ func (c *converter) resolveBase(ctx context.Context, s *stage) error {
 	if err != nil {
 		return c.src.errorf(line, "failed to parse stage name %q: %v", name, err)
 	}
-	img, err := c.pins.resolve(ctx, ref, s.platform)
+	img, err := c.pinnedImage(ctx, name, ref, s, line)
 	if err != nil {
-		msg := fmt.Sprintf("%s: %v", name, err)
-		if m := suggest(name, c.stageNames()); m != "" {
-			msg += fmt.Sprintf(" (did you mean %s?)", m)
-		}
-		return c.src.at(line, msg)
+		return err
 	}
 	cfg := cloneConfig(img.Config)
 	cfg.Created = v1.Time{}
@@ -268,13 +264,9 @@ func (c *converter) resolveExternal(ctx context.Context, s *stage) error {
 		if err != nil {
 			return c.src.errorf(line, "%q is neither a stage, a build context nor a valid image name: %v", name, err)
 		}
-		img, err := c.pins.resolve(ctx, ref, s.platform)
+		img, err := c.pinnedImage(ctx, name, ref, s, line)
 		if err != nil {
-			msg := fmt.Sprintf("%s: %v", name, err)
-			if m := suggest(name, c.stageNames()); m != "" {
-				msg += fmt.Sprintf(" (did you mean %s?)", m)
-			}
-			return c.src.at(line, msg)
+			return err
 		}
 		n = &graph.Node{
 			Op:   graph.Image{Ref: img.Ref, Digest: img.Digest, Platform: platformString(s.platform)},
@@ -289,6 +281,20 @@ func (c *converter) resolveExternal(ctx context.Context, s *stage) error {
 // addTriggers runs ONBUILD: the triggers of the base image's config, or
 // the ONBUILD instructions of the base stage, become the stage's first
 // commands, located at its FROM line.
+// pinnedImage resolves an image named in the Dockerfile for stage s; a
+// failure names the line and suggests a stage whose name is close.
+func (c *converter) pinnedImage(ctx context.Context, name, ref string, s *stage, line int) (*ResolvedImage, error) {
+	img, err := c.pins.resolve(ctx, ref, s.platform)
+	if err != nil {
+		msg := fmt.Sprintf("%s: %v", name, err)
+		if m := suggest(name, c.stageNames()); m != "" {
+			msg += fmt.Sprintf(" (did you mean %s?)", m)
+		}
+		return nil, c.src.at(line, msg)
+	}
+	return img, nil
+}
+
 func (c *converter) addTriggers(s *stage) error {
 	var triggers []string
 	if s.base == nil {

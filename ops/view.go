@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"sync"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/snapshot"
 )
@@ -24,11 +22,7 @@ func (e *Env) fsOf(ctx context.Context, s *State) (archive.FS, error) {
 	if len(s.Layers) == 0 {
 		return snapshot.NewIndexView(nil, nil), nil
 	}
-	diffIDs := make([]v1.Hash, len(s.Layers))
-	for i, l := range s.Layers {
-		diffIDs[i] = l.DiffID
-	}
-	ids := snapshot.ChainIDs(diffIDs)
+	ids := chainIDs(s.Layers)
 	top := ids[len(ids)-1].String()
 	e.mu.Lock()
 	v, ok := e.views[top]
@@ -45,11 +39,7 @@ func (e *Env) fsOf(ctx context.Context, s *State) (archive.FS, error) {
 		indexes[i] = idx
 	}
 	unpacked := sync.OnceValues(func() (*snapshot.View, error) {
-		layers := make([]snapshot.Layer, len(s.Layers))
-		for i, l := range s.Layers {
-			layers[i] = snapshot.Layer{DiffID: l.DiffID, Open: e.uncompressed(l)}
-		}
-		dirs, err := e.Snapshots.Unpack(ctx, layers)
+		dirs, err := e.unpack(ctx, s)
 		if err != nil {
 			return nil, err
 		}
