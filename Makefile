@@ -42,6 +42,7 @@ test-short: ## unit tests only (no registry, no binary)
 
 bench: build ## Go benchmarks, then the BuildKit comparison if ../shared/bench is set up
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./archive/
+	$(GO) test -run '^$$' -bench . -benchtime 100x ./bench/
 	@echo "side by side with BuildKit (after ../shared/bench/setup.sh): bench/compare.sh"
 
 lint: ## gofmt, go vet, go mod tidy check

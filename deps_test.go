@@ -19,6 +19,8 @@ var levels = map[string]int{
 	// Test helpers sit above everything they start.
 	"internal/testutil":         4,
 	"internal/testutil/imgdiff": 4,
+	// Benchmarks sit above everything they measure.
+	"bench": 4,
 }
 
 // allowedBuildKit are the only BuildKit packages gorae may use, and only

@@ -2,7 +2,6 @@ package cache
 
 import (
 	"crypto/sha256"
-	"encoding/gob"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -43,12 +42,12 @@ func OpenStats(root, tmp, dir string) (*Stats, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("open stat cache: %w", err)
 	}
-	s := &Stats{path: filepath.Join(root, hex.EncodeToString(sum[:16])), tmp: tmp, entries: map[string]statEntry{}}
-	if f, err := os.Open(s.path); err == nil {
-		if gob.NewDecoder(f).Decode(&s.entries) != nil {
-			s.entries = map[string]statEntry{}
-		}
-		f.Close()
+	s := &Stats{path: filepath.Join(root, hex.EncodeToString(sum[:16])), tmp: tmp}
+	if b, err := os.ReadFile(s.path); err == nil {
+		s.entries = decodeStats(b)
+	}
+	if s.entries == nil {
+		s.entries = map[string]statEntry{}
 	}
 	return s, nil
 }
@@ -102,7 +101,7 @@ func (s *Stats) Save() (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if err = gob.NewEncoder(f).Encode(s.entries); err != nil {
+	if _, err = f.Write(encodeStats(s.entries)); err != nil {
 		return fmt.Errorf("save stat cache: %w", err)
 	}
 	if err = f.Close(); err != nil {

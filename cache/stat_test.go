@@ -79,3 +79,47 @@ func TestStatsSkipRecentlyChangedFiles(t *testing.T) {
 		t.Error("a file changed just now was recorded: a same-tick rewrite would be missed")
 	}
 }
+
+// A damaged stat cache must never yield a digest: every truncation and a
+// flipped bit read as an empty cache, so files are hashed again.
+func TestStatsFileDamageIsEmpty(t *testing.T) {
+	root, tmp := t.TempDir(), t.TempDir()
+	s, err := OpenStats(root, tmp, "/ctx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := FileID{1, 2, 3, 4, 5}
+	s.Put("dir/a.txt", old, "aaaa")
+	s.Put("b.txt", FileID{6, 7, 8, 9, 10}, "bbbb")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(s.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := OpenStats(root, tmp, "/ctx"); len(r.entries) != 2 {
+		t.Fatalf("reloaded %d entries, want 2", len(r.entries))
+	}
+	damaged := [][]byte{}
+	for n := range len(good) {
+		damaged = append(damaged, good[:n])
+	}
+	for i := range good {
+		b := append([]byte(nil), good...)
+		b[i] ^= 0x10
+		damaged = append(damaged, b)
+	}
+	for i, b := range damaged {
+		if err := os.WriteFile(s.path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r, err := OpenStats(root, tmp, "/ctx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := r.Get("dir/a.txt", old); ok {
+			t.Fatalf("damaged file %d gave digest %q", i, d)
+		}
+	}
+}

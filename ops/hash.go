@@ -9,6 +9,8 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -25,32 +27,44 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 		return "", err
 	}
 	h := sha256.New()
+	var line []byte
 	for _, m := range matches {
-		err := walk(fsys, m, func(rel string, fi fs.FileInfo) error {
+		entries, err := walk(ctx, fsys, m)
+		if err != nil {
+			return "", err
+		}
+		for _, en := range entries {
 			if err := ctx.Err(); err != nil {
-				return err
+				return "", err
 			}
-			fmt.Fprintf(h, "%d:%s %o ", len(rel), rel, uint32(fi.Mode()))
+			rel, fi := en.rel, en.fi
+			// "len:path mode " then the link target, the content digest
+			// or nothing, and a newline: unambiguous without a separator
+			// that paths cannot contain.
+			line = strconv.AppendInt(line[:0], int64(len(rel)), 10)
+			line = append(line, ':')
+			line = append(line, rel...)
+			line = append(line, ' ')
+			line = strconv.AppendUint(line, uint64(uint32(fi.Mode())), 8)
+			line = append(line, ' ')
 			switch {
 			case fi.Mode()&fs.ModeSymlink != 0:
 				target, err := fsys.Readlink(rel)
 				if err != nil {
-					return err
+					return "", err
 				}
-				fmt.Fprintf(h, "%d:%s\n", len(target), target)
+				line = strconv.AppendInt(line, int64(len(target)), 10)
+				line = append(line, ':')
+				line = append(line, target...)
 			case fi.Mode().IsRegular():
 				d, err := e.fileDigest(ctx, name, fsys, rel, fi)
 				if err != nil {
-					return err
+					return "", err
 				}
-				fmt.Fprintf(h, "%s\n", d)
-			default:
-				fmt.Fprintln(h)
+				line = append(line, d...)
 			}
-			return nil
-		})
-		if err != nil {
-			return "", err
+			line = append(line, '\n')
+			h.Write(line)
 		}
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
@@ -122,47 +136,97 @@ func glob(fsys archive.FS, p string) ([]string, error) {
 	return cur, nil
 }
 
-// walk visits p and, if it is a directory, everything below it in
-// lexical order. A missing p is skipped: the copy itself reports it.
-// Children are described by their directory entries, so a large tree
-// costs one getdents and one fstatat per file, not a path walk each.
+// walk lists p and, if it is a directory, everything below it in lexical
+// depth-first order. A missing p is an empty list: the copy itself
+// reports it. Children are described by their directory entries, so a
+// large tree costs one getdents and one fstatat per file, not a path walk
+// each, and directories are listed concurrently: a warm build's context
+// check is nothing but these system calls.
 //
 // A source that is a symlink is followed (inside the context), as the
 // copy follows it, so the key changes with what it points to.
-func walk(fsys archive.FS, p string, fn func(string, fs.FileInfo) error) error {
+func walk(ctx context.Context, fsys archive.FS, p string) ([]treeEntry, error) {
 	resolved, fi, err := copier.Resolve(fsys, p, true)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if resolved == "" {
 		resolved = "."
 	}
-	return walkInfo(fsys, resolved, fi, fn)
+	l := lister{fsys: fsys, slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
+	return l.list(ctx, resolved, fi)
 }
 
-func walkInfo(fsys archive.FS, p string, fi fs.FileInfo, fn func(string, fs.FileInfo) error) error {
-	if err := fn(p, fi); err != nil {
-		return err
-	}
+type treeEntry struct {
+	rel string
+	fi  fs.FileInfo
+}
+
+// lister lists trees with up to cap(slots) directories read at once.
+type lister struct {
+	fsys  archive.FS
+	slots chan struct{}
+}
+
+func (l *lister) list(ctx context.Context, p string, fi fs.FileInfo) ([]treeEntry, error) {
+	out := []treeEntry{{p, fi}}
 	if !fi.IsDir() {
-		return nil
+		return out, nil
 	}
-	ents, err := fsys.ReadDir(p)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ents, err := l.fsys.ReadDir(p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	for _, de := range ents {
+	type sub struct {
+		entries []treeEntry
+		err     error
+		done    chan struct{}
+	}
+	subs := make([]*sub, len(ents))
+	var firstErr error
+	for i, de := range ents {
 		child := path.Join(p, de.Name())
 		cfi, err := de.Info()
 		if err != nil {
-			return err
+			firstErr = err
+			break
 		}
-		if err := walkInfo(fsys, child, cfi, fn); err != nil {
-			return err
+		s := &sub{entries: []treeEntry{{child, cfi}}, done: make(chan struct{})}
+		subs[i] = s
+		if !cfi.IsDir() {
+			close(s.done)
+			continue
+		}
+		select {
+		case l.slots <- struct{}{}:
+			go func() {
+				defer close(s.done)
+				s.entries, s.err = l.list(ctx, child, cfi)
+				<-l.slots
+			}()
+		default: // every slot busy: list it here
+			s.entries, s.err = l.list(ctx, child, cfi)
+			close(s.done)
 		}
 	}
-	return nil
+	for _, s := range subs {
+		if s == nil {
+			continue
+		}
+		<-s.done
+		if s.err != nil && firstErr == nil {
+			firstErr = s.err
+		}
+		out = append(out, s.entries...)
+	}
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	return out, nil
 }

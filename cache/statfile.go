@@ -1,0 +1,114 @@
+package cache
+
+import (
+	"encoding/binary"
+	"hash/crc32"
+	"slices"
+)
+
+// The stat cache file is read by every build before it hashes anything,
+// so it is a flat binary list rather than gob (three times faster to
+// decode at 20,000 entries):
+//
+//	magic, uvarint count,
+//	count × (uvarint len, path, 5 × varint FileID, uvarint len, digest),
+//	CRC-32C of everything before it (4 bytes, little-endian).
+//
+// A file that is truncated, corrupt or of another version reads as an
+// empty cache: every file is hashed again, never a stale digest used.
+const statMagic = "gorae-statcache-2\n"
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func encodeStats(entries map[string]statEntry) []byte {
+	keys := make([]string, 0, len(entries))
+	size := len(statMagic) + binary.MaxVarintLen64 + 4
+	for k, e := range entries {
+		keys = append(keys, k)
+		size += len(k) + len(e.Digest) + 7*binary.MaxVarintLen64
+	}
+	slices.Sort(keys) // the same entries give the same file
+	b := make([]byte, 0, size)
+	b = append(b, statMagic...)
+	b = binary.AppendUvarint(b, uint64(len(keys)))
+	for _, k := range keys {
+		e := entries[k]
+		b = binary.AppendUvarint(b, uint64(len(k)))
+		b = append(b, k...)
+		for _, v := range e.ID {
+			b = binary.AppendVarint(b, v)
+		}
+		b = binary.AppendUvarint(b, uint64(len(e.Digest)))
+		b = append(b, e.Digest...)
+	}
+	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+}
+
+// decodeStats parses a stat cache file; nil when it is not a valid one.
+func decodeStats(b []byte) map[string]statEntry {
+	if len(b) < len(statMagic)+4 || string(b[:len(statMagic)]) != statMagic {
+		return nil
+	}
+	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
+	if crc32.Checksum(body, castagnoli) != sum {
+		return nil
+	}
+	d := statDecoder{b: body[len(statMagic):]}
+	n := d.uvarint()
+	if n > uint64(len(d.b)) { // every entry takes more than a byte
+		return nil
+	}
+	entries := make(map[string]statEntry, n)
+	for range n {
+		k := d.str()
+		var e statEntry
+		for i := range e.ID {
+			e.ID[i] = d.varint()
+		}
+		e.Digest = d.str()
+		if d.bad {
+			return nil
+		}
+		entries[k] = e
+	}
+	if d.bad || len(d.b) != 0 {
+		return nil
+	}
+	return entries
+}
+
+type statDecoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *statDecoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *statDecoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *statDecoder) str() string {
+	n := d.uvarint()
+	if d.bad || n > uint64(len(d.b)) {
+		d.bad = true
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
