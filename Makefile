@@ -22,7 +22,7 @@ deps: ## install what tests and the demo need (busybox-static, docker-registry) 
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
 
-demo: deps build ## import a busybox base offline, build examples/hello, show the image
+demo: deps build ## import a busybox base offline, build examples/hello, show and run the image
 	@bash testdata/busybox-rootfs.sh bin/busybox-rootfs.tar
 	GORAE_ROOT=$(DEMO_ROOT) $(BIN) import -c 'CMD ["sh"]' bin/busybox-rootfs.tar busybox
 	GORAE_ROOT=$(DEMO_ROOT) $(BIN) build --progress=plain -t hello examples/hello
@@ -31,11 +31,14 @@ demo: deps build ## import a busybox base offline, build examples/hello, show th
 	GORAE_ROOT=$(DEMO_ROOT) $(BIN) build -q --output type=local,dest=bin/hello-rootfs examples/hello
 	@echo "--- the image's /app, as files:"; ls -l bin/hello-rootfs/app
 	@echo "--- its config:"; GORAE_ROOT=$(DEMO_ROOT) $(BIN) inspect hello | grep -A12 '"config"'
-	@echo "--- running its CMD in a chroot (gorae run comes with the sandbox):"
-	chroot bin/hello-rootfs /bin/sh -c 'GREETING="Hello from gorae" /app/hello.sh'
+	@echo "--- running it, as docker run does (its CMD, as user app, in a sandbox):"
+	GORAE_ROOT=$(DEMO_ROOT) $(BIN) run --rm hello
+	@echo "--- again, with a command and an environment variable of our own:"
+	GORAE_ROOT=$(DEMO_ROOT) $(BIN) run --rm -e GREETING=annyeong hello sh -c 'echo "$$GREETING, $$(id -un) in $$(pwd) on $$(hostname)"; cat /app/data/lines'
 
 test: deps ## run every test with the race detector (unit, golden, end-to-end)
 	$(GO) test -race -count=1 -timeout 20m ./...
+	@bash testdata/check-leaks.sh
 
 test-short: ## unit tests only (no registry, no binary)
 	$(GO) test -short -count=1 ./...

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -39,6 +40,7 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlock = sync.OnceFunc(unlock) // released early for automatic GC
 	defer unlock()
 	dockerfile, name, err := readDockerfile(o)
 	if err != nil {
@@ -104,10 +106,11 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 		allow[a] = true
 	}
 	env := &ops.Env{Stats: stats, Runner: &runner.Runner{}, Allow: allow,
-		Tmp: root.Tmp, Mounts: filepath.Join(root.Dir, "mounts"), Output: o.Progress.Output,
+		Tmp: root.Tmp, Mounts: filepath.Join(root.Dir, "mounts"), Output: o.Progress.Output, Transfer: o.Progress.Transfer,
 		Content: root.Content, Snapshots: root.Snapshots, Images: root.Images,
 		Registry: o.Registry, Contexts: contexts, Compression: comp,
 		Docker: o.Docker, Jobs: o.Jobs, Epoch: o.Epoch,
+		Secrets: o.Secrets, SSH: o.SSH,
 	}
 	defer env.Close()
 	roots := []*graph.Node{conv.Root}
@@ -120,26 +123,46 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	states, err := solver.Solve(ctx, vs, &buildCache{root: root, noCache: o.NoCache, compression: comp, epoch: o.Epoch}, solver.Options{Jobs: stepSlots(o.Jobs), Events: o.Progress.Event})
+	xp := newExplainer(root, o, roots, vs, comp)
+	bc := &buildCache{root: root, noCache: o.NoCache, compression: comp, epoch: o.Epoch}
+	defer bc.importRemote(ctx, o)()
+	var states []*ops.State
+	var out *Result
+	for { // again only when a --cache-from blob proved corrupt (bc.retry)
+		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Events: xp.events(o.Progress.Event)})
+		if err == nil {
+			byNode := map[string]*ops.State{}
+			for i, n := range roots {
+				byNode[n.Digest()] = states[i]
+			}
+			var img v1.Image
+			img, err = assemble(root.Content, assembly{
+				config: conv.Config, history: conv.History, final: states[0],
+				states: byNode, docker: o.Docker, epoch: o.Epoch,
+			})
+			if err == nil {
+				img, err = bc.withCacheExtras(img, states[0], o.CacheTo)
+			}
+			if err == nil {
+				out, err = finish(ctx, root, img, tg, o)
+			}
+		}
+		if !bc.retry(err, o.Progress.Warnf) {
+			break
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	byNode := map[string]*ops.State{}
-	for i, n := range roots {
-		byNode[n.Digest()] = states[i]
-	}
-	img, err := assemble(root.Content, assembly{
-		config: conv.Config, history: conv.History, final: states[0],
-		states: byNode, docker: o.Docker, epoch: o.Epoch,
-	})
-	if err != nil {
+	if err := exportCaches(ctx, root, o, bc, states[0]); err != nil {
 		return nil, err
 	}
-	out, err := finish(ctx, root, img, tg, o)
-	if err != nil {
-		return nil, err
+	if err := xp.save(); err != nil {
+		o.Progress.Warnf("%v (gorae build --explain will compare with an older build)", err)
 	}
 	o.Progress.Logf("built %s in %.1fs", out.Digest, time.Since(start).Seconds())
+	unlock() // automatic GC needs the lock exclusively; the image is named now
+	autoGC(ctx, root, o.Progress)
 	return out, nil
 }
 
@@ -155,6 +178,10 @@ type buildCache struct {
 	noCache     bool
 	compression archive.Compression
 	epoch       *time.Time
+	remote      *remoteCache // --cache-from records; nil without
+
+	mu   sync.Mutex
+	seen map[string]*ops.State // salted key hex → record used, for --cache-to
 }
 
 func (c *buildCache) key(k solver.Key) solver.Key {
@@ -172,13 +199,22 @@ func (c *buildCache) Load(ctx context.Context, k solver.Key) (*ops.State, bool, 
 	if c.noCache {
 		return nil, false, nil
 	}
-	return c.root.Cache.Load(ctx, c.key(k))
+	sk := c.key(k)
+	s, ok, err := c.root.Cache.Load(ctx, sk)
+	if err == nil && !ok {
+		s, ok = c.loadRemote(sk)
+	}
+	if ok {
+		c.note(sk, s)
+	}
+	return s, ok, err
 }
 
 func (c *buildCache) Save(ctx context.Context, k solver.Key, s *ops.State) error {
 	if s.Dir != nil {
 		return nil
 	}
+	c.note(c.key(k), s)
 	return c.root.Cache.Save(ctx, c.key(k), s)
 }
 

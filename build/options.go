@@ -36,4 +36,15 @@ type Options struct {
 	Progress    *progress.Printer
 	// Allow lists --allow entitlements: network.host, security.insecure.
 	Allow []string
+	// CacheTo and CacheFrom are the --cache-to and --cache-from specs
+	// (ParseCacheTo, ParseCacheFrom); see docs/remote-cache.md.
+	CacheTo   []CacheSpec
+	CacheFrom []CacheSpec
+	// Secrets are --secret values by id; SSH maps a --ssh id to an ssh
+	// agent socket. Neither enters a cache key, a layer or the history.
+	Secrets map[string][]byte
+	SSH     map[string]string
+	// Explain prints, for every step that misses the cache, which part
+	// of its key changed since the last build of the same target.
+	Explain bool
 }

@@ -96,7 +96,7 @@ func (r *resolver) pullImage(ctx context.Context, name string, platform v1.Platf
 	if err != nil {
 		return nil, err
 	}
-	if err := r.root.Images.Export(ctx, img, []string{name}); err != nil {
+	if err := r.root.Images.Export(ctx, pullProgress(img, r.progress), []string{name}); err != nil {
 		return nil, registry.Explain(err, name)
 	}
 	return &frontend.ResolvedImage{Ref: name, Digest: digest.String(), Config: cf}, nil

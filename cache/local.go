@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gorae/gorae/solver"
 )
@@ -63,6 +64,10 @@ func (c *Local[R]) Load(_ context.Context, k solver.Key) (R, bool, error) {
 		var zero R
 		return zero, false, nil
 	}
+	// The record's mtime is its last use: GC removes the least recently
+	// used records first. A failed touch only makes the record look older.
+	now := time.Now()
+	_ = os.Chtimes(c.path(k), now, now)
 	return r, true, nil
 }
 
@@ -126,4 +131,57 @@ func (c *Local[R]) Each(fn func(R)) error {
 		}
 	}
 	return nil
+}
+
+// Record is one stored record as garbage collection sees it.
+type Record[R any] struct {
+	Path  string
+	Value R
+	// OK is false for a record that could not be read or parsed.
+	OK   bool
+	Info fs.FileInfo // its mtime is the record's last Save or Load
+}
+
+// Files lists the record files without reading them: GC's cheap size
+// check.
+func (c *Local[R]) Files() ([]fs.FileInfo, error) {
+	ents, err := os.ReadDir(c.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list cache records: %w", err)
+	}
+	out := make([]fs.FileInfo, 0, len(ents))
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		if info, err := e.Info(); err == nil { // else removed meanwhile
+			out = append(out, info)
+		}
+	}
+	return out, nil
+}
+
+// Records lists every record file, readable or not, so that GC can both
+// follow what records reference and remove the corrupt ones.
+func (c *Local[R]) Records() ([]Record[R], error) {
+	ents, err := os.ReadDir(c.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list cache records: %w", err)
+	}
+	out := make([]Record[R], 0, len(ents))
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		info, err := e.Info()
+		if err != nil {
+			continue // removed meanwhile
+		}
+		rec := Record[R]{Path: filepath.Join(c.dir, e.Name()), Info: info}
+		if b, err := os.ReadFile(rec.Path); err == nil && json.Unmarshal(b, &rec.Value) == nil {
+			rec.OK = true
+		}
+		out = append(out, rec)
+	}
+	return out, nil
 }

@@ -11,4 +11,8 @@
 // or not at all; a crash leaves only temp files, which the caller cleans at
 // start-up. Committing a blob that already exists is a no-op, so any number
 // of goroutines or processes may write the same blob at once.
+//
+// A Fetcher (SetFetcher) makes the store lazy: Open of a missing blob
+// fetches it (from a remote cache), verifies and stores it as above, then
+// serves it; Has and Size never fetch.
 package content

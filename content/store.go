@@ -8,16 +8,18 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Store is a content-addressed blob store rooted at a directory. It holds
-// no state besides its paths, so many Stores (and processes) may share one
-// directory.
+// no state besides its paths and an optional Fetcher for missing blobs,
+// so many Stores (and processes) may share one directory.
 type Store struct {
-	dir string // holds blobs/sha256
-	tmp string // in-flight writes, on the same filesystem as dir
+	dir     string // holds blobs/sha256
+	tmp     string // in-flight writes, on the same filesystem as dir
+	fetcher atomic.Pointer[Fetcher]
 }
 
 // Open opens (creating if needed) the store at dir, writing temp files in
@@ -78,9 +80,14 @@ func (s *Store) Size(d v1.Hash) (int64, error) {
 	return fi.Size(), nil
 }
 
-// Open opens the blob d for reading; the error wraps os.ErrNotExist when
-// it is missing.
+// Open opens the blob d for reading, fetching it first when it is missing
+// and a Fetcher is set; the error wraps os.ErrNotExist when it is missing
+// (and no Fetcher has it).
 func (s *Store) Open(d v1.Hash) (*os.File, error) {
+	return s.OpenContext(context.Background(), d)
+}
+
+func (s *Store) open(d v1.Hash) (*os.File, error) {
 	if !valid(d) {
 		return nil, errInvalid(d)
 	}

@@ -32,10 +32,12 @@ func (o *copyOp) CacheKey(ctx context.Context) (solver.Key, error) {
 		if err != nil {
 			return solver.Key{}, err
 		}
-		d, err := o.env.hashPath(ctx, c.Name, fsys, s.Path)
+		src := explainSource(ctx, s.Path)
+		d, err := o.env.hashPath(ctx, c.Name, fsys, s.Path, src)
 		if err != nil {
 			return solver.Key{}, err
 		}
+		src.done(d)
 		extra = append(extra, s.Path, d)
 	}
 	return opKey(o.op, extra...), nil

@@ -43,6 +43,13 @@ type Env struct {
 	Tmp, Mounts string
 	// Output receives a step's command output.
 	Output func(step string) io.Writer
+	// Transfer, if set, is told the bytes written so far of a large
+	// layer (progress.Printer.Transfer).
+	Transfer func(id, label string, done, total int64)
+	// Secrets are the --secret values by id, read before the build;
+	// SSH maps a --ssh id to the agent socket it forwards.
+	Secrets map[string][]byte
+	SSH     map[string]string
 
 	mu       sync.Mutex
 	roots    []*os.Root

@@ -20,8 +20,9 @@ import (
 )
 
 // hashPath digests every file the source pattern p names in fsys: paths,
-// types, modes, link targets and contents (never mtimes).
-func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p string) (string, error) {
+// types, modes, link targets and contents (never mtimes). A non-nil rec
+// keeps every file's content digest or link target (--explain).
+func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p string, rec *SourceDigest) (string, error) {
 	matches, err := glob(fsys, p)
 	if err != nil {
 		return "", err
@@ -33,7 +34,8 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 		if err != nil {
 			return "", err
 		}
-		for _, en := range entries {
+		vals := rec.part(entries)
+		for i, en := range entries {
 			if err := ctx.Err(); err != nil {
 				return "", err
 			}
@@ -56,12 +58,18 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 				line = strconv.AppendInt(line, int64(len(target)), 10)
 				line = append(line, ':')
 				line = append(line, target...)
+				if vals != nil {
+					vals[i] = target
+				}
 			case fi.Mode().IsRegular():
 				d, err := e.fileDigest(ctx, name, fsys, rel, fi)
 				if err != nil {
 					return "", err
 				}
 				line = append(line, d...)
+				if vals != nil {
+					vals[i] = d
+				}
 			}
 			line = append(line, '\n')
 			h.Write(line)

@@ -5,10 +5,12 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"runtime"
+	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -21,6 +23,7 @@ import (
 // and the compressor into the content store, in one pass and with memory
 // bounded independent of its size. Nothing is stored unless fill succeeds.
 func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) (l Layer, err error) {
+	defer func() { err = diskFull(err) }()
 	cw, err := e.Content.NewWriter()
 	if err != nil {
 		return Layer{}, err
@@ -31,7 +34,9 @@ func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) 
 		return Layer{}, err
 	}
 	diff := sha256.New()
-	bw := bufio.NewWriterSize(&hashWriter{h: diff, w: comp, ctx: ctx}, 1<<20)
+	meter := e.meter()
+	defer func() { meter.finish(l, err) }()
+	bw := bufio.NewWriterSize(&hashWriter{h: diff, w: meter.through(comp), ctx: ctx}, 1<<20)
 	var index []snapshot.Entry
 	tw := archive.NewWriter(bw, archive.WriterOptions{Epoch: e.Epoch, Index: func(h *tar.Header) {
 		index = append(index, snapshot.EntryOf(h))
@@ -64,6 +69,15 @@ func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) 
 		}
 	}
 	return Layer{Digest: digest, DiffID: diffID, Size: size, MediaType: e.layerMediaType()}, nil
+}
+
+// diskFull says what to do when a layer did not fit on the store's
+// filesystem; the partial blob is already gone by then.
+func diskFull(err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		return fmt.Errorf("%w: the filesystem of the gorae root ($GORAE_ROOT) is full; free space (gorae prune) or point GORAE_ROOT at a bigger filesystem", err)
+	}
+	return err
 }
 
 // hashWriter hashes what passes through and stops at cancellation, so a

@@ -46,10 +46,12 @@ func (o *runOp) CacheKey(ctx context.Context) (solver.Key, error) {
 		if src == "" {
 			src = "."
 		}
-		d, err := o.env.hashPath(ctx, c.Name, fsys, src)
+		rec := explainSource(ctx, "mount "+m.Target)
+		d, err := o.env.hashPath(ctx, c.Name, fsys, src, rec)
 		if err != nil {
 			return solver.Key{}, err
 		}
+		rec.done(d)
 		extra = append(extra, m.Target, d)
 	}
 	return opKey(o.op, extra...), nil
@@ -104,15 +106,28 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
+	sess, err := o.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.close()
+	env := withHome(withPath(o.op.Env), home)
+	for _, kv := range sess.env {
+		env = setEnv(env, kv)
+	}
 	tail := newTailWriter(20)
-	out := o.env.output(o.node.Name)
+	// One writer for both streams keeps them in one pipe, in order; it
+	// masks the secrets before anything is shown or kept.
+	out := newRedactor(multi(tail, o.env.output(o.node.Name)), sess.secrets)
 	p := runner.Process{
-		Rootfs: act.Merged, Args: o.op.Args, Env: withHome(withPath(o.op.Env), home), Cwd: cwd,
-		UID: uid, GID: gid, Groups: groups, Network: o.op.Network, Mounts: mounts,
-		Stdout: multi(tail, out), Stderr: multi(tail, out),
+		Rootfs: act.Merged, Args: o.op.Args, Env: env, Cwd: cwd,
+		UID: uid, GID: gid, Groups: groups, Network: o.op.Network, Mounts: append(mounts, sess.mounts...),
+		Stdout: out, Stderr: out,
 		Insecure: o.op.Security == "insecure",
 	}
-	if err := o.env.Runner.Run(ctx, p); err != nil {
+	err = o.env.Runner.Run(ctx, p)
+	out.Close()
+	if err != nil {
 		var ee *runner.ExitError
 		if errors.As(err, &ee) {
 			return nil, fmt.Errorf("%s: RUN %s: %v; last lines of its output:\n%s", o.where(), strings.Join(o.op.Args, " "), ee, tail.String())
@@ -122,7 +137,7 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 	var changed bool
 	layer, err := o.env.writeLayer(ctx, func(w *archive.Writer) error {
 		var err error
-		changed, err = act.Diff(ctx, w, sandboxPaths(mounts))
+		changed, err = act.Diff(ctx, w, sandboxPaths(p.Mounts))
 		return err
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/runner"
@@ -58,14 +59,12 @@ func (o *runOp) mounts(ctx context.Context, inputs []*State, uid, gid uint32) (m
 			ms = append(ms, runner.Mount{Type: "bind", Source: dir, Target: m.Target, Options: []string{opt}})
 		case "bind":
 			src := inputs[m.Input]
-			var dir string
-			if _, isCtx := o.node.Inputs[m.Input].Op.(graph.Context); isCtx {
-				if !m.ReadOnly && m.Type == "bind" && m.Mode == "rw" {
-					return nil, cleanup, fmt.Errorf("%s: a read-write bind mount of the build context is not supported yet", o.where())
+			if c, isCtx := o.node.Inputs[m.Input].Op.(graph.Context); isCtx {
+				cm, err := o.contextMount(ctx, c, m, &undo)
+				if err != nil {
+					return nil, cleanup, err
 				}
-				c := o.node.Inputs[m.Input].Op.(graph.Context)
-				dir = o.env.Contexts[c.Name]
-				ms = append(ms, runner.Mount{Type: "bind", Source: filepath.Join(dir, filepath.Clean("/"+m.Source)), Target: m.Target, Options: []string{"ro"}})
+				ms = append(ms, cm)
 				continue
 			}
 			lowers, err := o.env.unpack(ctx, src)
@@ -81,7 +80,13 @@ func (o *runOp) mounts(ctx context.Context, inputs []*State, uid, gid uint32) (m
 			if !m.ReadOnly {
 				opt = "rw" // writes land in a throwaway upper directory
 			}
-			ms = append(ms, runner.Mount{Type: "bind", Source: filepath.Join(act.Merged, filepath.Clean("/"+m.Source)), Target: m.Target, Options: []string{opt}})
+			host, err := resolveIn(act.Merged, m.Source)
+			if err != nil {
+				return nil, cleanup, fmt.Errorf("%s: --mount=type=bind,source=%s: %w", o.where(), m.Source, err)
+			}
+			ms = append(ms, runner.Mount{Type: "bind", Source: host, Target: m.Target, Options: []string{opt}})
+		case "secret", "ssh":
+			continue // from the user's machine, not the build: see session
 		default:
 			return nil, cleanup, fmt.Errorf("%s: RUN --mount=type=%s is not supported yet", o.where(), m.Type)
 		}
@@ -95,7 +100,7 @@ func (o *runOp) mounts(ctx context.Context, inputs []*State, uid, gid uint32) (m
 func (e *Env) cacheDir(m graph.Mount, uid, gid uint32) (string, error) {
 	sum := sha256.Sum256([]byte(m.ID))
 	dir := filepath.Join(e.Mounts, hex.EncodeToString(sum[:12]))
-	if _, err := os.Stat(dir); err == nil {
+	if err := os.Chtimes(dir, time.Time{}, time.Now()); err == nil { // exists; mtime = last use, for GC
 		return dir, nil
 	}
 	if err := os.MkdirAll(e.Mounts, 0o700); err != nil {

@@ -1,7 +1,9 @@
-// Package progress renders build events for people and tools: plain lines
-// (one per step, with its Dockerfile position, duration or CACHED), JSON
-// lines for CI, or nothing.
+// Package progress renders build events for people and tools: a live
+// terminal display (tty: finished steps scroll up as permanent lines under
+// a small block redrawn in place with running steps, their last output
+// line and transfer bars), plain lines (one per step, with its Dockerfile
+// position, duration or CACHED), JSON lines for CI, or nothing.
 //
-// progress is level 1: it imports solver (for events) and the standard
-// library only.
+// progress is level 1: it imports solver (for events), the standard
+// library and golang.org/x/sys/unix (terminal detection and size) only.
 package progress

@@ -2,7 +2,6 @@ package progress
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
@@ -10,8 +9,10 @@ import (
 )
 
 // Output returns a writer for a step's command output: in plain mode
-// each line is printed as "  | line" under the step; in json mode each
-// line is an event; in quiet mode it is dropped.
+// each line is printed as "  | line" under the step; in tty mode the last
+// line shows under the running step (and the last lines stay on screen
+// if the step fails); in json mode each line is an event; in quiet mode
+// it is dropped.
 func (p *Printer) Output(step string) io.Writer {
 	if p == nil || p.mode == "quiet" {
 		return io.Discard
@@ -43,11 +44,12 @@ func (l *lineWriter) Write(b []byte) (int, error) {
 func (l *lineWriter) emit(line string) {
 	l.p.mu.Lock()
 	defer l.p.mu.Unlock()
-	switch l.p.mode {
-	case "plain":
+	switch {
+	case l.p.tty != nil:
+		l.p.tty.output(l.step, line)
+	case l.p.mode == "plain" || l.p.mode == "tty":
 		fmt.Fprintf(l.p.w, "  | %s\n", line)
-	case "json":
-		b, _ := json.Marshal(map[string]any{"time": time.Now().UTC().Format(time.RFC3339Nano), "step": l.step, "output": line})
-		fmt.Fprintf(l.p.w, "%s\n", b)
+	case l.p.mode == "json":
+		l.p.writeJSON(map[string]any{"time": l.p.now().UTC().Format(time.RFC3339Nano), "step": l.step, "output": line})
 	}
 }

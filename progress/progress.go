@@ -12,27 +12,99 @@ import (
 )
 
 // Printer renders events and messages of one build. All methods are safe
-// for concurrent use.
+// for concurrent use. In tty mode a goroutine owned by the Printer redraws
+// the live block; Close stops it and prints the final state, so every
+// Printer must be closed (Close is a no-op in the other modes).
 type Printer struct {
-	mu   sync.Mutex
-	w    io.Writer
-	mode string
+	mu        sync.Mutex
+	w         io.Writer
+	mode      string // plain, tty, json or quiet; never auto
+	now       func() time.Time
+	transfers transfers
+	tty       *display // tty mode until Close; nil afterwards and in other modes
+
+	stop, done chan struct{} // of the redraw goroutine; nil when none runs
+	closeOnce  sync.Once
 }
 
 // Modes lists the accepted --progress values.
 var Modes = []string{"auto", "plain", "tty", "json", "quiet"}
 
-// New returns a printer writing to w in mode (auto and tty print plain
-// lines for now).
+// redrawEvery bounds the redraw rate of the live display.
+const redrawEvery = 100 * time.Millisecond
+
+// New returns a printer writing to w in mode. auto means tty when w is a
+// terminal (an *os.File) and TERM is not dumb, plain otherwise. In tty
+// mode it starts the redraw goroutine: call Close when the build ends.
 func New(w io.Writer, mode string) (*Printer, error) {
 	switch mode {
-	case "", "auto", "tty", "plain":
+	case "", "auto":
 		mode = "plain"
-	case "json", "quiet":
+		if wantTTY(w) {
+			mode = "tty"
+		}
+	case "tty", "plain", "json", "quiet":
 	default:
 		return nil, fmt.Errorf("invalid --progress %q (use %s)", mode, strings.Join(Modes, ", "))
 	}
-	return &Printer{w: w, mode: mode}, nil
+	return newPrinter(w, mode, sizeOf(w), time.Now), nil
+}
+
+// newPrinter is New with the terminal size and the clock supplied, so
+// tests can render a fixed width at a fixed time.
+func newPrinter(w io.Writer, mode string, size func() (cols, rows int), now func() time.Time) *Printer {
+	p := &Printer{w: w, mode: mode, now: now}
+	if mode == "tty" {
+		p.tty = newDisplay(size, now())
+		p.stop, p.done = make(chan struct{}), make(chan struct{})
+		go p.redrawLoop()
+	}
+	return p
+}
+
+// Close stops the live display and prints its final state: the steps
+// still running, the transfers not finished, and the header with the
+// total time. Later calls print plain lines. Close may be called more
+// than once and on a nil Printer.
+func (p *Printer) Close() error {
+	if p == nil {
+		return nil
+	}
+	p.closeOnce.Do(func() {
+		if p.stop == nil {
+			return
+		}
+		close(p.stop)
+		<-p.done
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		p.w.Write(p.tty.frame(p.now(), &p.transfers, true))
+		p.tty = nil
+	})
+	return nil
+}
+
+func (p *Printer) redrawLoop() {
+	defer close(p.done)
+	t := time.NewTicker(redrawEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.redraw()
+		}
+	}
+}
+
+// redraw brings the live display up to date.
+func (p *Printer) redraw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.tty != nil {
+		p.w.Write(p.tty.frame(p.now(), &p.transfers, false))
+	}
 }
 
 // Quiet reports whether only the final image id should be printed.
@@ -46,8 +118,10 @@ func (p *Printer) Event(e solver.Event) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	switch p.mode {
-	case "plain":
+	switch {
+	case p.tty != nil:
+		p.tty.event(e)
+	case p.mode == "plain" || p.mode == "tty":
 		switch e.Status {
 		case solver.Cached:
 			fmt.Fprintf(p.w, "%s CACHED\n", e.Vertex)
@@ -56,7 +130,7 @@ func (p *Printer) Event(e solver.Event) {
 		case solver.Failed:
 			fmt.Fprintf(p.w, "%s ERROR after %s\n", e.Vertex, seconds(e.Duration))
 		}
-	case "json":
+	case p.mode == "json":
 		rec := map[string]any{"time": e.Time.UTC().Format(time.RFC3339Nano), "step": e.Vertex, "status": e.Status.String()}
 		if e.Duration > 0 {
 			rec["seconds"] = e.Duration.Seconds()
@@ -67,27 +141,43 @@ func (p *Printer) Event(e solver.Event) {
 		if e.Err != nil {
 			rec["error"] = e.Err.Error()
 		}
-		b, _ := json.Marshal(rec)
-		fmt.Fprintf(p.w, "%s\n", b)
+		p.writeJSON(rec)
 	}
 }
 
-// Logf prints an informational line (not in quiet mode).
+// Logf prints an informational line (not in quiet mode). In tty mode it
+// appears above the live block at the next redraw.
 func (p *Printer) Logf(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	msg := fmt.Sprintf(format, args...)
 	switch p.mode {
-	case "plain":
-		fmt.Fprintf(p.w, format+"\n", args...)
+	case "plain", "tty":
+		p.line(msg)
 	case "json":
-		b, _ := json.Marshal(map[string]any{"time": time.Now().UTC().Format(time.RFC3339Nano), "message": fmt.Sprintf(format, args...)})
-		fmt.Fprintf(p.w, "%s\n", b)
+		p.writeJSON(map[string]any{"time": p.now().UTC().Format(time.RFC3339Nano), "message": msg})
 	}
 }
 
 // Warnf prints a warning, in every mode but quiet.
 func (p *Printer) Warnf(format string, args ...any) {
 	p.Logf("WARNING: "+format, args...)
+}
+
+// line prints a message line in plain or tty mode: above the live block
+// while it is shown, plainly otherwise; p.mu is held.
+func (p *Printer) line(msg string) {
+	if p.tty != nil {
+		p.tty.log(msg)
+		return
+	}
+	fmt.Fprintf(p.w, "%s\n", msg)
+}
+
+// writeJSON prints one JSON line; p.mu is held.
+func (p *Printer) writeJSON(rec map[string]any) {
+	b, _ := json.Marshal(rec)
+	fmt.Fprintf(p.w, "%s\n", b)
 }
 
 func seconds(d time.Duration) string {

@@ -36,7 +36,7 @@ func Main() bool {
 	err := initSandbox()
 	// Only reached when the exec did not happen.
 	status := os.NewFile(statusFd, "status")
-	fmt.Fprint(status, err.Error())
+	fmt.Fprint(status, encodeStatus(err))
 	status.Close()
 	// The init has no caller to return to: exiting is how it reports.
 	os.Exit(setupFailed)
@@ -58,6 +58,11 @@ func initSandbox() error {
 	}
 	if err := buildRoot(&s); err != nil {
 		return err
+	}
+	if s.Console {
+		if err := bindConsole(s.Rootfs); err != nil {
+			return err
+		}
 	}
 	if err := pivotRoot(s.Rootfs); err != nil {
 		return err
@@ -97,7 +102,7 @@ func initSandbox() error {
 		}
 	}
 	err = unix.Exec(argv0, s.Args, s.Env)
-	return fmt.Errorf("exec %s: %w", s.Args[0], err)
+	return execError(s.Args[0], err)
 }
 
 // defaultPath is Docker's PATH for a command whose environment has none.
@@ -123,7 +128,7 @@ func lookPath(name string, env []string) (string, error) {
 			return f, nil
 		}
 	}
-	return "", fmt.Errorf("%s: executable file not found in PATH %s: use an absolute path or install it in the image", name, p)
+	return "", &CommandError{Code: 127, Msg: fmt.Sprintf("%s: executable file not found in PATH %s: use an absolute path or install it in the image", name, p)}
 }
 
 // switchUser sets groups, gid and uid. The syscall package applies them to

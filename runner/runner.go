@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,6 +30,12 @@ type Process struct {
 	Stdout   io.Writer
 	Stderr   io.Writer
 	Insecure bool // RUN --security=insecure: all capabilities, no seccomp, no masked paths
+	// Tty, when set, is a pseudo-terminal slave (Console.Slave): the
+	// command's stdin, stdout, stderr and controlling terminal, bound at
+	// /dev/console. Stdin, Stdout and Stderr are then unused.
+	Tty *os.File
+	// Signals are sent to the command while it runs (once it was exec'd).
+	Signals <-chan os.Signal
 }
 
 // Mount is one extra mount inside the sandbox. Type is "bind" (Source is a
@@ -89,6 +94,7 @@ type spec struct {
 	Network  string
 	Mounts   []Mount
 	Insecure bool
+	Console  bool // stdin is a terminal to bind at /dev/console
 }
 
 // Run runs p to completion in a new sandbox. It returns an *ExitError when
@@ -131,6 +137,11 @@ func (r *Runner) Run(ctx context.Context, p Process) error {
 		flags |= unix.CLONE_NEWNET
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
+	if p.Tty != nil {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = p.Tty, p.Tty, p.Tty
+		// A session of its own with the slave (fd 0) as controlling terminal.
+		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+	}
 	// The command is PID 1 of its namespace: killing it kills every
 	// process it started.
 	cmd.Cancel = func() error { return cmd.Process.Kill() }
@@ -152,12 +163,17 @@ func (r *Runner) Run(ctx context.Context, p Process) error {
 	// The init closes the status pipe by exec (close-on-exec) or writes
 	// why its setup failed before exiting.
 	msg, _ := io.ReadAll(statR)
+	stopSignals := make(chan struct{})
+	if len(msg) == 0 && p.Signals != nil {
+		go forwardSignals(cmd.Process, p.Signals, stopSignals)
+	}
 	werr := cmd.Wait()
+	close(stopSignals)
 	if err := <-cfgErr; err != nil && len(msg) == 0 && ctx.Err() == nil {
 		return fmt.Errorf("send sandbox spec: %w", err)
 	}
 	if len(msg) > 0 {
-		return fmt.Errorf("set up sandbox for %s: %s", p.Args[0], bytes.TrimSpace(msg))
+		return decodeStatus(string(msg), p.Args[0])
 	}
 	if ctx.Err() != nil && werr != nil {
 		return fmt.Errorf("run %s: %w", p.Args[0], context.Cause(ctx))
@@ -176,6 +192,7 @@ func newSpec(p Process) (spec, error) {
 		Rootfs: p.Rootfs, Args: p.Args, Env: p.Env, Cwd: p.Cwd,
 		UID: p.UID, GID: p.GID, Groups: p.Groups, Hostname: p.Hostname,
 		Network: p.Network, Mounts: p.Mounts, Insecure: p.Insecure,
+		Console: p.Tty != nil,
 	}
 	if s.Cwd == "" {
 		s.Cwd = "/"

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorae/gorae/internal/testutil"
 	"github.com/gorae/gorae/runner"
 )
 
@@ -23,6 +24,10 @@ func TestMain(m *testing.M) {
 	after, _ := os.ReadFile("/proc/self/mountinfo")
 	if code == 0 && os.Geteuid() == 0 && !bytes.Equal(before, after) {
 		fmt.Fprintf(os.Stderr, "host mounts changed during the tests:\nbefore:\n%s\nafter:\n%s", before, after)
+		code = 1
+	}
+	if err := testutil.CheckLeaks(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		code = 1
 	}
 	os.Exit(code)

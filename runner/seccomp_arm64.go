@@ -1,7 +1,3 @@
 package runner
 
-import "golang.org/x/sys/unix"
-
-const auditArch = unix.AUDIT_ARCH_AARCH64
-
-const x32Abi = false
+func hostPlatform() (platform, bool) { return armPlatform(), true }

@@ -2,8 +2,6 @@
 
 package runner
 
-// auditArch 0: no filter is built for this architecture, so a secure RUN
-// fails instead of running unfiltered.
-const auditArch = 0
-
-const x32Abi = false
+// hostPlatform has no tables for this architecture, so a secure RUN fails
+// instead of running unfiltered.
+func hostPlatform() (platform, bool) { return platform{}, false }

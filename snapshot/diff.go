@@ -40,6 +40,12 @@ const (
 // are empty regular files that the lowers do not have, and a directory
 // whose only change is the creation of such a path is left out too.
 //
+// The root directory itself is never written: neither Docker's
+// overlay2 and naive differs nor BuildKit's (containerd continuity)
+// record it, so a command's chmod, chown or setfattr of / is lost, in
+// gorae as in docker build, and Commit resets the layer directory's root
+// so that later steps do not see it either.
+//
 // Diff reports whether anything changed; when nothing did, the caller
 // records an empty layer. Diff must be called before Commit.
 func (a *Active) Diff(ctx context.Context, w *archive.Writer, skip []string) (changed bool, err error) {
@@ -49,7 +55,12 @@ func (a *Active) Diff(ctx context.Context, w *archive.Writer, skip []string) (ch
 	}
 	var changes []change
 	if a.copied {
+		d.marked = a.marked
 		changes, _, err = d.walkCopy(a.Merged, ".", true)
+		if force := d.unchangedLinks(); err == nil && len(force) > 0 {
+			d.force, d.links = force, nil
+			changes, _, err = d.walkCopy(a.Merged, ".", true)
+		}
 	} else {
 		changes, _, err = d.walkUpper(a.Upper, ".", true)
 	}
@@ -69,6 +80,11 @@ type differ struct {
 	lower  *View
 	skip   map[string]bool
 	pruned []string // left out of the diff, children before parents
+
+	// Plain copies only.
+	marked bool                   // directories copied from the lowers carry copiedMark
+	links  map[[2]uint64]*linkSet // multiply linked files seen
+	force  map[string]bool        // unchanged names to write anyway (unchangedLinks)
 }
 
 // skipped reports whether q is a skip path the sandbox created: an
@@ -135,10 +151,17 @@ func (d *differ) walkUpper(root, p string, inLower bool) ([]change, bool, error)
 			d.pruned = append(d.pruned, q)
 			skippedHere = true
 		case fi.IsDir():
-			op := opaque(full)
-			lreal, lfi, err := d.lowerEntry(q, inLower && !op)
+			lreal, lfi, err := d.lowerEntry(q, inLower)
 			if err != nil {
 				return nil, false, err
+			}
+			// overlayfs also marks a directory opaque where it replaces
+			// a lower file; only a lower directory needs hiding, and
+			// leaving the marker out there keeps the layer the same as
+			// a plain copy's.
+			op := opaque(full) && lfi != nil && lfi.IsDir()
+			if op {
+				lreal, lfi = "", nil
 			}
 			sub, skipped, err := d.walkUpper(root, q, lfi != nil && lfi.IsDir())
 			if err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -71,22 +72,80 @@ func (d *differ) walkCopy(root, p string, inLower bool) ([]change, bool, error) 
 			return nil, false, err
 		}
 		if fi.IsDir() {
-			sub, skipped, err := d.walkCopy(root, q, lfi != nil && lfi.IsDir())
+			// A lower directory the command deleted and made again lacks
+			// the mark; like overlayfs, record it as opaque.
+			remade := lfi != nil && lfi.IsDir() && d.marked && !hasMark(full)
+			sub, skipped, err := d.walkCopy(root, q, lfi != nil && lfi.IsDir() && !remade)
 			if err != nil {
 				return nil, false, err
 			}
 			skippedAny = skippedAny || skipped
-			if len(sub) > 0 || dirChanged(full, fi, lreal, lfi, skipped) {
+			switch {
+			case remade:
+				out = append(out, change{name: q, src: full}, change{name: path.Join(q, ".wh..wh..opq"), kind: changeOpaque})
+				out = append(out, sub...)
+			case len(sub) > 0 || dirChanged(full, fi, lreal, lfi, skipped):
 				out = append(out, change{name: q, src: full})
 				out = append(out, sub...)
 			}
 			continue
 		}
-		if lfi == nil || entryChanged(full, fi, lreal, lfi) {
+		changed := lfi == nil || d.force[q] || entryChanged(full, fi, lreal, lfi)
+		if changed {
 			out = append(out, change{name: q, src: full})
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode().IsRegular() && st.Nlink > 1 {
+			d.linked(st, q, changed)
 		}
 	}
 	return out, skippedAny, nil
+}
+
+// linkSet is the names of one multiply linked file in a plain copy.
+type linkSet struct {
+	names   []string
+	changed []bool
+}
+
+// linked records that q is a name of st's inode. The copy's files share
+// inodes only where the command linked them (materialize breaks the
+// lowers' links), and overlayfs would have copied every such name up.
+func (d *differ) linked(st *syscall.Stat_t, q string, changed bool) {
+	if d.links == nil {
+		d.links = map[[2]uint64]*linkSet{}
+	}
+	key := [2]uint64{st.Dev, st.Ino}
+	ls := d.links[key]
+	if ls == nil {
+		ls = &linkSet{}
+		d.links[key] = ls
+	}
+	ls.names = append(ls.names, q)
+	ls.changed = append(ls.changed, changed)
+}
+
+// unchangedLinks returns the names that look unchanged but share an
+// inode with a changed name: a command's `ln lower new` changes only the
+// new name's stat, yet the layer must hold both to keep them one file.
+func (d *differ) unchangedLinks() map[string]bool {
+	force := map[string]bool{}
+	for _, ls := range d.links {
+		if !slices.Contains(ls.changed, true) {
+			continue
+		}
+		for i, n := range ls.names {
+			if !ls.changed[i] {
+				force[n] = true
+			}
+		}
+	}
+	return force
+}
+
+// hasMark reports whether directory p carries materialize's copiedMark.
+func hasMark(p string) bool {
+	_, err := unix.Lgetxattr(p, copiedMark, nil)
+	return err == nil
 }
 
 // entryChanged reports whether non-directory fi (at full) differs from
@@ -114,7 +173,7 @@ func entryChanged(full string, fi fs.FileInfo, lreal string, lfi fs.FileInfo) bo
 }
 
 // xattrs returns the extended attributes of p, not following a final
-// symlink, without overlayfs's own.
+// symlink, without overlayfs's own and materialize's copiedMark.
 func xattrs(p string) (map[string]string, error) {
 	buf := make([]byte, 1024)
 	var n int
@@ -134,7 +193,7 @@ func xattrs(p string) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for k := range strings.SplitSeq(string(buf[:n]), "\x00") {
-		if k == "" || strings.HasPrefix(k, "trusted.overlay.") {
+		if k == "" || k == copiedMark || strings.HasPrefix(k, "trusted.overlay.") {
 			continue
 		}
 		v, err := lgetxattr(p, k)

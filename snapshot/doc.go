@@ -29,10 +29,12 @@
 //     unpacking anything. Content (COPY --from, /etc/passwd for --chown
 //     NAME) comes from NewView(dirs), bottom first, after Unpack, with no
 //     mount and no copy.
-//  3. Run (next issue): the overlay Snapshotter mounts the same fs
-//     directories as lowerdir= (top first), with a fresh upper and work
-//     directory per RUN; the committed upper becomes the next layer's fs
-//     directory, and the upper's whiteouts are the layer diff.
+//  3. Run: Store.Prepare mounts the same fs directories as lowerdir=
+//     (top first), with a fresh upper and work directory per RUN, or
+//     copies them where overlayfs cannot be used; Active.Diff writes the
+//     layer (both ways give the same bytes: conformance_test.go), and
+//     Active.Commit makes it the next chain's fs directory. See
+//     docs/snapshots.md.
 //  4. Remove (prune): a chain directory may go once no image, cache record
 //     or lease refers to it; removal renames it away before deleting, so a
 //     reader never sees it half gone.

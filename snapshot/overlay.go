@@ -34,6 +34,7 @@ type Active struct {
 	Lowers []string // bottom first, as Unpack returns them
 
 	copied  bool       // Merged is a plain copy, not an overlay mount
+	marked  bool       // the copy's directories carry copiedMark
 	mounted bool       // an overlay is mounted at Merged
 	owner   *os.File   // flock held while the snapshot lives (see cleanActive)
 	diff    *diffState // set by Diff, used by Commit
@@ -95,6 +96,11 @@ func (s *Store) prepare(ctx context.Context, lowers []string, mode prepareMode) 
 			return nil, fmt.Errorf("prepare snapshot: %w", err)
 		}
 	}
+	// The upper directory's root is the merged root: 0755 whatever the
+	// umask, or a restrictive one would lock USER out of /.
+	if err := os.Chmod(a.Upper, 0o755); err != nil {
+		return nil, fmt.Errorf("prepare snapshot: %w", err)
+	}
 	if mode == modeAuto && !onOverlay(s.dir) {
 		err := a.mount()
 		if err == nil {
@@ -106,7 +112,7 @@ func (s *Store) prepare(ctx context.Context, lowers []string, mode prepareMode) 
 		}
 	}
 	a.copied = true
-	if err := materialize(ctx, NewView(lowers), a.Merged); err != nil {
+	if a.marked, err = materialize(ctx, NewView(lowers), a.Merged); err != nil {
 		return nil, fmt.Errorf("prepare snapshot by copy: %w", err)
 	}
 	return a, nil

@@ -75,6 +75,9 @@ func (a *Active) moveUpper(fsDir string) error {
 			return fmt.Errorf("drop unchanged entry %s: %w", p, err)
 		}
 	}
+	if err := resetRoot(a.Upper); err != nil {
+		return err
+	}
 	if err := os.Rename(a.Upper, fsDir); err != nil {
 		return fmt.Errorf("move upper directory: %w", err)
 	}
@@ -85,6 +88,9 @@ func (a *Active) moveUpper(fsDir string) error {
 // upper directory to rename.
 func (a *Active) applyDiff(ctx context.Context, fsDir string) error {
 	if err := os.Mkdir(fsDir, 0o755); err != nil {
+		return err
+	}
+	if err := resetRoot(fsDir); err != nil { // whatever the umask
 		return err
 	}
 	pr, pw := io.Pipe()
@@ -112,6 +118,30 @@ func syncDir(dir string) error {
 	defer d.Close()
 	if err := unix.Syncfs(int(d.Fd())); err != nil {
 		return fmt.Errorf("flush layer: %w", err)
+	}
+	return nil
+}
+
+// resetRoot gives a layer directory's root what unpacking a layer tar
+// gives it, since no layer holds the root directory itself (see Diff):
+// mode 0755, owned by gorae's user, no xattrs but overlayfs's own. A
+// command's chmod or chown of / stays in the upper directory otherwise,
+// and the next RUN would see it though the image does not have it.
+func resetRoot(dir string) error {
+	if err := os.Lchown(dir, os.Geteuid(), os.Getegid()); err != nil {
+		return fmt.Errorf("reset layer root: %w", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("reset layer root: %w", err)
+	}
+	x, err := xattrs(dir)
+	if err != nil {
+		return fmt.Errorf("reset layer root: %w", err)
+	}
+	for k := range x {
+		if err := unix.Lremovexattr(dir, k); err != nil && !errors.Is(err, unix.ENODATA) {
+			return fmt.Errorf("reset layer root: remove xattr %s: %w", k, err)
+		}
 	}
 	return nil
 }

@@ -17,26 +17,40 @@ import (
 
 // materialize copies the tree v shows into the empty directory dst, as
 // the plain-copy fallback of Prepare: whiteouts and opaque directories
-// are applied by v, and modes, owners, xattrs, mtimes (to the
-// nanosecond, which Diff relies on) and hard links within the tree are
-// kept.
-func materialize(ctx context.Context, v *View, dst string) error {
-	m := &materializer{ctx: ctx, v: v, dst: dst, links: map[[2]uint64]string{}}
+// are applied by v, and modes, owners, xattrs and mtimes (to the
+// nanosecond, which Diff relies on) are kept.
+//
+// Hard links between the lowers' files are not kept, as overlayfs (with
+// index=off) breaks them on copy-up: writing one name must leave the
+// others as they were, or the two modes would give different layers.
+//
+// Every directory copied gets the copiedMark xattr, so that Diff can
+// tell a lower directory from one the command deleted and made again
+// (an opaque directory, as overlayfs records it). It reports whether the
+// filesystem took the marks; without them Diff writes a whiteout for
+// each deleted entry instead, which gives the same tree.
+func materialize(ctx context.Context, v *View, dst string) (marked bool, err error) {
+	m := &materializer{ctx: ctx, v: v, dst: dst, marked: true}
 	if err := m.dir("."); err != nil {
-		return err
+		return false, err
 	}
 	real, fi, err := m.entry(".")
 	if err != nil || real == "" {
-		return err
+		return m.marked, err
 	}
-	return m.meta(dst, real, fi)
+	return m.marked, m.meta(dst, real, fi)
 }
 
+// copiedMark is the xattr materialize puts on the directories it copies.
+// It lives in the trusted namespace, which a RUN command (without
+// CAP_SYS_ADMIN) can neither see nor copy, and never reaches a layer.
+const copiedMark = "trusted.gorae.copied"
+
 type materializer struct {
-	ctx   context.Context
-	v     *View
-	dst   string
-	links map[[2]uint64]string // source inode → copied path
+	ctx    context.Context
+	v      *View
+	dst    string
+	marked bool // every directory so far has copiedMark
 }
 
 // entry returns the real path and metadata of name's winning entry, ""
@@ -82,17 +96,13 @@ func (m *materializer) copy(q string) error {
 		if err := os.Mkdir(dst, 0o700); err != nil {
 			return err
 		}
+		if m.marked && unix.Lsetxattr(dst, copiedMark, []byte("y"), 0) != nil {
+			m.marked = false
+		}
 		if err := m.dir(q); err != nil {
 			return err
 		}
 	case mode.IsRegular():
-		if st != nil && st.Nlink > 1 {
-			key := [2]uint64{st.Dev, st.Ino}
-			if first, ok := m.links[key]; ok {
-				return os.Link(first, dst)
-			}
-			m.links[key] = dst
-		}
 		if err := copyFile(m.ctx, real, dst); err != nil {
 			return err
 		}

@@ -68,6 +68,7 @@ func (s *Store) unpackOne(ctx context.Context, chain string, l Layer) (string, e
 	final := filepath.Join(s.dir, chain)
 	fsDir := filepath.Join(final, "fs")
 	if _, err := os.Lstat(fsDir); err == nil {
+		touch(final)
 		return fsDir, nil
 	}
 	unlock, err := s.lock(ctx, chain)
@@ -100,6 +101,9 @@ func (s *Store) unpackOne(ctx context.Context, chain string, l Layer) (string, e
 func (s *Store) apply(ctx context.Context, fsDir string, l Layer) error {
 	if err := os.Mkdir(fsDir, 0o755); err != nil {
 		return fmt.Errorf("create layer directory: %w", err)
+	}
+	if err := resetRoot(fsDir); err != nil { // whatever the umask
+		return err
 	}
 	rc, err := l.Open()
 	if err != nil {
@@ -171,4 +175,11 @@ func (s *Store) removeStale(chain string) {
 			_ = os.RemoveAll(filepath.Join(s.dir, e.Name()))
 		}
 	}
+}
+
+// touch marks a chain directory used now: its mtime is what GC ranks
+// chains by (least recently used first). Failing only makes it look older.
+func touch(dir string) {
+	now := time.Now()
+	_ = os.Chtimes(dir, now, now)
 }

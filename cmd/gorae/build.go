@@ -33,8 +33,13 @@ func runBuild(ctx context.Context, args []string) error {
 	meta := fs.String("metadata-file", "", "write build metadata (JSON, as buildx) to this file")
 	quiet := fs.BoolP("quiet", "q", false, "print only the image digest")
 	prog := fs.String("progress", "auto", "progress output: auto, plain, tty, json or quiet")
+	explain := fs.Bool("explain", false, "say for every cache miss which part of its key changed since the last build of this target")
 	jobs := fs.Int("jobs", 0, "steps run at once (default 16; compression uses every CPU)")
 	allow := fs.StringArray("allow", nil, "allow an entitlement: network.host or security.insecure")
+	cacheTo := fs.StringArray("cache-to", nil, "export the build cache (repeatable): type=registry,ref=REF[,mode=min|max], type=local,dest=DIR or type=inline")
+	cacheFrom := fs.StringArray("cache-from", nil, "import a build cache (repeatable): REF, type=registry,ref=REF or type=local,src=DIR")
+	secrets := fs.StringArray("secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)")
+	sshs := fs.StringArray("ssh", nil, "ssh agent for RUN --mount=type=ssh: default ($SSH_AUTH_SOCK) or ID=SOCKET (repeatable)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -57,6 +62,7 @@ func runBuild(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageError{err}
 	}
+	defer printer.Close() // stops the live display and prints its final state
 	ba, err := keyValues("--build-arg", *buildArgs, true)
 	if err != nil {
 		return err
@@ -74,7 +80,19 @@ func runBuild(ctx context.Context, args []string) error {
 			return usagef("--build-context %s=%s: not a directory (only local directories are supported)", name, dir)
 		}
 	}
+	cto, cfrom, err := cacheSpecs(*cacheTo, *cacheFrom)
+	if err != nil {
+		return err
+	}
 	epoch, err := sourceDateEpoch(ba)
+	if err != nil {
+		return err
+	}
+	sec, err := parseSecrets(*secrets, os.LookupEnv)
+	if err != nil {
+		return err
+	}
+	agents, err := parseSSH(*sshs, os.LookupEnv)
 	if err != nil {
 		return err
 	}
@@ -90,6 +108,10 @@ func runBuild(ctx context.Context, args []string) error {
 		Registry: registry.Options{Insecure: *insecure}, Compression: *compression,
 		Docker: !*ociTypes, IIDFile: *iid, Metadata: *meta, Jobs: *jobs,
 		Epoch: epoch, Progress: printer, Allow: *allow,
+		CacheTo: cto, CacheFrom: cfrom,
+		Secrets: sec, SSH: agents,
+		// json consumers always get the reasons: they cost nothing to skip.
+		Explain: *explain || *prog == "json",
 	})
 	if err != nil {
 		return err
@@ -141,4 +163,23 @@ func sourceDateEpoch(args map[string]string) (*time.Time, error) {
 	}
 	t := time.Unix(n, 0).UTC()
 	return &t, nil
+}
+
+// cacheSpecs parses every --cache-to and --cache-from value.
+func cacheSpecs(to, from []string) (cto, cfrom []build.CacheSpec, err error) {
+	for _, v := range to {
+		s, err := build.ParseCacheTo(v)
+		if err != nil {
+			return nil, nil, usageError{err}
+		}
+		cto = append(cto, s)
+	}
+	for _, v := range from {
+		s, err := build.ParseCacheFrom(v)
+		if err != nil {
+			return nil, nil, usageError{err}
+		}
+		cfrom = append(cfrom, s)
+	}
+	return cto, cfrom, nil
 }

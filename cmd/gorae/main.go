@@ -30,6 +30,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"build", "Build an image from a Dockerfile", runBuild},
+		{"run", "Run a command in a new container from an image", runRun},
 		{"images", "List images in the local store", runImages},
 		{"tag", "Give an image another name", runTag},
 		{"rmi", "Remove image names from the local store", runRmi},
@@ -87,6 +88,15 @@ func exitCode(ctx context.Context, err error) int {
 	}
 	if errors.Is(err, pflag.ErrHelp) {
 		return 0
+	}
+	// gorae run passes on its command's exit code, even after a Ctrl-C
+	// that the command handled.
+	var st exitStatus
+	if errors.As(err, &st) {
+		if st.err != nil {
+			fmt.Fprintf(os.Stderr, "gorae: %v\n", st.err)
+		}
+		return st.code
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(os.Stderr, "gorae: interrupted")

@@ -27,6 +27,10 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		code := m.Run()
+		if err := testutil.CheckLeaks(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
 		os.RemoveAll(dir)
 		os.Exit(code)
 	}

@@ -140,42 +140,6 @@ func runImport(ctx context.Context, args []string) error {
 	})
 }
 
-func runPrune(ctx context.Context, args []string) error {
-	fs := newFlags("prune", "[OPTIONS]")
-	all := fs.Bool("all", false, "also remove every cache record and unpacked layer")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	return withRoot(func(root *build.Root) error {
-		freed, err := build.Prune(ctx, root, *all)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("Total reclaimed space: %s\n", humanSize(freed))
-		return nil
-	})
-}
-
-func runDu(ctx context.Context, args []string) error {
-	fs := newFlags("du", "")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	return withRoot(func(root *build.Root) error {
-		us, err := build.DiskUsage(root)
-		if err != nil {
-			return err
-		}
-		var total int64
-		for _, u := range us {
-			fmt.Printf("%-14s %7d files %10s\n", u.Kind, u.Count, humanSize(u.Size))
-			total += u.Size
-		}
-		fmt.Printf("%-14s %7s       %10s\n", "total", "", humanSize(total))
-		return nil
-	})
-}
-
 func runVersion(context.Context, []string) error {
 	fmt.Println("gorae", version)
 	return nil

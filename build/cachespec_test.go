@@ -1,0 +1,46 @@
+package build
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseCacheSpecs(t *testing.T) {
+	for _, tc := range []struct {
+		to   bool
+		in   string
+		want CacheSpec
+		err  string
+	}{
+		{to: true, in: "type=registry,ref=r.io/c:1,mode=max", want: CacheSpec{Type: "registry", Ref: "r.io/c:1", Mode: "max"}},
+		{to: true, in: "type=local,dest=/tmp/c", want: CacheSpec{Type: "local", Dir: "/tmp/c", Mode: "min"}},
+		{to: true, in: "type=inline", want: CacheSpec{Type: "inline", Mode: "min"}},
+		{to: false, in: "r.io/app:1", want: CacheSpec{Type: "registry", Ref: "r.io/app:1"}},
+		{to: false, in: "type=local,src=/c", want: CacheSpec{Type: "local", Dir: "/c", Mode: "min"}},
+		{to: true, in: "r.io/app:1", err: "invalid --cache-to \"r.io/app:1\": use type=registry,ref=REF"},
+		{to: true, in: "type=inline,mode=max", err: "type=inline supports mode=min only"},
+		{to: true, in: "type=registry", err: "type=registry needs ref="},
+		{to: true, in: "type=local,src=/x", err: "--cache-to takes dest=DIR"},
+		{to: true, in: "type=registry,ref=x,mode=all", err: "mode must be min or max"},
+		{to: true, in: "type=s3,ref=x", err: "unknown type \"s3\""},
+		{to: false, in: "type=inline", err: "invalid --cache-from \"type=inline\": inline records are read from the image itself"},
+		{to: false, in: "type=registry,ref=x,mode=max", err: "mode is a --cache-to option"},
+		{to: true, in: "ref=x", err: "type is missing"},
+		{to: true, in: "type=registry,ref=x,ref=y", err: "ref given twice"},
+	} {
+		parse := ParseCacheFrom
+		if tc.to {
+			parse = ParseCacheTo
+		}
+		got, err := parse(tc.in)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: error %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%q = %+v, %v; want %+v", tc.in, got, err, tc.want)
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package build
+
+import (
+	"bufio"
+	"strconv"
+	"strings"
+
+	"github.com/gorae/gorae/archive"
+)
+
+// defaultPath is Docker's PATH for a container whose image sets none.
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// containerEnv is a container's environment as Docker builds it: PATH
+// (when the image has none), HOSTNAME, TERM=xterm with a tty, then the
+// image's Env, each overridden or extended by the caller's (-e,
+// --env-file), and HOME from /etc/passwd when nobody set it.
+func containerEnv(image, extra []string, hostname, home string, tty bool) []string {
+	env := []string{"HOSTNAME=" + hostname}
+	if tty {
+		env = append(env, "TERM=xterm")
+	}
+	env = setEnv(env, image)
+	env = setEnv(env, extra)
+	if !hasEnv(env, "PATH") {
+		env = append([]string{defaultPath}, env...)
+	}
+	if !hasEnv(env, "HOME") {
+		env = append(env, "HOME="+home)
+	}
+	return env
+}
+
+// setEnv replaces the variables of env that kvs set again and appends
+// the rest, keeping the order of first appearance.
+func setEnv(env, kvs []string) []string {
+	for _, kv := range kvs {
+		k, _, _ := strings.Cut(kv, "=")
+		replaced := false
+		for i, e := range env {
+			if ek, _, _ := strings.Cut(e, "="); ek == k {
+				env[i], replaced = kv, true
+				break
+			}
+		}
+		if !replaced {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, e := range env {
+		if strings.HasPrefix(e, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// homeDir finds uid's home directory in the image's /etc/passwd, as runc
+// sets HOME; "/" when the user has no entry (root gets /root).
+func homeDir(fsys archive.FS, uid uint32) string {
+	f, err := fsys.Open("etc/passwd")
+	if err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Split(sc.Text(), ":")
+			if len(fields) < 6 {
+				continue
+			}
+			if id, err := strconv.ParseUint(fields[2], 10, 32); err == nil && uint32(id) == uid && fields[5] != "" {
+				return fields[5]
+			}
+		}
+	}
+	if uid == 0 {
+		return "/root"
+	}
+	return "/"
+}
