@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -264,7 +263,7 @@ func atomicWrite(dir, tmp, name string, b []byte) (err error) {
 	if err == nil {
 		err = os.Rename(f.Name(), filepath.Join(dir, name))
 	}
-	if err != nil && !errors.Is(err, os.ErrExist) {
+	if err != nil {
 		return fmt.Errorf("save explain record %s: %w", filepath.Join(dir, name), err)
 	}
 	return nil

@@ -108,7 +108,7 @@ func TestDiffStepFiles(t *testing.T) {
 	}
 	if got, want := diffFiles(oldFiles[0], curFiles[0]), []string{
 		"src/main.go sha256:" + sha("v1")[:12] + "… → sha256:" + sha("v2")[:12] + "…",
-		"src/new.go added", "src/run.sh mode -rw-r--r-- → -rwxr-xr-x", "src/gone.c removed",
+		"src/run.sh mode -rw-r--r-- → -rwxr-xr-x", "src/new.go added", "src/gone.c removed",
 	}; !slices.Equal(got, want) {
 		t.Errorf("diffFiles = %q, want %q", got, want)
 	}

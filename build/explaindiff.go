@@ -238,21 +238,21 @@ func diffSources(old, cur *explainStep, oldFiles, curFiles [][]ops.FileDigest) [
 	return out
 }
 
-// diffFiles lists changed and added files in cur's order, then removed
-// ones in old's.
+// diffFiles lists changed files in cur's order, then added ones, then
+// removed ones in old's order.
 func diffFiles(old, cur []ops.FileDigest) []string {
 	oldBy := make(map[string]ops.FileDigest, len(old))
 	for _, f := range old {
 		oldBy[f.Path] = f
 	}
-	var out []string
+	var out, added []string
 	seen := make(map[string]bool, len(cur))
 	for _, f := range cur {
 		seen[f.Path] = true
 		o, ok := oldBy[f.Path]
 		switch {
 		case !ok:
-			out = append(out, f.Path+" added")
+			added = append(added, f.Path+" added")
 		case o.Mode.Type() != f.Mode.Type():
 			out = append(out, fmt.Sprintf("%s type %s → %s", f.Path, o.Mode.Type(), f.Mode.Type()))
 		case o.Value != f.Value:
@@ -265,6 +265,7 @@ func diffFiles(old, cur []ops.FileDigest) []string {
 			out = append(out, fmt.Sprintf("%s mode %v → %v", f.Path, o.Mode, f.Mode))
 		}
 	}
+	out = append(out, added...)
 	for _, f := range old {
 		if !seen[f.Path] {
 			out = append(out, f.Path+" removed")

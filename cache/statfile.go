@@ -53,9 +53,11 @@ func decodeStats(b []byte) map[string]statEntry {
 	if crc32.Checksum(body, castagnoli) != sum {
 		return nil
 	}
-	d := statDecoder{b: body[len(statMagic):]}
+	// One string for the whole file: paths and digests are slices of it,
+	// not 40,000 small allocations.
+	d := statDecoder{s: string(body[len(statMagic):])}
 	n := d.uvarint()
-	if n > uint64(len(d.b)) { // every entry takes more than a byte
+	if n > uint64(len(d.s)) { // every entry takes more than a byte
 		return nil
 	}
 	entries := make(map[string]statEntry, n)
@@ -71,44 +73,52 @@ func decodeStats(b []byte) map[string]statEntry {
 		}
 		entries[k] = e
 	}
-	if d.bad || len(d.b) != 0 {
+	if d.bad || d.off != len(d.s) {
 		return nil
 	}
 	return entries
 }
 
 type statDecoder struct {
-	b   []byte
+	s   string
+	off int
 	bad bool
 }
 
+// uvarint and varint decode as encoding/binary does, from a string.
 func (d *statDecoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.bad = true
-		return 0
+	var v uint64
+	for shift := uint(0); shift < 64; shift += 7 {
+		if d.off >= len(d.s) {
+			break
+		}
+		c := d.s[d.off]
+		d.off++
+		if c < 0x80 {
+			return v | uint64(c)<<shift
+		}
+		v |= uint64(c&0x7f) << shift
 	}
-	d.b = d.b[n:]
-	return v
+	d.bad = true
+	return 0
 }
 
 func (d *statDecoder) varint() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.bad = true
-		return 0
+	u := d.uvarint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
 	}
-	d.b = d.b[n:]
 	return v
 }
 
 func (d *statDecoder) str() string {
 	n := d.uvarint()
-	if d.bad || n > uint64(len(d.b)) {
+	if d.bad || n > uint64(len(d.s)-d.off) {
 		d.bad = true
 		return ""
 	}
-	s := string(d.b[:n])
-	d.b = d.b[n:]
-	return s
+	v := d.s[d.off : d.off+int(n)]
+	d.off += int(n)
+	return v
 }

@@ -18,8 +18,10 @@ import (
 // KeyRecorder collects, while the solver computes keys, what each step's
 // own key was made of: the key itself and the per-file digests of the
 // context sources it hashed. `gorae build --explain` compares these with
-// the last build of the same target. Recording costs one append per
-// hashed file; nothing is read twice.
+// the last build of the same target. Recording keeps the entries the
+// hash lists anyway plus one string per file; nothing is read twice.
+// The recorder is filled by Wrap's ops during Solve's key phase; read it
+// (Step) only after that phase, e.g. from an event or after Solve.
 type KeyRecorder struct {
 	mu    sync.Mutex
 	steps map[*graph.Node]*StepKey
@@ -62,6 +64,9 @@ func (s *SourceDigest) part(entries []treeEntry) []string {
 
 // Files lists every hashed file in key order.
 func (s *SourceDigest) Files() []FileDigest {
+	if s == nil {
+		return nil
+	}
 	n := 0
 	for _, p := range s.parts {
 		n += len(p.entries)
