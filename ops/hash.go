@@ -29,16 +29,25 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 	}
 	h := sha256.New()
 	var line []byte
+	// The walk computes each file's content digest and each link's
+	// target as it lists (directories in parallel); what is left here is
+	// formatting, in order.
+	leaf := func(rel string, fi fs.FileInfo) (string, error) {
+		switch {
+		case fi.Mode()&fs.ModeSymlink != 0:
+			return fsys.Readlink(rel)
+		case fi.Mode().IsRegular():
+			return e.fileDigest(ctx, name, fsys, rel, fi)
+		}
+		return "", nil
+	}
 	for _, m := range matches {
-		entries, err := walk(ctx, fsys, m)
+		entries, err := walk(ctx, fsys, m, leaf)
 		if err != nil {
 			return "", err
 		}
 		vals := rec.part(entries)
 		for i, en := range entries {
-			if err := ctx.Err(); err != nil {
-				return "", err
-			}
 			rel, fi := en.rel, en.fi
 			// "len:path mode " then the link target, the content digest
 			// or nothing, and a newline: unambiguous without a separator
@@ -51,24 +60,16 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 			line = append(line, ' ')
 			switch {
 			case fi.Mode()&fs.ModeSymlink != 0:
-				target, err := fsys.Readlink(rel)
-				if err != nil {
-					return "", err
-				}
-				line = strconv.AppendInt(line, int64(len(target)), 10)
+				line = strconv.AppendInt(line, int64(len(en.value)), 10)
 				line = append(line, ':')
-				line = append(line, target...)
+				line = append(line, en.value...)
 				if vals != nil {
-					vals[i] = target
+					vals[i] = en.value
 				}
 			case fi.Mode().IsRegular():
-				d, err := e.fileDigest(ctx, name, fsys, rel, fi)
-				if err != nil {
-					return "", err
-				}
-				line = append(line, d...)
+				line = append(line, en.value...)
 				if vals != nil {
-					vals[i] = d
+					vals[i] = en.value
 				}
 			}
 			line = append(line, '\n')
@@ -153,7 +154,7 @@ func glob(fsys archive.FS, p string) ([]string, error) {
 //
 // A source that is a symlink is followed (inside the context), as the
 // copy follows it, so the key changes with what it points to.
-func walk(ctx context.Context, fsys archive.FS, p string) ([]treeEntry, error) {
+func walk(ctx context.Context, fsys archive.FS, p string, leaf func(string, fs.FileInfo) (string, error)) ([]treeEntry, error) {
 	resolved, fi, err := copier.Resolve(fsys, p, true)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -164,26 +165,33 @@ func walk(ctx context.Context, fsys archive.FS, p string) ([]treeEntry, error) {
 	if resolved == "" {
 		resolved = "."
 	}
-	l := lister{fsys: fsys, slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
+	l := lister{fsys: fsys, leaf: leaf, slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
 	return l.list(ctx, resolved, fi)
 }
 
 type treeEntry struct {
-	rel string
-	fi  fs.FileInfo
+	rel   string
+	fi    fs.FileInfo
+	value string // what leaf returned for it (never called for directories)
 }
 
-// lister lists trees with up to cap(slots) directories read at once.
+// lister lists trees with up to cap(slots) directories read at once,
+// calling leaf on every entry that is not a directory.
 type lister struct {
 	fsys  archive.FS
+	leaf  func(rel string, fi fs.FileInfo) (string, error)
 	slots chan struct{}
 }
 
 func (l *lister) list(ctx context.Context, p string, fi fs.FileInfo) ([]treeEntry, error) {
-	out := []treeEntry{{p, fi}}
 	if !fi.IsDir() {
-		return out, nil
+		v, err := l.leaf(p, fi)
+		if err != nil {
+			return nil, err
+		}
+		return []treeEntry{{p, fi, v}}, nil
 	}
+	out := []treeEntry{{rel: p, fi: fi}}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -205,10 +213,16 @@ func (l *lister) list(ctx context.Context, p string, fi fs.FileInfo) ([]treeEntr
 			firstErr = err
 			break
 		}
-		s := &sub{entries: []treeEntry{{child, cfi}}, done: make(chan struct{})}
+		s := &sub{done: make(chan struct{})}
 		subs[i] = s
 		if !cfi.IsDir() {
+			v, err := l.leaf(child, cfi)
+			s.entries, s.err = []treeEntry{{child, cfi, v}}, err
 			close(s.done)
+			if err != nil {
+				firstErr = err
+				break
+			}
 			continue
 		}
 		select {
