@@ -20,9 +20,10 @@ ctxroot=/opt/anchors/ctx
 log=$(mktemp /tmp/cache-from-XXXX.log)
 export BENCH_LOG=$log
 groot=$(mktemp -d /tmp/cache-from-root-XXXX)
-trap 'rm -rf "$groot"' EXIT
+trap 'rm -rf "$groot" "$tf"' EXIT
 
-secs() { /usr/bin/time -f %e -o /dev/stdout "$@" >>"$log" 2>&1 | tail -1; }
+tf=$(mktemp)
+secs() { /usr/bin/time -f %e -o "$tf" "$@" >>"$log" 2>&1; tail -1 "$tf"; }
 median() { sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.2f", m}'; }
 
 printf '%-10s %10s %10s %7s\n' case buildkit gorae ratio
