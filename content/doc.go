@@ -15,4 +15,10 @@
 // A Fetcher (SetFetcher) makes the store lazy: Open of a missing blob
 // fetches it (from a remote cache), verifies and stores it as above, then
 // serves it; Has and Size never fetch.
+//
+// A blob may also be lazy (remote.go): a stored image needs it, but its
+// bytes stay in a registry, named by a remote record at
+// DIR/remote/sha256/<hex>, until a RemoteFetcher (SetRemoteFetcher)
+// fetches them on Open. Has and Walk still mean "the bytes are local";
+// storing the bytes removes the record.
 package content

@@ -31,7 +31,7 @@ func (e *FetchError) Error() string {
 func (e *FetchError) Unwrap() error { return e.Err }
 
 // SetFetcher makes Open (and so every Layer) fetch a missing blob through
-// f, store it and serve it from the store. Nil turns fetching off. The
+// f (before any remote record is consulted), store it and serve it from the store. Nil turns fetching off. The
 // blob is written like any other (temp file, digest check, rename), so
 // concurrent fetches of one blob, here or in another process, are
 // harmless and a corrupt download never lands in the store.
@@ -50,15 +50,22 @@ func (s *Store) OpenContext(ctx context.Context, d v1.Hash) (*os.File, error) {
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		return f, err
 	}
-	fp := s.fetcher.Load()
-	if fp == nil {
-		return nil, err
+	if fp := s.fetcher.Load(); fp != nil {
+		ferr := s.fetch(ctx, *fp, d)
+		if ferr == nil {
+			return s.open(d)
+		}
+		if !errors.Is(ferr, os.ErrNotExist) {
+			return nil, ferr
+		}
 	}
-	if ferr := s.fetch(ctx, *fp, d); ferr != nil {
-		if errors.Is(ferr, os.ErrNotExist) {
+	// The build's own Fetcher (above) knows nothing of d: a lazy blob of
+	// an image stored earlier comes from its remote record.
+	if lerr := s.fetchLazy(ctx, d); lerr != nil {
+		if errors.Is(lerr, errNotLazy) {
 			return nil, err
 		}
-		return nil, ferr
+		return nil, lerr
 	}
 	return s.open(d)
 }

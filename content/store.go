@@ -20,6 +20,7 @@ type Store struct {
 	dir     string // holds blobs/sha256
 	tmp     string // in-flight writes, on the same filesystem as dir
 	fetcher atomic.Pointer[Fetcher]
+	remote  atomic.Pointer[RemoteFetcher] // for lazy blobs (remote.go)
 }
 
 // Open opens (creating if needed) the store at dir, writing temp files in
@@ -158,8 +159,9 @@ func (s *Store) Walk(fn func(d v1.Hash, size int64) error) error {
 	return nil
 }
 
-// Remove deletes the blob d. Removing a missing blob is not an error, so
-// concurrent collectors do not trip over each other.
+// Remove deletes the blob d and its remote record, if any. Removing a
+// missing blob is not an error, so concurrent collectors do not trip over
+// each other.
 func (s *Store) Remove(d v1.Hash) error {
 	if !valid(d) {
 		return errInvalid(d)
@@ -167,7 +169,7 @@ func (s *Store) Remove(d v1.Hash) error {
 	if err := os.Remove(s.Path(d)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("remove blob %s: %w", d, err)
 	}
-	return nil
+	return s.removeRemote(d)
 }
 
 // ctxReader stops a long copy when ctx is cancelled.

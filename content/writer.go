@@ -81,6 +81,9 @@ func (w *Writer) Commit(expected v1.Hash) (_ v1.Hash, _ int64, err error) {
 	}
 	w.done = true
 	syncDir(filepath.Dir(dst))
+	// The bytes are local now: a remote record for them is stale. Failing
+	// to remove it is harmless, since Open finds the local blob first.
+	w.s.removeRemote(d)
 	return d, w.n, nil
 }
 

@@ -2,7 +2,7 @@
 // UTS and IPC namespaces (and a network namespace for --network=none),
 // pivot_root into an already assembled root file system, a private /proc,
 // /sys and /dev, Docker's default capability set, no_new_privs and a seccomp
-// filter refusing the system calls that matter for escapes. The command is
+// filter equivalent to Docker's default profile. The command is
 // PID 1 of its PID namespace, so when it exits the kernel kills everything
 // it left behind, and every mount lives in a mount namespace that dies with
 // it: nothing stays running or mounted on the host.
