@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/copier"
+	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/runner"
@@ -145,7 +146,7 @@ func (c *Container) configure(p *runner.Process, cfg v1.Config, o RunOptions) er
 	}
 	view := archive.RootFS{Root: rootFS}
 	uid, gid, err := copier.LookupUser(view, user)
-	home := homeDir(view, uint32(uid))
+	home := copier.HomeDir(view, uint32(uid))
 	rootFS.Close()
 	if err != nil {
 		return fmt.Errorf("user %s: %w", user, err)
@@ -244,21 +245,13 @@ func unpackImage(ctx context.Context, root *Root, digest string) ([]string, erro
 	if err != nil {
 		return nil, err
 	}
-	m, err := img.Manifest()
+	ls, err := ops.ImageLayers(img)
 	if err != nil {
 		return nil, err
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	if len(cf.RootFS.DiffIDs) != len(m.Layers) {
-		return nil, fmt.Errorf("image has %d layers but %d diff_ids", len(m.Layers), len(cf.RootFS.DiffIDs))
-	}
-	layers := make([]snapshot.Layer, len(m.Layers))
-	for i, d := range m.Layers {
-		l := root.Content.Layer(d.Digest, cf.RootFS.DiffIDs[i], d.Size, d.MediaType)
-		layers[i] = snapshot.Layer{DiffID: cf.RootFS.DiffIDs[i], Open: l.Uncompressed}
+	layers := make([]snapshot.Layer, len(ls))
+	for i, l := range ls {
+		layers[i] = snapshot.Layer{DiffID: l.DiffID, Open: root.Content.Layer(l.Digest, l.DiffID, l.Size, l.MediaType).Uncompressed}
 	}
 	return root.Snapshots.Unpack(ctx, layers)
 }

@@ -225,3 +225,26 @@ func LookupOwner(fsys archive.FS, spec string) (uid, gid int, err error) {
 	}
 	return uid, g, nil
 }
+
+// HomeDir finds uid's home directory in the image's /etc/passwd, as runc
+// sets HOME; "/" when the user has no entry (root gets /root).
+func HomeDir(fsys archive.FS, uid uint32) string {
+	f, err := fsys.Open("etc/passwd")
+	if err == nil {
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Split(sc.Text(), ":")
+			if len(fields) < 6 {
+				continue
+			}
+			if id, err := strconv.ParseUint(fields[2], 10, 32); err == nil && uint32(id) == uid && fields[5] != "" {
+				return fields[5]
+			}
+		}
+	}
+	if uid == 0 {
+		return "/root"
+	}
+	return "/"
+}

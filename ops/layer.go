@@ -117,8 +117,8 @@ func (e *Env) layerMediaType() types.MediaType {
 	return types.OCILayer
 }
 
-// imageLayers lists a stored image's layers with their diffIDs.
-func imageLayers(img v1.Image) ([]Layer, error) {
+// ImageLayers lists a stored image's layers with their diffIDs.
+func ImageLayers(img v1.Image) ([]Layer, error) {
 	m, err := img.Manifest()
 	if err != nil {
 		return nil, err

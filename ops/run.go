@@ -89,7 +89,7 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 	}
 	view := archive.RootFS{Root: rootFS}
 	uid, gid, groups, err := o.user(view)
-	home := homeDir(view, uid)
+	home := copier.HomeDir(view, uid)
 	rootFS.Close()
 	if err != nil {
 		return nil, err

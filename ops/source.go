@@ -34,7 +34,7 @@ func (o *imageOp) Exec(ctx context.Context, _ []*State) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load base image %s: %w", o.op.Ref, err)
 	}
-	layers, err := imageLayers(img)
+	layers, err := ImageLayers(img)
 	if err != nil {
 		return nil, fmt.Errorf("load base image %s: %w", o.op.Ref, err)
 	}
