@@ -171,3 +171,35 @@ func (m mountableImage) Layers() ([]v1.Layer, error) {
 	}
 	return out, nil
 }
+
+// recordLazy records every layer of the image that is not local but comes
+// from a --cache-from registry as a lazy blob of image (content.AddRemote),
+// so that storing the image does not download it; whatever reads it later
+// fetches it then. Layers from a local-layout cache are copied instead
+// (cheap), and so are blobs that proved corrupt in this build.
+func (m mountableImage) recordLazy(c *content.Store, image string) error {
+	man, err := m.Image.Manifest()
+	if err != nil {
+		return err
+	}
+	for _, l := range man.Layers {
+		src, ok := m.rc.blobs[l.Digest]
+		if !ok || src.dir != "" || c.Has(l.Digest) || m.rc.isBad(l.Digest) {
+			continue
+		}
+		err := c.AddRemote(l.Digest, content.RemoteSource{
+			Ref: src.repo.String(), Size: l.Size, MediaType: l.MediaType,
+			Insecure: src.repo.Scheme() == "http", Image: image,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *remoteCache) isBad(d v1.Hash) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bad[d]
+}

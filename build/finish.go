@@ -69,6 +69,15 @@ func finish(ctx context.Context, root *Root, img v1.Image, t *targets, o Options
 	if err != nil {
 		return nil, err
 	}
+	if m, ok := img.(mountableImage); ok {
+		label := digest.String()
+		if len(o.Tags) > 0 {
+			label = o.Tags[0] // as the user spelled it, for error messages
+		}
+		if err := m.recordLazy(root.Content, label); err != nil {
+			return nil, fmt.Errorf("store image: %w", err)
+		}
+	}
 	if err := root.Images.Export(ctx, img, names); err != nil {
 		return nil, fmt.Errorf("store image: %w", err)
 	}

@@ -69,13 +69,30 @@ func sizes(root *Root, exclusive bool) (*inventory, error) {
 	return inv, nil
 }
 func scanBlobs(root *Root, inv *inventory, sz *sizer) error {
-	return root.Content.Walk(func(d v1.Hash, _ int64) error {
+	err := root.Content.Walk(func(d v1.Hash, _ int64) error {
 		p := root.Content.Path(d)
 		fi, err := os.Lstat(p)
 		if err != nil {
 			return nil // removed meanwhile
 		}
 		inv.blobs[d.Hex] = &item{kind: kindBlob, name: d.Hex, path: p, size: sz.file(fi), used: fi.ModTime()}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	// A lazy blob's remote record is a blob of size 0: kept while an image
+	// needs it, removed (by Content.Remove) once none does.
+	return root.Content.WalkRemote(func(d v1.Hash) error {
+		if inv.blobs[d.Hex] != nil {
+			return nil
+		}
+		p := root.Content.RemotePath(d)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		inv.blobs[d.Hex] = &item{kind: kindBlob, name: d.Hex, path: p, used: fi.ModTime()}
 		return nil
 	})
 }

@@ -1,16 +1,23 @@
 package build
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/ops"
+	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/snapshot"
 	"github.com/gorae/gorae/store"
 )
@@ -58,6 +65,7 @@ func OpenRoot(dir string) (*Root, error) {
 	if r.Content, err = content.Open(filepath.Join(dir, "content"), tmp); err != nil {
 		return nil, err
 	}
+	r.Content.SetRemoteFetcher(fetchLazy)
 	if r.Images, err = store.Open(filepath.Join(dir, "store"), r.Content); err != nil {
 		return nil, err
 	}
@@ -76,6 +84,34 @@ func OpenRoot(dir string) (*Root, error) {
 		return true
 	}
 	return r, nil
+}
+
+// fetchLazy is every command's RemoteFetcher: it reads a lazy layer (one
+// a build stored without downloading, see docs/remote-cache.md) from the
+// registry repository its record names. A build's --cache-from Fetcher,
+// when set, is asked first.
+func fetchLazy(ctx context.Context, d v1.Hash, src content.RemoteSource) (io.ReadCloser, int64, error) {
+	var opts []name.Option
+	if src.Insecure {
+		opts = append(opts, name.Insecure)
+	}
+	ref, err := name.NewDigest(src.Ref+"@"+d.String(), opts...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("parse remote record: %w", err)
+	}
+	var ro registry.Options
+	if src.Insecure {
+		ro.Insecure = []string{ref.Context().RegistryStr()}
+	}
+	l, err := remote.Layer(ref, ro.Remote(ctx)...)
+	if err != nil {
+		return nil, 0, registry.Explain(err, src.Ref)
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, 0, registry.Explain(err, src.Ref)
+	}
+	return rc, src.Size, nil
 }
 
 // Close removes this process's temp directory.

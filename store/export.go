@@ -123,6 +123,9 @@ func (s *Store) putLayer(ctx context.Context, l v1.Layer) error {
 	if s.c.Has(d) {
 		return nil
 	}
+	if _, lazy := s.c.Remote(d); lazy {
+		return nil // a lazy blob: fetched when something reads it
+	}
 	rc, err := l.Compressed()
 	if err != nil {
 		return fmt.Errorf("export layer %s: %w", d, err)
