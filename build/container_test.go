@@ -49,7 +49,7 @@ func TestContainerEnv(t *testing.T) {
 		t.Errorf("env %q, want %q", got, want)
 	}
 	got = containerEnv(nil, []string{"HOME=/x"}, "abc", "/root", false)
-	want = []string{defaultPath, "HOSTNAME=abc", "HOME=/x"}
+	want = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME=abc", "HOME=/x"}
 	if !slices.Equal(got, want) {
 		t.Errorf("env %q, want %q", got, want)
 	}

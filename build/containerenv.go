@@ -2,10 +2,9 @@ package build
 
 import (
 	"strings"
-)
 
-// defaultPath is Docker's PATH for a container whose image sets none.
-const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	"github.com/gorae/gorae/ops"
+)
 
 // containerEnv is a container's environment as Docker builds it: PATH
 // (when the image has none), HOSTNAME, TERM=xterm with a tty, then the
@@ -18,13 +17,7 @@ func containerEnv(image, extra []string, hostname, home string, tty bool) []stri
 	}
 	env = setEnv(env, image)
 	env = setEnv(env, extra)
-	if !hasEnv(env, "PATH") {
-		env = append([]string{defaultPath}, env...)
-	}
-	if !hasEnv(env, "HOME") {
-		env = append(env, "HOME="+home)
-	}
-	return env
+	return ops.WithHome(ops.WithPath(env), home)
 }
 
 // setEnv replaces the variables of env that kvs set again and appends
@@ -44,13 +37,4 @@ func setEnv(env, kvs []string) []string {
 		}
 	}
 	return env
-}
-
-func hasEnv(env []string, key string) bool {
-	for _, e := range env {
-		if strings.HasPrefix(e, key+"=") {
-			return true
-		}
-	}
-	return false
 }

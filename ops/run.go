@@ -111,7 +111,7 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 		return nil, err
 	}
 	defer sess.close()
-	env := withHome(withPath(o.op.Env), home)
+	env := WithHome(WithPath(o.op.Env), home)
 	for _, kv := range sess.env {
 		env = setEnv(env, kv)
 	}
@@ -178,8 +178,8 @@ func (o *runOp) user(view archive.FS) (uint32, uint32, []uint32, error) {
 	return uint32(uid), uint32(gid), nil, nil
 }
 
-// withPath adds Docker's default PATH when the image sets none.
-func withPath(env []string) []string {
+// WithPath adds Docker's default PATH when the image sets none.
+func WithPath(env []string) []string {
 	for _, e := range env {
 		if strings.HasPrefix(e, "PATH=") {
 			return env

@@ -2,8 +2,8 @@ package ops
 
 import "strings"
 
-// withHome adds HOME when the environment does not set it.
-func withHome(env []string, home string) []string {
+// WithHome adds HOME when the environment does not set it.
+func WithHome(env []string, home string) []string {
 	for _, e := range env {
 		if strings.HasPrefix(e, "HOME=") {
 			return env
