@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorae/gorae/internal/testutil"
 	"github.com/gorae/gorae/runner"
+	"github.com/gorae/gorae/snapshot"
 )
 
 func TestMain(m *testing.M) {
@@ -378,12 +379,14 @@ func TestCancel(t *testing.T) {
 
 // mountsUnder lists the mount points of this mount namespace below dir.
 func mountsUnder(dir string) []string {
-	b, _ := os.ReadFile("/proc/self/mountinfo")
+	ms, err := snapshot.Mounts()
+	if err != nil {
+		return []string{err.Error()}
+	}
 	var out []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
-			out = append(out, f[4])
+	for _, m := range ms {
+		if strings.HasPrefix(m.Point, dir+"/") {
+			out = append(out, m.Point)
 		}
 	}
 	return out

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,11 +38,11 @@ func (s *Store) cleanActive() {
 	if len(stale) == 0 {
 		return
 	}
-	mounts := mountPoints()
+	mounts, _ := Mounts() // unreadable: nothing to unmount, RemoveAll still tries
 	for _, dir := range stale {
 		// Deepest first, so a mount on top of another comes off first.
 		for i := len(mounts) - 1; i >= 0; i-- {
-			if m := mounts[i]; m == dir || strings.HasPrefix(m, dir+"/") {
+			if m := mounts[i].Point; m == dir || strings.HasPrefix(m, dir+"/") {
 				_ = unix.Unmount(m, unix.MNT_DETACH)
 			}
 		}
@@ -56,25 +57,40 @@ func alive(pid int) bool {
 	return err == nil || errors.Is(err, unix.EPERM)
 }
 
-// mountPoints lists the mount points of this process's mount namespace,
-// in mount order.
-func mountPoints() []string {
+// Mount is one line of /proc/self/mountinfo: where it is mounted and
+// the file system type.
+type Mount struct {
+	Point  string
+	FSType string
+}
+
+// Mounts lists the mounts of this process's mount namespace, in mount
+// order.
+func Mounts() ([]Mount, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
-		return nil
+		return nil, fmt.Errorf("list mounts: %w", err)
 	}
 	defer f.Close()
-	var out []string
+	var out []Mount
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
-		// ID parent major:minor root mountpoint options ...
+		// ID parent major:minor root mountpoint options ... - fstype source ...
 		fields := strings.Fields(sc.Text())
-		if len(fields) >= 5 {
-			out = append(out, unescapeMount(fields[4]))
+		if len(fields) < 5 {
+			continue
 		}
+		m := Mount{Point: unescapeMount(fields[4])}
+		if i := slices.Index(fields, "-"); i >= 0 && i+1 < len(fields) {
+			m.FSType = fields[i+1]
+		}
+		out = append(out, m)
 	}
-	return out
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("list mounts: %w", err)
+	}
+	return out, nil
 }
 
 // unescapeMount decodes the octal escapes (\040 for a space) the kernel

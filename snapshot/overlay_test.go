@@ -125,7 +125,11 @@ func diffTar(t *testing.T, a *Active, skip []string) ([]byte, bool) {
 
 func mounted(t *testing.T, dir string) bool {
 	t.Helper()
-	return slices.Contains(mountPoints(), dir)
+	ms, err := Mounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(ms, func(m Mount) bool { return m.Point == dir })
 }
 
 func TestOverlayDiffCommit(t *testing.T) {

@@ -7,9 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/gorae/gorae/snapshot"
 )
 
 // runnerInit is the argv[0] of runner's sandbox init (runner.initArg0).
@@ -55,19 +56,14 @@ func CheckLeaks() error {
 }
 
 func leakedMounts(tmp string) ([]string, error) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	ms, err := snapshot.Mounts()
 	if err != nil {
 		return nil, fmt.Errorf("check leaked mounts: %w", err)
 	}
 	base := filepath.Clean(tmp) + "/"
 	var out []string
-	for line := range strings.SplitSeq(string(b), "\n") {
-		// ID parent major:minor root mountpoint options ... - fstype source ...
-		f := strings.Fields(line)
-		if len(f) < 5 {
-			continue
-		}
-		mp := unescapeOctal(f[4])
+	for _, mt := range ms {
+		mp := mt.Point
 		rel, ok := strings.CutPrefix(mp, base)
 		if !ok {
 			continue
@@ -78,35 +74,12 @@ func leakedMounts(tmp string) ([]string, error) {
 				continue
 			}
 			if pid, err := strconv.Atoi(m[1]); err == nil && (pid == os.Getpid() || !running(pid)) {
-				fstype := ""
-				if i := slices.Index(f, "-"); i >= 0 && i+1 < len(f) {
-					fstype = f[i+1]
-				}
-				out = append(out, fmt.Sprintf("mount %s (%s, owner pid %d)", mp, fstype, pid))
+				out = append(out, fmt.Sprintf("mount %s (%s, owner pid %d)", mp, mt.FSType, pid))
 				break
 			}
 		}
 	}
 	return out, nil
-}
-
-// unescapeOctal decodes mountinfo's \040-style escapes.
-func unescapeOctal(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+4 <= len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // running reports whether pid is a live (not zombie) process.
