@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -45,11 +44,6 @@ func (x *step) addCmd(c *instructions.AddCommand) error {
 	return x.copyOp(cs, c.KeepGitDir != nil && *c.KeepGitDir)
 }
 
-var (
-	symbolicMode = regexp.MustCompile(`^[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+(?:,[ugoa]*(?:[-+=](?:[rwxXst]*|[ugo]))+)*$`)
-	digestFormat = regexp.MustCompile(`^(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})$`)
-)
-
 func (x *step) copyOp(cs copySpec, keepGitDir bool) error {
 	verb := "COPY"
 	if cs.add {
@@ -70,7 +64,7 @@ func (x *step) copyOp(cs copySpec, keepGitDir bool) error {
 			return x.errorf("checksum can't be specified for multiple sources")
 		case !isHTTPSource(cs.params.SourcePaths[0]) && !isGitSource(cs.params.SourcePaths[0]):
 			return x.errorf("checksum requires HTTP(S) or Git sources")
-		case !digestFormat.MatchString(cs.checksum):
+		case !validDigest(cs.checksum, "sha256:64", "sha384:96", "sha512:128"):
 			return x.errorf("invalid checksum %q: want sha256:<64 hex digits>", cs.checksum)
 		}
 	}
@@ -198,7 +192,7 @@ func checkChmod(chmod string) error {
 	if n, err := strconv.ParseUint(chmod, 8, 32); err == nil && n <= 0o7777 {
 		return nil
 	}
-	if strings.Trim(chmod, "0123456789") == "" || !symbolicMode.MatchString(chmod) {
+	if strings.Trim(chmod, "0123456789") == "" || !symbolicMode().MatchString(chmod) {
 		return fmt.Errorf("invalid chmod parameter: '%v'. it should be octal string and between 0 and 07777", chmod)
 	}
 	return nil

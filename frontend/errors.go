@@ -3,7 +3,6 @@ package frontend
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -25,10 +24,6 @@ func (e *Error) Error() string {
 	}
 	return fmt.Sprintf("%s:%d: %s\n%5d | %s", e.File, e.Line, e.Msg, e.Line, e.Text)
 }
-
-// parseErrorPrefix is how instructions.Parse wraps its errors; the line is
-// reported in our own format instead.
-var parseErrorPrefix = regexp.MustCompile(`^dockerfile parse error on line (\d+): `)
 
 // source is the Dockerfile being converted, for error positions.
 type source struct {
@@ -70,7 +65,7 @@ func (s source) wrap(err error, fallback int) error {
 		line = le.Locations[0][0].Start.Line
 	}
 	msg := err.Error()
-	if m := parseErrorPrefix.FindStringSubmatch(msg); m != nil {
+	if m := parseErrorPrefix().FindStringSubmatch(msg); m != nil {
 		msg = msg[len(m[0]):]
 		if line == 0 {
 			line, _ = strconv.Atoi(m[1])

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -15,11 +14,6 @@ import (
 
 // Checks of the BuildKit linter that need the whole Dockerfile, and the
 // value checks (ports, signals) whose findings are lint warnings or errors.
-
-var (
-	secretName  = regexp.MustCompile(`(?i)(?:_|^)(?:apikey|auth|credential|credentials|key|password|pword|passwd|secret|token)(?:_|$)`)
-	secretAllow = regexp.MustCompile(`(?i)(?:_|^)(?:public|file|version)(?:_|$)`)
-)
 
 func validateStageNames(stages []instructions.Stage, lint *linter.Linter) {
 	seen := map[string]bool{}

@@ -253,7 +253,7 @@ func normalizeWorkdir(current, p string) string {
 
 // checkSecretName is the SecretsUsedInArgOrEnv check.
 func (x *step) checkSecretName(instruction, key string) {
-	if secretName.MatchString(key) && !secretAllow.MatchString(key) {
+	if secretLike(key) {
 		x.lint.Run(&linter.RuleSecretsUsedInArgOrEnv, x.cmd.Location(), linter.RuleSecretsUsedInArgOrEnv.Format(instruction, key))
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -89,12 +88,6 @@ func (p *pins) call(ctx context.Context, ref string, platform v1.Platform) (*Res
 	return img, nil
 }
 
-var (
-	repoPath = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$`)
-	tagRe    = regexp.MustCompile(`^[\w][\w.-]{0,127}$`)
-	digestRe = regexp.MustCompile(`^sha256:[a-f0-9]{64}$`)
-)
-
 // normalizeRef names an image the way Docker does: "busybox" is
 // "docker.io/library/busybox:latest".
 func normalizeRef(ref string) (string, error) {
@@ -113,11 +106,11 @@ func normalizeRef(ref string) (string, error) {
 	switch {
 	case strings.ToLower(path) != path:
 		return "", fmt.Errorf("invalid reference format: repository name (%s) must be lowercase", path)
-	case !repoPath.MatchString(path):
+	case !repoPath().MatchString(path):
 		return "", fmt.Errorf("invalid reference format: %q", ref)
-	case hasTag && !tagRe.MatchString(tag):
+	case hasTag && !validTag(tag):
 		return "", fmt.Errorf("invalid reference format: bad tag in %q", ref)
-	case hasDigest && !digestRe.MatchString(digest):
+	case hasDigest && !validDigest(digest, "sha256:64"):
 		return "", fmt.Errorf("invalid reference format: bad digest in %q", ref)
 	}
 	if tag == "" && !hasDigest {
@@ -337,7 +330,7 @@ func (c *converter) addTriggers(s *stage) error {
 
 func stripParsePrefix(err error) string {
 	msg := err.Error()
-	if m := parseErrorPrefix.FindString(msg); m != "" {
+	if m := parseErrorPrefix().FindString(msg); m != "" {
 		return msg[len(m):]
 	}
 	return msg

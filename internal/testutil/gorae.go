@@ -17,13 +17,15 @@ func RepoRoot(t testing.TB) string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// BuildGorae compiles cmd/gorae into dir and returns the binary's path.
+// BuildGorae compiles cmd/gorae into dir, as `make build` does (static,
+// without cgo), and returns the binary's path.
 func BuildGorae(dir string) (string, error) {
 	_, file, _, _ := runtime.Caller(0)
 	repo := filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 	bin := filepath.Join(dir, "gorae")
 	cmd := exec.Command("go", "build", "-o", bin, "./cmd/gorae")
 	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stderr = os.Stderr
 	return bin, cmd.Run()
 }
