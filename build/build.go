@@ -123,8 +123,14 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	filter, err := noCacheStages(o.NoCacheFilter, conv.Names)
+	if err != nil {
+		return nil, err
+	}
 	xp := newExplainer(root, o, roots, vs, comp)
+	xp.why = markNoCache(filter, roots, vs)
 	bc := &buildCache{root: root, noCache: o.NoCache, compression: comp, epoch: o.Epoch}
+	bc.mountIDs, env.SeedCacheMount = cacheMountIDs(roots), bc.seedMount(o.Progress.Logf, o.Progress.Warnf)
 	defer bc.importRemote(ctx, o)()
 	var states []*ops.State
 	var out *Result
@@ -179,6 +185,7 @@ type buildCache struct {
 	compression archive.Compression
 	epoch       *time.Time
 	remote      *remoteCache // --cache-from records; nil without
+	mountIDs    []string     // ids of the RUN cache mounts in the graph, for cache-mounts=true
 
 	mu   sync.Mutex
 	seen map[string]*ops.State // salted key hex → record used, for --cache-to

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -61,31 +62,46 @@ func (c *buildCache) records(final *ops.State, mode string) map[string]*ops.Stat
 // exportCaches writes every --cache-to but inline (which went into the
 // image). A failure is an error: the user asked for the cache.
 func exportCaches(ctx context.Context, root *Root, o Options, bc *buildCache, final *ops.State) error {
+	mounts, err := exportMounts(ctx, root.Content, filepath.Join(root.Dir, "mounts"), bc.mountIDs, o.CacheTo, o.Jobs, o.Progress.Warnf)
+	if err != nil {
+		return err
+	}
 	for _, s := range o.CacheTo {
 		recs := bc.records(final, s.Mode)
 		var err error
+		meter, verb := newExportMeter(o.Progress), "uploaded"
 		switch s.Type {
 		case "registry":
-			err = exportRegistry(ctx, root.Content, bc.remote, s, o.Registry, recs, o.Progress.Warnf)
+			err = exportRegistry(ctx, root.Content, bc.remote, s, o.Registry, recs, mountsFor(s, mounts), o.Progress.Warnf, meter)
 		case "local":
-			err = exportLocal(root.Content, bc.remote, s.Dir, recs, o.Progress.Warnf)
+			err = exportLocal(root.Content, bc.remote, s.Dir, recs, mountsFor(s, mounts), o.Progress.Warnf, meter)
+			verb = "written"
 		default:
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("--cache-to %s: %w", s, err)
 		}
-		o.Progress.Logf("exported cache to %s (%d records)", s, len(recs))
+		o.Progress.Logf("cache export to %s: %s, %s", s, plural(len(recs), "record"), meter.summary(verb))
 	}
 	return nil
 }
 
-// cacheManifest builds the manifest and config for records, keeping only
-// records whose every blob has returns true; layers are sorted by digest so
-// that equal caches give equal manifests.
-func cacheManifest(recs map[string]*ops.State, has func(v1.Hash) bool) (*v1.Manifest, []byte, error) {
+// cacheManifest builds the manifest and config for records and cache
+// mounts, keeping only those whose every blob has returns true; layers are
+// sorted by digest so that equal caches give equal manifests.
+func cacheManifest(recs map[string]*ops.State, mounts map[string]ops.Layer, has func(v1.Hash) bool) (*v1.Manifest, []byte, error) {
 	cfg := cacheConfig{Version: cacheVersion, Records: map[string]*ops.State{}}
 	layers := map[v1.Hash]v1.Descriptor{}
+	for id, l := range mounts {
+		if has(l.Digest) {
+			if cfg.Mounts == nil {
+				cfg.Mounts = map[string]ops.Layer{}
+			}
+			cfg.Mounts[id] = l
+			layers[l.Digest] = v1.Descriptor{MediaType: l.MediaType, Size: l.Size, Digest: l.Digest}
+		}
+	}
 	for k, s := range recs {
 		if s == nil || slices.ContainsFunc(s.Layers, func(l ops.Layer) bool { return !has(l.Digest) }) {
 			continue
@@ -145,7 +161,9 @@ func available(c *content.Store, rc *remoteCache, there map[v1.Hash]v1.Descripto
 	}
 }
 
-func exportRegistry(ctx context.Context, c *content.Store, rc *remoteCache, s CacheSpec, ro registry.Options, recs map[string]*ops.State, warn func(string, ...any)) error {
+// exportRegistry writes the cache to s.Ref; meter, if given, shows and
+// counts the blobs it uploads (tests leave it out).
+func exportRegistry(ctx context.Context, c *content.Store, rc *remoteCache, s CacheSpec, ro registry.Options, recs map[string]*ops.State, mounts map[string]ops.Layer, warn func(string, ...any), meter ...*cacheMeter) error {
 	ref, err := ro.Parse(s.Ref)
 	if err != nil {
 		return err
@@ -158,7 +176,7 @@ func exportRegistry(ctx context.Context, c *content.Store, rc *remoteCache, s Ca
 		}
 		warn("the cache at %s is unreadable and will be replaced: %v", s.Ref, err)
 	}
-	m, cfg, err := cacheManifest(merge(old, recs), available(c, rc, there))
+	m, cfg, err := cacheManifest(merge(old, recs), mergeMounts(old, mounts), available(c, rc, there))
 	if err != nil {
 		return err
 	}
@@ -166,8 +184,9 @@ func exportRegistry(ctx context.Context, c *content.Store, rc *remoteCache, s Ca
 	if img.manifest, err = json.Marshal(m); err != nil {
 		return err
 	}
+	mt := firstMeter(meter, len(m.Layers))
 	for _, l := range m.Layers {
-		layer := c.Layer(l.Digest, v1.Hash{}, l.Size, l.MediaType)
+		layer := mt.layer(c.Layer(l.Digest, v1.Hash{}, l.Size, l.MediaType))
 		if from, ok := mountSource(rc, l.Digest, ref.Context()); ok {
 			layer = &remote.MountableLayer{Layer: layer, Reference: from}
 		}
@@ -241,7 +260,9 @@ func existingRegistryCache(ctx context.Context, ref name.Reference, ro registry.
 	return cfg, layerSet(m), nil
 }
 
-func exportLocal(c *content.Store, rc *remoteCache, dir string, recs map[string]*ops.State, warn func(string, ...any)) error {
+// exportLocal writes the cache into the OCI layout dir; meter, if given,
+// shows and counts the blobs it copies there (tests leave it out).
+func exportLocal(c *content.Store, rc *remoteCache, dir string, recs map[string]*ops.State, mounts map[string]ops.Layer, warn func(string, ...any), meter ...*cacheMeter) error {
 	old, there, _, err := readLocalCache(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist), errors.Is(err, errNoLocalCache):
@@ -249,11 +270,11 @@ func exportLocal(c *content.Store, rc *remoteCache, dir string, recs map[string]
 		warn("the cache in %s is unreadable and will be replaced: %v", dir, err)
 		old, there = nil, nil
 	}
-	m, cfg, err := cacheManifest(merge(old, recs), available(c, rc, there))
+	m, cfg, err := cacheManifest(merge(old, recs), mergeMounts(old, mounts), available(c, rc, there))
 	if err != nil {
 		return err
 	}
-	return writeLocalCache(dir, c, m, cfg)
+	return writeLocalCache(dir, c, m, cfg, firstMeter(meter, len(m.Layers)))
 }
 
 // cacheImage is a cache manifest as a ggcr image, for remote.Write.

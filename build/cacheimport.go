@@ -39,6 +39,9 @@ const (
 type cacheConfig struct {
 	Version int                   `json:"version"`
 	Records map[string]*ops.State `json:"records"`
+	// Mounts are RUN --mount=type=cache contents by mount id
+	// (cache-mounts=true; cachemounts.go).
+	Mounts map[string]ops.Layer `json:"mounts,omitempty"`
 }
 
 // blobSource is where an imported blob can be read from.
@@ -76,6 +79,7 @@ func (b blobSource) open(ctx context.Context, d v1.Hash) (io.ReadCloser, int64, 
 type remoteCache struct {
 	records map[string]*ops.State
 	blobs   map[v1.Hash]blobSource
+	seeds   *mountSeeds // imported cache mounts; nil when none
 
 	mu  sync.Mutex
 	bad map[v1.Hash]bool // blobs that failed to fetch intact
@@ -156,6 +160,7 @@ func importCaches(ctx context.Context, specs []CacheSpec, ro registry.Options, w
 				n++
 			}
 		}
+		rc.addMounts(s, cfg, layers, warn)
 	}
 	return rc
 }

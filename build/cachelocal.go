@@ -96,10 +96,10 @@ func readLocalCache(dir string) (*cacheConfig, map[v1.Hash]v1.Descriptor, blobSo
 }
 
 // writeLocalCache writes the cache into the OCI layout dir: blobs it
-// lacks (from the content store, fetching lazily), config, manifest, and
-// last index.json by rename, so an interrupted export leaves the previous
-// cache in place.
-func writeLocalCache(dir string, c *content.Store, m *v1.Manifest, config []byte) error {
+// lacks (from the content store, fetching lazily; shown by meter, which
+// may be nil), config, manifest, and last index.json by rename, so an
+// interrupted export leaves the previous cache in place.
+func writeLocalCache(dir string, c *content.Store, m *v1.Manifest, config []byte, meter *cacheMeter) error {
 	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
 		return err
 	}
@@ -109,7 +109,14 @@ func writeLocalCache(dir string, c *content.Store, m *v1.Manifest, config []byte
 		}
 	}
 	for _, l := range m.Layers {
-		if err := copyBlobTo(dir, l.Digest, func() (io.ReadCloser, error) { return c.Open(l.Digest) }); err != nil {
+		open := func() (io.ReadCloser, error) {
+			rc, err := c.Open(l.Digest)
+			if err != nil {
+				return nil, err
+			}
+			return meter.reader(rc, l.Digest, l.Size), nil
+		}
+		if err := copyBlobTo(dir, l.Digest, open); err != nil {
 			return fmt.Errorf("write blob %s: %w", l.Digest, err)
 		}
 	}

@@ -35,7 +35,7 @@ func (s CacheSpec) String() string {
 
 // ParseCacheTo parses a --cache-to value:
 // type=registry,ref=REF[,mode=min|max][,cache-mounts=true],
-// type=local,dest=DIR[,mode=…] or type=inline.
+// type=local,dest=DIR[,mode=…][,cache-mounts=true] or type=inline.
 func ParseCacheTo(v string) (CacheSpec, error) {
 	return parseCacheSpec("--cache-to", v, true)
 }
@@ -103,9 +103,6 @@ func parseCacheSpec(flag, v string, to bool) (CacheSpec, error) {
 	case "":
 		return bad("type is missing; add type=registry, type=local or type=inline")
 	case "registry":
-		if s.CacheMounts {
-			return bad("cache-mounts=true is not supported yet; drop it (RUN --mount=type=cache contents stay local)")
-		}
 		if s.Ref == "" {
 			return bad("type=registry needs ref=REGISTRY/REPO:TAG")
 		}
@@ -113,9 +110,6 @@ func parseCacheSpec(flag, v string, to bool) (CacheSpec, error) {
 			return bad("type=registry takes ref=, not %s=", dirKey(to))
 		}
 	case "local":
-		if s.CacheMounts {
-			return bad("cache-mounts=true is not supported yet; drop it (RUN --mount=type=cache contents stay local)")
-		}
 		if s.Dir == "" {
 			return bad("type=local needs %s=DIR", dirKey(to))
 		}

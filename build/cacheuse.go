@@ -57,11 +57,16 @@ func (c *buildCache) importRemote(ctx context.Context, o Options) func() {
 	c.remote = importCaches(ctx, o.CacheFrom, o.Registry, o.Progress.Warnf)
 	o.Progress.Logf("imported %d cache records from %d --cache-from", len(c.remote.records), len(o.CacheFrom))
 	store := c.root.Content
+	meter := newFetchMeter(o.Progress)
 	store.SetFetcher(func(fctx context.Context, d v1.Hash) (io.ReadCloser, int64, error) {
 		if fctx.Done() == nil {
 			fctx = ctx // Open has no context of its own: use the build's
 		}
-		return c.remote.fetch(fctx, d)
+		rc, size, err := c.remote.fetch(fctx, d)
+		if err != nil {
+			return nil, 0, err
+		}
+		return meter.reader(rc, d, size), size, nil
 	})
 	return func() { store.SetFetcher(nil) }
 }

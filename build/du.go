@@ -10,10 +10,14 @@ import (
 
 // DiskUse is the disk use of a gorae root, as `gorae du` shows it.
 type DiskUse struct {
-	Kinds []KindUse // blobs, snapshots, cache mounts, cache records
+	Kinds []KindUse // blobs, snapshots, cache mounts, cache records, explain records
 	// Total is everything in the root, including what GC never removes
 	// (the image index, the stat cache, running builds' snapshots).
 	Total int64
+	// Cache is the build cache: what prune may remove, all of Total but
+	// named images' blobs and what GC never removes. It is what
+	// --keep-storage and GORAE_GC_BUDGET are compared with.
+	Cache int64
 	// Reclaimable is what Prune without options would free.
 	Reclaimable int64
 }
@@ -49,7 +53,7 @@ func DiskUsage(ctx context.Context, root *Root) (*DiskUse, error) {
 	if err != nil {
 		return nil, err
 	}
-	du := &DiskUse{Total: inv.total()}
+	du := &DiskUse{Total: inv.total(), Cache: inv.cache()}
 	blobs := KindUse{Kind: "blobs"}
 	for _, b := range inv.blobs {
 		blobs.Count++
@@ -91,7 +95,12 @@ func DiskUsage(ctx context.Context, root *Root) (*DiskUse, error) {
 		records.Count++
 		records.Size += r.size
 	}
-	du.Kinds = []KindUse{blobs, snaps, mounts, records}
+	explains := KindUse{Kind: "explain records"}
+	for _, x := range inv.explains {
+		explains.Count++
+		explains.Size += x.size
+	}
+	du.Kinds = []KindUse{blobs, snaps, mounts, records, explains}
 	du.Reclaimable = inv.plan(policy{})
 	return du, nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/graph"
@@ -33,6 +34,7 @@ type explainer struct {
 	roots     []*graph.Node
 	namespace string
 	noCache   bool
+	why       map[string]string                 // step name → why --no-cache-filter ran it
 	print     func(step string, lines []string) // nil: record only
 
 	old    *explainRecord // nil: no earlier build of this target
@@ -123,6 +125,9 @@ func (x *explainer) explain(name string) []string {
 	if x.noCache {
 		return []string{"not looked up (--no-cache)"}
 	}
+	if w := x.why[name]; w != "" {
+		return []string{w}
+	}
 	if x.old == nil {
 		return []string{"new step (no earlier build of this target)"}
 	}
@@ -203,7 +208,11 @@ func (x *explainer) save() error {
 		return err
 	}
 	if bytes.Equal(b, x.oldRaw) {
-		return nil // a warm build writes nothing
+		// A warm build writes nothing, but marks the target's directory
+		// used (GC removes the records of targets not built lately first).
+		now := time.Now()
+		os.Chtimes(x.dir, now, now)
+		return nil
 	}
 	had := map[string]bool{}
 	if x.old != nil {

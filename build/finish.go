@@ -86,7 +86,7 @@ func finish(ctx context.Context, root *Root, img v1.Image, t *targets, o Options
 	}
 	if o.Push {
 		o.Progress.Logf("pushing %s", strings.Join(names, ", "))
-		reg := &exporter.Registry{Options: o.Registry, Progress: pushProgress(o.Progress)}
+		reg := &exporter.Registry{Options: o.Registry, Progress: pushProgress(o.Progress), Lazy: lazySource(root.Content)}
 		if err := reg.Export(ctx, img, names); err != nil {
 			return nil, err
 		}

@@ -43,7 +43,7 @@ func apply(root *Root, inv *inventory, trash string) (int64, error) {
 		switch it.kind {
 		case kindBlob:
 			err = root.Content.Remove(v1.Hash{Algorithm: "sha256", Hex: it.name})
-		case kindChain, kindMount, kindStale:
+		case kindChain, kindMount, kindStale, kindExplain:
 			n++
 			err = os.Rename(it.path, filepath.Join(trash, strconv.Itoa(n)))
 			if err != nil {
@@ -69,7 +69,7 @@ func apply(root *Root, inv *inventory, trash string) (int64, error) {
 			del(it)
 		}
 	}
-	for _, l := range [][]*item{inv.locks, inv.mounts, inv.stale} {
+	for _, l := range [][]*item{inv.locks, inv.mounts, inv.stale, inv.explains} {
 		for _, it := range l {
 			del(it)
 		}
@@ -97,8 +97,9 @@ func (r *Root) tryLockExclusive() (unlock func(), ok bool, err error) {
 }
 
 // autoGC runs after a successful build, once the build released its
-// shared lock: when the root is larger than its budget (see gcBudget), it
-// removes the least recently used data down to the budget. It never
+// shared lock: when the build cache (what prune may remove, see
+// inventory.cache) is larger than its budget (see gcBudget), it removes
+// the least recently used data down to the budget. It never
 // waits: if another build, pull or prune holds the lock it does nothing,
 // and a failure is only a warning, since the build itself succeeded.
 func autoGC(ctx context.Context, root *Root, p *progress.Printer) {
@@ -133,14 +134,23 @@ func gcToBudget(ctx context.Context, root *Root, budget int64) (int64, error) {
 	}
 	defer os.RemoveAll(trash)
 	defer unlock() // runs before the trash is deleted
+	// Step locks go after every build that finds the root idle, so that
+	// locks/ never grows.
+	if err := removeLocks(root, trash); err != nil {
+		return 0, err
+	}
 	// The size check alone is cheap (see sizes); reading every record and
-	// image is left for when the root is over budget.
+	// image (to know which blobs images need, which the budget leaves out)
+	// is left for when the whole root is over budget.
 	inv, err := sizes(root, true)
 	if err != nil || inv.total() <= budget {
 		return 0, err
 	}
 	if err := references(ctx, root, inv); err != nil {
 		return 0, err
+	}
+	if inv.cache() <= budget {
+		return 0, nil
 	}
 	inv.plan(policy{keep: budget})
 	return apply(root, inv, trash)

@@ -64,7 +64,8 @@ func TestGCBudget(t *testing.T) {
 //	mid    (used at t2): blobs b1 and bMid, chain cMid
 //	new    (used at t4): blobs b1 and bNew (pinned), chain cNew (pinned)
 //
-// plus a cache mount used at t1, a corrupt record and a dangling blob.
+// plus a cache mount used at t1, an explain record x used at t3, a
+// corrupt record and a dangling blob.
 func fixture(t0 time.Time) *inventory {
 	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
 	inv := newInventory()
@@ -91,6 +92,7 @@ func fixture(t0 time.Time) *inventory {
 	inv.records = append(inv.records, bad)
 	blob("dangling", 50, false)
 	inv.mounts = append(inv.mounts, &item{kind: kindMount, name: "m", size: 300, used: at(1)})
+	inv.explains = append(inv.explains, &item{kind: kindExplain, name: "x", size: 10, used: at(3)})
 	inv.locks = append(inv.locks, &item{kind: kindLock, name: "cOld"}, &item{kind: kindLock, name: "cNew"})
 	return inv
 }
@@ -118,15 +120,17 @@ func TestPlan(t *testing.T) {
 		{"until: old record, its blob and chain, the old mount", policy{until: t0.Add(90 * time.Minute)},
 			51 + 301 + 300, []string{"cOld", "cOld", "bOld", "corrupt", "dangling", "m", "old"}},
 		{"until never takes a named image's chain", policy{until: t0.Add(100 * time.Hour)},
-			51 + 301 + 301 + 300 + 1, []string{"bMid", "bOld", "cMid", "cOld", "cOld", "corrupt", "dangling", "m", "mid", "new", "old"}},
-		// total after the unreferenced go: 1000+300 blobs, 600 chains,
-		// 300 mount, 3 records = 2203.
-		{"keep: oldest first, stop once it fits", policy{keep: 1700},
+			51 + 301 + 301 + 300 + 1 + 10, []string{"bMid", "bOld", "cMid", "cOld", "cOld", "corrupt", "dangling", "m", "mid", "new", "old", "x"}},
+		// The build cache after the unreferenced go: bOld and bMid 200,
+		// chains 600, mount 300, records 3, explain 10 = 1113. The named
+		// images' blobs (b1, bNew: 1100) do not count.
+		{"keep counts only what prune may remove", policy{keep: 1113}, 51, []string{"corrupt", "dangling"}},
+		{"keep: oldest first, stop once it fits", policy{keep: 600},
 			51 + 301 + 300, []string{"cOld", "cOld", "bOld", "corrupt", "dangling", "m", "old"}},
 		{"keep below what images need: their chains go last, their blobs never", policy{keep: 1},
-			2203 - 1100 + 51, []string{"bMid", "bOld", "cMid", "cNew", "cNew", "cOld", "cOld", "corrupt", "dangling", "m", "mid", "new", "old"}},
-		{"all", policy{all: true}, 2203 - 1100 + 51,
-			[]string{"bMid", "bOld", "cMid", "cNew", "cNew", "cOld", "cOld", "corrupt", "dangling", "m", "mid", "new", "old"}},
+			51 + 1113, []string{"bMid", "bOld", "cMid", "cNew", "cNew", "cOld", "cOld", "corrupt", "dangling", "m", "mid", "new", "old", "x"}},
+		{"all", policy{all: true}, 51 + 1113,
+			[]string{"bMid", "bOld", "cMid", "cNew", "cNew", "cOld", "cOld", "corrupt", "dangling", "m", "mid", "new", "old", "x"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inv := fixture(t0)
@@ -137,6 +141,12 @@ func TestPlan(t *testing.T) {
 			}
 			if got := before - inv.total(); got != freed {
 				t.Errorf("total shrank by %d, but plan says it freed %d", got, freed)
+			}
+			if tc.p.keep > 0 && inv.cache() > tc.p.keep {
+				t.Errorf("build cache after keep %d is %d", tc.p.keep, inv.cache())
+			}
+			if got := inv.total() - inv.cache(); got != 1100 {
+				t.Errorf("total - cache = %d, want the named images' blobs, 1100", got)
 			}
 			want := slices.Sorted(slices.Values(tc.gone))
 			if got := gone(inv); !slices.Equal(got, want) {

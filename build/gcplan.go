@@ -10,13 +10,14 @@ import (
 type itemKind int
 
 const (
-	kindRecord itemKind = iota // cache/<key>
-	kindChain                  // snapshots/<chainID>: an unpacked layer chain
-	kindMount                  // mounts/<id>: a RUN cache mount
-	kindBlob                   // content/blobs/sha256/<hex>
-	kindIndex                  // snapshots/index/<diffID>.idx
-	kindLock                   // snapshots/<chainID>.lock
-	kindStale                  // leftovers of a killed process: .tmp-*, .new-*
+	kindRecord  itemKind = iota // cache/<key>
+	kindChain                   // snapshots/<chainID>: an unpacked layer chain
+	kindMount                   // mounts/<id>: a RUN cache mount
+	kindBlob                    // content/blobs/sha256/<hex>
+	kindIndex                   // snapshots/index/<diffID>.idx
+	kindLock                    // snapshots/<chainID>.lock
+	kindStale                   // leftovers of a killed process: .tmp-*, .new-*
+	kindExplain                 // explain/<target>: what --explain compares against
 )
 
 // item is one removable thing in the root. Records reference blobs,
@@ -44,6 +45,9 @@ type inventory struct {
 	mounts  []*item
 	locks   []*item
 	stale   []*item
+	// explains are --explain's records, one per build target; nothing
+	// references them, so only --all, until and keep remove them.
+	explains []*item
 	// fixed is data GC never removes: active snapshots of running
 	// builds, the image store, the stat cache.
 	fixed int64
@@ -73,12 +77,12 @@ func (inv *inventory) link(r *item) {
 type policy struct {
 	all   bool      // every record, chain, mount and index
 	until time.Time // also data last used before this (zero: no age limit)
-	keep  int64     // then, least recently used first, until the root fits (0: no limit)
+	keep  int64     // then, least recently used first, until the build cache fits (0: no limit)
 }
 
 // each calls fn for every item.
 func (inv *inventory) each(fn func(*item)) {
-	for _, l := range [][]*item{inv.records, inv.mounts, inv.locks, inv.stale} {
+	for _, l := range [][]*item{inv.records, inv.mounts, inv.locks, inv.stale, inv.explains} {
 		for _, it := range l {
 			fn(it)
 		}
@@ -95,6 +99,22 @@ func (inv *inventory) total() int64 {
 	n := inv.fixed
 	inv.each(func(it *item) {
 		if !it.gone {
+			n += it.size
+		}
+	})
+	return n
+}
+
+// cache is the size of what the plan keeps that prune may remove: the
+// build cache, as docker's --keep-storage counts it. It leaves out what
+// prune never removes, a named image's blobs and the fixed data (image
+// index, stat cache, running builds' snapshots), so a root full of
+// images can still be held to a small cache budget. A named image's
+// unpacked chains count: prune may remove them (they unpack again).
+func (inv *inventory) cache() int64 {
+	var n int64
+	inv.each(func(it *item) {
+		if !it.gone && !(it.kind == kindBlob && it.pinned) {
 			n += it.size
 		}
 	})
@@ -123,9 +143,9 @@ func (inv *inventory) remove(it *item) int64 {
 // plan marks what p removes and returns the bytes freed. It always
 // removes unusable records and what neither a named image nor a live
 // record references; then, by p, everything (all), what was last used
-// before p.until, and the least recently used data until the root is at
-// most p.keep bytes: records (with the blobs only they reference),
-// chains and cache mounts first, a named image's unpacked chains (which
+// before p.until, and the least recently used data until the build cache
+// (see cache) is at most p.keep bytes: records (with the blobs only they
+// reference), explain records, chains and cache mounts first, a named image's unpacked chains (which
 // can be unpacked again) only after all of those.
 func (inv *inventory) plan(p policy) int64 {
 	var freed int64
@@ -145,7 +165,7 @@ func (inv *inventory) plan(p policy) int64 {
 		freed += inv.remove(it)
 	}
 	if p.all {
-		for _, l := range [][]*item{inv.records, inv.mounts} {
+		for _, l := range [][]*item{inv.records, inv.mounts, inv.explains} {
 			for _, it := range l {
 				freed += inv.remove(it)
 			}
@@ -164,7 +184,7 @@ func (inv *inventory) plan(p policy) int64 {
 		}
 	}
 	if p.keep > 0 {
-		total := inv.total()
+		total := inv.cache()
 		for _, it := range inv.candidates() {
 			if total <= p.keep {
 				break
@@ -183,11 +203,11 @@ func (inv *inventory) plan(p policy) int64 {
 	return freed
 }
 
-// candidates lists the records, cache mounts and chains still kept,
-// least recently used first, named images' chains last.
+// candidates lists the records, cache mounts, explain records and chains
+// still kept, least recently used first, named images' chains last.
 func (inv *inventory) candidates() []*item {
 	var out []*item
-	for _, l := range [][]*item{inv.records, inv.mounts} {
+	for _, l := range [][]*item{inv.records, inv.mounts, inv.explains} {
 		for _, it := range l {
 			if !it.gone {
 				out = append(out, it)

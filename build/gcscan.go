@@ -55,6 +55,9 @@ func sizes(root *Root, exclusive bool) (*inventory, error) {
 	if err := scanMounts(root, inv, sz, memo); err != nil {
 		return nil, err
 	}
+	if err := scanExplains(root, inv, sz); err != nil {
+		return nil, err
+	}
 	files, err := root.Cache.Files()
 	if err != nil {
 		return nil, err
@@ -222,6 +225,33 @@ func scanMounts(root *Root, inv *inventory, sz *sizer, memo *sizeMemo) error {
 			it.size = sz.tree(p)
 		}
 		inv.mounts = append(inv.mounts, it)
+	}
+	return nil
+}
+
+// scanExplains lists --explain's records, explain/<target>/, each last
+// used at its directory's mtime: a rewrite of record.json renames into
+// it, and a build that keeps the record touches it (see explainer.save).
+func scanExplains(root *Root, inv *inventory, sz *sizer) error {
+	dir := filepath.Join(root.Dir, "explain")
+	ents, err := os.ReadDir(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("list explain records: %w", err)
+	}
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		if !e.IsDir() || !isDigestHex(e.Name()) {
+			inv.fixed += sz.tree(p)
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			continue
+		}
+		inv.explains = append(inv.explains, &item{kind: kindExplain, name: e.Name(), path: p, size: sz.tree(p), used: fi.ModTime()})
 	}
 	return nil
 }

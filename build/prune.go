@@ -14,16 +14,18 @@ import (
 // leftovers of killed processes), which it always removes.
 type PruneOptions struct {
 	// All removes every cache record, unpacked chain, layer index, cache
-	// mount and the stat cache: the next build starts cold.
+	// mount, explain record and the stat cache: the next build starts
+	// cold.
 	All bool
 	// Until, if not zero, also removes cache data (records and the blobs
-	// only they reference, unpacked chains, cache mounts) last used
-	// longer ago than this. Named images' chains are kept.
+	// only they reference, unpacked chains, cache mounts, explain
+	// records) last used longer ago than this. Named images' chains are
+	// kept.
 	Until time.Duration
 	// KeepStorage, if not zero, then removes the least recently used
-	// cache data until the root (as DiskUsage totals it) is at most this
-	// many bytes; named images' unpacked chains go only after everything
-	// else.
+	// cache data until the build cache (DiskUse.Cache: what prune may
+	// remove, not named images' blobs) is at most this many bytes; named
+	// images' unpacked chains go only after everything else.
 	KeepStorage int64
 }
 
@@ -46,6 +48,9 @@ func Prune(ctx context.Context, root *Root, o PruneOptions) (int64, error) {
 		p.until = time.Now().Add(-o.Until)
 	}
 	freed, err := collect(ctx, root, p, trash)
+	if err == nil {
+		err = removeLocks(root, trash)
+	}
 	if err == nil && o.All {
 		var n int64
 		n, err = removeStatCache(root, trash)

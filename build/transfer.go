@@ -16,9 +16,60 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/gorae/gorae/content"
+	"github.com/gorae/gorae/exporter"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
 )
+
+// Push pushes the stored image ref to the registry it names and returns
+// its normalized name and manifest digest. A lazy layer (one a build left
+// in a registry cache) is mounted from its cache repository when the
+// destination is on the same registry, and only downloaded when it must
+// be uploaded; a blob the destination already has is never read.
+func Push(ctx context.Context, root *Root, ref string, reg registry.Options, p *progress.Printer) (string, v1.Hash, error) {
+	n, err := registry.Normalize(ref)
+	if err != nil {
+		return "", v1.Hash{}, err
+	}
+	unlock, err := root.lock(ctx, false)
+	if err != nil {
+		return "", v1.Hash{}, err
+	}
+	defer unlock()
+	img, digest, err := root.Images.Image(ctx, n)
+	if err != nil {
+		return "", v1.Hash{}, err
+	}
+	e := &exporter.Registry{Options: reg, Progress: pushProgress(p), Lazy: lazySource(root.Content)}
+	if err := e.Export(ctx, img, []string{n}); err != nil {
+		return "", v1.Hash{}, err
+	}
+	return n, digest, nil
+}
+
+// lazySource returns exporter.Registry's Lazy for c: the repository a
+// blob that is not local can be fetched, hence mounted, from.
+func lazySource(c *content.Store) func(d v1.Hash) (name.Repository, bool) {
+	return func(d v1.Hash) (name.Repository, bool) {
+		if c.Has(d) {
+			return name.Repository{}, false
+		}
+		src, ok := c.Remote(d)
+		if !ok {
+			return name.Repository{}, false
+		}
+		var opts []name.Option
+		if src.Insecure {
+			opts = append(opts, name.Insecure)
+		}
+		repo, err := name.NewRepository(src.Ref, opts...)
+		if err != nil {
+			return name.Repository{}, false
+		}
+		return repo, true
+	}
+}
 
 // Pull fetches ref for platform ("" = this machine) into the store.
 func Pull(ctx context.Context, root *Root, ref, platform string, reg registry.Options, p *progress.Printer) (v1.Hash, error) {

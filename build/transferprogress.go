@@ -55,17 +55,22 @@ func (l progressLayer) Compressed() (io.ReadCloser, error) {
 	if err != nil {
 		size = 0 // unknown: the transfer shows bytes only
 	}
-	return &meteredReader{ReadCloser: rc, p: l.p, id: "pull " + d.String(), name: shortDigest(d), total: size}, nil
+	name := shortDigest(d)
+	return &meteredReader{ReadCloser: rc, p: l.p, id: "pull " + d.String(),
+		running: "pulling layer " + name, finished: "pulled layer " + name, total: size}, nil
 }
 
 // meteredReader reports the bytes read through it as a transfer: finished
-// at the end of the blob, dropped when closed before.
+// at the end of the blob (then onEnd, if set, gets its size), dropped when
+// closed before.
 type meteredReader struct {
 	io.ReadCloser
-	p           *progress.Printer
-	id, name    string
-	done, total int64
-	ended       bool
+	p                 *progress.Printer
+	id                string
+	running, finished string // the transfer's label while under way, once done
+	done, total       int64
+	ended             bool
+	onEnd             func(size int64)
 }
 
 func (r *meteredReader) Read(b []byte) (int, error) {
@@ -75,9 +80,12 @@ func (r *meteredReader) Read(b []byte) (int, error) {
 	case r.ended:
 	case errors.Is(err, io.EOF) || (r.total > 0 && r.done >= r.total):
 		r.ended = true
-		r.p.Transfer(r.id, "pulled layer "+r.name, r.done, r.done)
+		r.p.Transfer(r.id, r.finished, r.done, r.done)
+		if r.onEnd != nil {
+			r.onEnd(r.done)
+		}
 	case n > 0:
-		r.p.Transfer(r.id, "pulling layer "+r.name, r.done, r.total)
+		r.p.Transfer(r.id, r.running, r.done, r.total)
 	}
 	return n, err
 }

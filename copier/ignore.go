@@ -48,7 +48,7 @@ type contextFS struct {
 	hidden map[string]bool
 }
 
-var _ archive.FS = (*contextFS)(nil)
+var _ archive.InfoDirFS = (*contextFS)(nil)
 
 func (c *contextFS) isHidden(name string) (bool, error) {
 	if name == "." || name == "" {
@@ -138,11 +138,33 @@ func (c *contextFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	return visible(c, name, ents, fs.DirEntry.Name)
+}
+
+// ReadDirInfo is ReadDir with the entries' metadata, through the
+// underlying file system's fast path when it has one.
+func (c *contextFS) ReadDirInfo(name string) ([]fs.FileInfo, error) {
+	if h, err := c.isHidden(name); err != nil || h {
+		if err != nil {
+			return nil, err
+		}
+		return nil, notExist("readdir", name)
+	}
+	infos, err := archive.ReadDirInfo(c.fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	return visible(c, name, infos, fs.FileInfo.Name)
+}
+
+// visible keeps the entries of directory dir that .dockerignore does not
+// hide.
+func visible[E any](c *contextFS, dir string, ents []E, nameOf func(E) string) ([]E, error) {
 	out := ents[:0:0]
 	for _, e := range ents {
-		child := e.Name()
-		if name != "." {
-			child = name + "/" + e.Name()
+		child := nameOf(e)
+		if dir != "." {
+			child = dir + "/" + child
 		}
 		h, err := c.isHidden(child)
 		if err != nil {

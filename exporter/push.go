@@ -21,6 +21,14 @@ type Registry struct {
 	// Progress, when set, receives upload progress; it is called from
 	// one goroutine at a time and must not block for long.
 	Progress func(PushEvent)
+	// Lazy, when set, says for a layer that is not local (a lazy layer,
+	// see content.RemoteSource) the repository it can be mounted from.
+	// A push to that repository's registry offers the layer as mountable
+	// from it, so the registry copies it and it is never downloaded; a
+	// push to another registry, or a refused mount, reads the layer (which
+	// fetches it) and uploads it. Either way a blob the destination
+	// already has is neither read nor sent.
+	Lazy func(d v1.Hash) (name.Repository, bool)
 }
 
 // PushEvent reports the progress of pushing the image Digest to Name:
@@ -67,11 +75,11 @@ func (r Registry) Export(ctx context.Context, img v1.Image, names []string) erro
 	for _, repo := range repos {
 		for i, t := range byRepo[repo] {
 			if i == 0 {
-				src := img
+				src := r.lazy(img, t.ref.Context())
 				reg := t.ref.Context().RegistryStr()
 				from, seen := first[reg]
 				if seen {
-					src = mountable{img, from}
+					src = mountable{src, from}
 				}
 				err = r.write(ctx, t.name, t.ref, src, digest)
 				if err == nil && !seen {
@@ -171,6 +179,44 @@ func (m mountable) Layers() ([]v1.Layer, error) {
 			continue
 		}
 		out[i] = &remote.MountableLayer{Layer: l, Reference: m.from}
+	}
+	return out, nil
+}
+
+// lazy offers img's lazy layers whose repository is on dst's registry as
+// mountable from it. Cross-registry mounts do not exist, so other lazy
+// layers are left to be read and uploaded.
+func (r Registry) lazy(img v1.Image, dst name.Repository) v1.Image {
+	if r.Lazy == nil {
+		return img
+	}
+	return lazyMountable{Image: img, lazy: r.Lazy, registry: dst.RegistryStr()}
+}
+
+type lazyMountable struct {
+	v1.Image
+	lazy     func(d v1.Hash) (name.Repository, bool)
+	registry string
+}
+
+func (m lazyMountable) Layers() ([]v1.Layer, error) {
+	ls, err := m.Image.Layers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]v1.Layer, len(ls))
+	for i, l := range ls {
+		out[i] = l
+		if _, ok := l.(*remote.MountableLayer); ok {
+			continue
+		}
+		d, err := l.Digest()
+		if err != nil {
+			continue
+		}
+		if repo, ok := m.lazy(d); ok && repo.RegistryStr() == m.registry {
+			out[i] = &remote.MountableLayer{Layer: l, Reference: repo.Digest(d.String())}
+		}
 	}
 	return out, nil
 }

@@ -59,4 +59,7 @@ type Result struct {
 	Config  *v1.ConfigFile // History = base image history only; RootFS empty
 	History []HistoryStep  // entries this Dockerfile adds, in order
 	Stages  int            // stages that remain after pruning
+	// Names are the names of all the Dockerfile's named stages, in
+	// order, pruned or not (what flags such as --no-cache-filter accept).
+	Names []string
 }

@@ -197,6 +197,7 @@ func (c *converter) result(target *stage, stages int) *Result {
 		Config:  cfg,
 		History: slices.Clone(st.history),
 		Stages:  stages,
+		Names:   c.stageNames(),
 	}
 }
 

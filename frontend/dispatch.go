@@ -131,6 +131,9 @@ func (x *step) name(lex *shell.Lex, env shell.EnvGetter, suffix string) string {
 // commit records a history entry; node is the step's layer, nil for a
 // metadata-only instruction.
 func (x *step) commit(createdBy string, node *graph.Node) {
+	if node != nil {
+		node.Stage = x.s.def.Name
+	}
 	x.st.history = append(x.st.history, HistoryStep{
 		History: v1.History{CreatedBy: createdBy, Comment: historyComment, EmptyLayer: node == nil},
 		Node:    node,

@@ -20,6 +20,11 @@ type Node struct {
 	// Name is the progress label, e.g. "[stage-1 2/7] COPY . /app".
 	Name string
 	Pos  Pos
+	// Stage is the name (FROM … AS name) of the Dockerfile stage whose
+	// instruction made the node; "" in an unnamed stage and for nodes no
+	// instruction made (base images, contexts). Like Name and Pos it is
+	// not part of the digest: it selects --no-cache-filter steps.
+	Stage string
 
 	digestOnce sync.Once
 	digest     string

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -50,6 +51,12 @@ type Env struct {
 	// SSH maps a --ssh id to the agent socket it forwards.
 	Secrets map[string][]byte
 	SSH     map[string]string
+	// SeedCacheMount, if set, is called when a RUN that executes needs a
+	// cache mount whose directory does not exist yet: it may create dir
+	// (by an atomic rename; losing the race to another build is fine)
+	// from an imported cache. A seed that cannot be had is the hook's to
+	// report; an error fails the step.
+	SeedCacheMount func(ctx context.Context, id, dir string) error
 
 	mu       sync.Mutex
 	roots    []*os.Root

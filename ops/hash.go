@@ -195,38 +195,37 @@ func (l *lister) list(ctx context.Context, p string, fi fs.FileInfo) ([]treeEntr
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ents, err := l.fsys.ReadDir(p)
+	ents, err := archive.ReadDirInfo(l.fsys, p)
 	if err != nil {
 		return nil, err
 	}
+	// A file is described in place; a subdirectory is listed by another
+	// goroutine when a slot is free, else here. Its entries are spliced
+	// in, in order, once it is done.
 	type sub struct {
+		at      int // index in out before which its entries go
 		entries []treeEntry
 		err     error
 		done    chan struct{}
 	}
-	subs := make([]*sub, len(ents))
+	var subs []*sub
 	var firstErr error
-	for i, de := range ents {
-		child := path.Join(p, de.Name())
-		cfi, err := de.Info()
-		if err != nil {
-			firstErr = err
-			break
-		}
-		s := &sub{done: make(chan struct{})}
-		subs[i] = s
+	for _, cfi := range ents {
+		child := path.Join(p, cfi.Name())
 		if !cfi.IsDir() {
 			v, err := l.leaf(child, cfi)
-			s.entries, s.err = []treeEntry{{child, cfi, v}}, err
-			close(s.done)
 			if err != nil {
 				firstErr = err
 				break
 			}
+			out = append(out, treeEntry{child, cfi, v})
 			continue
 		}
+		s := &sub{at: len(out)}
+		subs = append(subs, s)
 		select {
 		case l.slots <- struct{}{}:
+			s.done = make(chan struct{})
 			go func() {
 				defer close(s.done)
 				s.entries, s.err = l.list(ctx, child, cfi)
@@ -234,21 +233,30 @@ func (l *lister) list(ctx context.Context, p string, fi fs.FileInfo) ([]treeEntr
 			}()
 		default: // every slot busy: list it here
 			s.entries, s.err = l.list(ctx, child, cfi)
-			close(s.done)
 		}
 	}
+	n := len(out)
 	for _, s := range subs {
-		if s == nil {
-			continue
+		if s.done != nil {
+			<-s.done
 		}
-		<-s.done
 		if s.err != nil && firstErr == nil {
 			firstErr = s.err
 		}
-		out = append(out, s.entries...)
+		n += len(s.entries)
 	}
 	if firstErr != nil {
 		return nil, firstErr
 	}
-	return out, nil
+	if len(subs) == 0 {
+		return out, nil
+	}
+	merged := make([]treeEntry, 0, n)
+	prev := 0
+	for _, s := range subs {
+		merged = append(merged, out[prev:s.at]...)
+		merged = append(merged, s.entries...)
+		prev = s.at
+	}
+	return append(merged, out[prev:]...), nil
 }

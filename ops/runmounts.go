@@ -48,7 +48,7 @@ func (o *runOp) mounts(ctx context.Context, inputs []*State, uid, gid uint32) (m
 			}
 			ms = append(ms, runner.Mount{Type: "tmpfs", Source: "tmpfs", Target: m.Target, Options: opts})
 		case "cache":
-			dir, err := o.env.cacheDir(m, uid, gid)
+			dir, err := o.env.cacheDir(ctx, m)
 			if err != nil {
 				return nil, cleanup, fmt.Errorf("%s: --mount=type=cache: %w", o.where(), err)
 			}
@@ -94,17 +94,32 @@ func (o *runOp) mounts(ctx context.Context, inputs []*State, uid, gid uint32) (m
 	return ms, cleanup, nil
 }
 
+// CacheMountDir is the directory under mounts ($GORAE_ROOT/mounts) that
+// holds the cache mount id.
+func CacheMountDir(mounts, id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return filepath.Join(mounts, hex.EncodeToString(sum[:12]))
+}
+
 // cacheDir returns the persistent directory of a cache mount, created
-// with its uid, gid and mode on first use. It lives under
-// $GORAE_ROOT/mounts, never in an image or a cache key.
-func (e *Env) cacheDir(m graph.Mount, uid, gid uint32) (string, error) {
-	sum := sha256.Sum256([]byte(m.ID))
-	dir := filepath.Join(e.Mounts, hex.EncodeToString(sum[:12]))
+// with its uid, gid and mode on first use (or seeded from an imported
+// cache by SeedCacheMount). It lives under $GORAE_ROOT/mounts, never in an
+// image or a cache key.
+func (e *Env) cacheDir(ctx context.Context, m graph.Mount) (string, error) {
+	dir := CacheMountDir(e.Mounts, m.ID)
 	if err := os.Chtimes(dir, time.Time{}, time.Now()); err == nil { // exists; mtime = last use, for GC
 		return dir, nil
 	}
 	if err := os.MkdirAll(e.Mounts, 0o700); err != nil {
 		return "", err
+	}
+	if e.SeedCacheMount != nil {
+		if err := e.SeedCacheMount(ctx, m.ID, dir); err != nil {
+			return "", err
+		}
+		if err := os.Chtimes(dir, time.Time{}, time.Now()); err == nil {
+			return dir, nil
+		}
 	}
 	tmp, err := os.MkdirTemp(e.Mounts, ".new-")
 	if err != nil {

@@ -10,8 +10,8 @@ import (
 
 // Output returns a writer for a step's command output: in plain mode
 // each line is printed as "  | line" under the step; in tty mode the last
-// line shows under the running step (and the last lines stay on screen
-// if the step fails); in json mode each line is an event; in quiet mode
+// line shows under the running step (and if the step fails, its last
+// lines stay on screen unless the error quotes them); in json mode each line is an event; in quiet mode
 // it is dropped.
 func (p *Printer) Output(step string) io.Writer {
 	if p == nil || p.mode == "quiet" {

@@ -123,6 +123,8 @@ func (p *Printer) Event(e solver.Event) {
 		p.tty.event(e)
 	case p.mode == "plain" || p.mode == "tty":
 		switch e.Status {
+		case solver.Waiting:
+			fmt.Fprintf(p.w, "%s WAITING for another build running the same step\n", e.Vertex)
 		case solver.Cached:
 			fmt.Fprintf(p.w, "%s CACHED\n", e.Vertex)
 		case solver.Done:

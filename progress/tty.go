@@ -35,11 +35,13 @@ type display struct {
 	drawn   bool     // whether anything was drawn yet
 }
 
-// step is a running step.
+// step is a running step, or one waiting for another build that runs
+// the same step (then it shows "waiting" until it is cached or starts).
 type step struct {
-	name  string
-	start time.Time
-	tail  []string // last output lines, the newest last
+	name    string
+	start   time.Time
+	tail    []string // last output lines, the newest last
+	waiting bool
 }
 
 func newDisplay(size func() (int, int), start time.Time) *display {
@@ -57,20 +59,26 @@ func (d *display) find(name string) (int, *step) {
 
 func (d *display) event(e solver.Event) {
 	i, s := d.find(e.Vertex)
-	if s != nil && e.Status != solver.Started {
+	if s != nil && e.Status != solver.Started && e.Status != solver.Waiting {
 		d.running = append(d.running[:i], d.running[i+1:]...)
 	}
 	if s == nil {
 		d.seen++
 	}
+	start := e.Time
+	if start.IsZero() {
+		start = d.start
+	}
 	switch e.Status {
+	case solver.Waiting:
+		if s == nil {
+			d.running = append(d.running, &step{name: e.Vertex, start: start, waiting: true})
+		}
 	case solver.Started:
 		if s == nil {
-			start := e.Time
-			if start.IsZero() {
-				start = d.start
-			}
 			d.running = append(d.running, &step{name: e.Vertex, start: start})
+		} else if s.waiting { // the other build saved nothing: run it here
+			s.waiting, s.start = false, start
 		}
 	case solver.Cached:
 		d.settled++
@@ -81,12 +89,33 @@ func (d *display) event(e solver.Event) {
 	case solver.Failed:
 		d.failed = true
 		d.stepLine(e.Vertex, "ERROR "+seconds(e.Duration), red)
-		if s != nil {
+		if s != nil && !quotesTail(e.Err, s.tail) {
 			for _, l := range s.tail {
 				d.pending = append(d.pending, dim+" > "+l+reset)
 			}
 		}
 	}
+}
+
+// quotesTail reports whether err already quotes the last output line of
+// tail (a RUN that exits non-zero quotes its last lines, one per
+// indented line of the message). The error is printed right after the
+// display, so its step's tail would otherwise show twice.
+func quotesTail(err error, tail []string) bool {
+	last := ""
+	for i := len(tail) - 1; i >= 0 && last == ""; i-- {
+		last = strings.TrimSpace(tail[i])
+	}
+	if err == nil || last == "" {
+		return false
+	}
+	lines := strings.Split(err.Error(), "\n")
+	for _, l := range lines[1:] {
+		if strings.TrimSpace(clean(l)) == last {
+			return true
+		}
+	}
+	return false
 }
 
 // stepLine queues the permanent line of a finished step, its status
@@ -164,7 +193,11 @@ func (d *display) block(now time.Time, ts *transfers, final bool) []string {
 	}
 	lines := []string{truncate(header, cols)}
 	for _, s := range d.running {
-		lines = append(lines, fit(" => "+s.name, seconds(now.Sub(s.start)), cols))
+		status := seconds(now.Sub(s.start))
+		if s.waiting {
+			status = "waiting for another build " + status
+		}
+		lines = append(lines, fit(" => "+s.name, status, cols))
 		if n := len(s.tail); n > 0 && s.tail[n-1] != "" {
 			lines = append(lines, dim+truncate("    "+s.tail[n-1], cols)+reset)
 		}

@@ -35,7 +35,37 @@
 // returns that first error, not the cancellations it caused. Solve returns
 // only after every Exec it started has returned.
 //
-// Events report Started, then Done or Failed, around each Exec, and Cached
-// for a cache hit. They come from many goroutines; Solve serializes the
-// calls, so the callback needs no locking of its own.
+// # Sharing work between solves
+//
+// Memoization by key covers one Solve. Solves that share a Cache (other
+// builds, other processes) can share work too when the Cache implements
+// Claimer: after a miss and once the inputs are resolved, the vertex's
+// key is claimed, the Cache asked again, and only on a second miss is the
+// vertex executed and saved, then the claim released. So of several
+// solves missing one key at once, one executes it and the others wait
+// (a Waiting event) and then load its result (Cached). The claim is taken
+// before the Exec slot, so a solve waiting for another's step still runs
+// its own independent steps.
+//
+// Claims cannot deadlock: a solve holds a claim only for one vertex whose
+// inputs are already resolved, from just before its Exec slot until its
+// Save, and Exec never claims anything; so no holder of a claim ever waits
+// for another claim, and claims never nest. (A holder may wait for an Exec
+// slot, but slots are held only by running Execs, which wait for nothing.)
+// A failed or cancelled holder releases its claim and a waiter, finding no
+// result, executes the vertex itself.
+//
+// Vertices without inputs (sources) are not claimed: their Exec only
+// opens what CacheKey has already read or pinned (the key must name a
+// source's content), so there is no work to share, and a source's result
+// is often not something a Cache keeps (an open directory). Nor are
+// NoCache vertices, which execute whatever the Cache holds.
+//
+// # Events
+//
+// Events report Started, then Done or Failed, around each Exec, Cached
+// for a cache hit, and Waiting when a claim has to wait for another
+// solve (then Cached, or Started if the other solve saved no result).
+// They come from many goroutines; Solve serializes the calls, so the
+// callback needs no locking of its own.
 package solver

@@ -174,7 +174,7 @@ func (s *solve[R]) start(ctx context.Context, n *node[R]) *job[R] {
 // and executing it.
 func (s *solve[R]) resolve(ctx context.Context, n *node[R]) (R, error) {
 	var zero R
-	if s.cache != nil {
+	if s.cache != nil && !n.v.NoCache {
 		r, ok, err := s.cache.Load(ctx, n.key)
 		if err != nil {
 			return zero, &VertexError{Vertex: n.v.Name, Err: fmt.Errorf("load cache %s: %w", n.key, err)}
@@ -200,12 +200,17 @@ func (s *solve[R]) resolve(ctx context.Context, n *node[R]) (R, error) {
 		// finished, so the cause is the first failure of the whole solve.
 		return zero, context.Cause(ctx)
 	}
+	release, r, hit, err := s.claim(ctx, n)
+	if err != nil || hit {
+		return r, err
+	}
+	defer release() // after Save: a waiter's second Load must find the result
 	if err := s.slots.Acquire(ctx, 1); err != nil {
 		return zero, context.Cause(ctx)
 	}
 	s.emit(Event{Vertex: n.v.Name, Status: Started, Key: n.key})
 	t0 := time.Now()
-	r, err := n.v.Op.Exec(ctx, inputs)
+	r, err = n.v.Op.Exec(ctx, inputs)
 	s.slots.Release(1)
 	if err != nil {
 		s.emit(Event{Vertex: n.v.Name, Status: Failed, Key: n.key, Duration: time.Since(t0), Err: err})
@@ -218,6 +223,39 @@ func (s *solve[R]) resolve(ctx context.Context, n *node[R]) (R, error) {
 		}
 	}
 	return r, nil
+}
+
+// claim takes n's key from the cache's Claimer, if it has one and n has
+// inputs, and looks the key up again: another solve may have saved it
+// while this one resolved the inputs or waited. On a hit the claim is
+// already released; otherwise the caller executes n and then calls
+// release. The claim is taken before an Exec slot, so a solve waiting
+// for another's step keeps its slots for its own independent steps.
+func (s *solve[R]) claim(ctx context.Context, n *node[R]) (release func(), r R, hit bool, err error) {
+	cl, ok := s.cache.(Claimer)
+	if !ok || len(n.inputs) == 0 || n.v.NoCache {
+		return func() {}, r, false, nil
+	}
+	release, err = cl.Claim(ctx, n.key, func() {
+		s.emit(Event{Vertex: n.v.Name, Status: Waiting, Key: n.key})
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, r, false, context.Cause(ctx)
+		}
+		return nil, r, false, &VertexError{Vertex: n.v.Name, Err: fmt.Errorf("claim %s: %w", n.key, err)}
+	}
+	got, hit, err := s.cache.Load(ctx, n.key)
+	switch {
+	case err != nil:
+		release()
+		return nil, r, false, &VertexError{Vertex: n.v.Name, Err: fmt.Errorf("load cache %s: %w", n.key, err)}
+	case hit:
+		release()
+		s.emit(Event{Vertex: n.v.Name, Status: Cached, Key: n.key})
+		return nil, got, true, nil
+	}
+	return release, r, false, nil
 }
 
 func (s *solve[R]) emit(e Event) {

@@ -18,11 +18,15 @@ type Op[R any] interface {
 }
 
 // Vertex is one node of the DAG. Name is for events and errors only; it
-// does not enter the key.
+// does not enter the key. NoCache skips the cache lookup: the vertex
+// executes even when a result for its key exists, and its result is still
+// saved (--no-cache for one vertex). It does not spread to the vertex's
+// dependents: a caller that wants them re-run marks them too.
 type Vertex[R any] struct {
-	Name   string
-	Op     Op[R]
-	Inputs []*Vertex[R]
+	Name    string
+	Op      Op[R]
+	Inputs  []*Vertex[R]
+	NoCache bool
 }
 
 // Cache stores results by key. Load reports a miss as (zero, false, nil).
@@ -30,6 +34,25 @@ type Vertex[R any] struct {
 type Cache[R any] interface {
 	Load(ctx context.Context, k Key) (R, bool, error)
 	Save(ctx context.Context, k Key, r R) error
+}
+
+// Claimer is an optional interface of a Cache shared by several solves,
+// possibly in other processes: it lets one of them execute a key while
+// the others wait and then load its result, instead of executing it too.
+//
+// Solve claims a vertex's key after a cache miss, once its inputs are
+// resolved and before it waits for an Exec slot; then it asks the Cache
+// again (the holder before it may have saved the result meanwhile), and
+// executes and saves only on a second miss. It calls release after Save,
+// or as soon as it gives up (a hit, a failure, a cancellation). Vertices
+// without inputs (sources) and NoCache vertices are never claimed: see
+// the package documentation.
+//
+// Claim blocks while another holder has k, calling onWait once before it
+// starts to wait, and returns context.Cause(ctx) when ctx ends first.
+// It may be called concurrently; release is called exactly once.
+type Claimer interface {
+	Claim(ctx context.Context, k Key, onWait func()) (release func(), err error)
 }
 
 // Status is what happened to a vertex.
@@ -40,6 +63,7 @@ const (
 	Cached                // the result came from the Cache; nothing below ran
 	Done                  // Exec succeeded
 	Failed                // Exec returned an error (possibly a cancellation)
+	Waiting               // another holder of the Claimer's claim is executing the same key
 )
 
 func (s Status) String() string {
@@ -52,6 +76,8 @@ func (s Status) String() string {
 		return "done"
 	case Failed:
 		return "failed"
+	case Waiting:
+		return "waiting"
 	}
 	return fmt.Sprintf("Status(%d)", int(s))
 }

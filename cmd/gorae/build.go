@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -21,6 +22,7 @@ func runBuild(ctx context.Context, args []string) error {
 	target := fs.String("target", "", "build this stage (default: the last one)")
 	platform := fs.String("platform", "", "target platform os/arch[/variant] (default: this machine)")
 	noCache := fs.Bool("no-cache", false, "do not use the build cache")
+	noCacheFilter := fs.StringArray("no-cache-filter", nil, "do not use the build cache for these stages' steps: STAGE[,STAGE...] (repeatable)")
 	pull := fs.Bool("pull", false, "always ask the registry for base images")
 	push := fs.Bool("push", false, "push the image to the registry of every -t name")
 	outputs := fs.StringArrayP("output", "o", nil, "also write the image: type=oci|docker|local|tar,dest=PATH")
@@ -52,6 +54,11 @@ func runBuild(ctx context.Context, args []string) error {
 	}
 	if *quiet {
 		*prog = "quiet"
+	}
+	for _, t := range *tags {
+		if err := checkTag(t); err != nil {
+			return usagef("invalid tag -t %s: %v", t, err)
+		}
 	}
 	for _, a := range *allow {
 		if a != "network.host" && a != "security.insecure" {
@@ -111,8 +118,13 @@ func runBuild(ctx context.Context, args []string) error {
 		CacheTo: cto, CacheFrom: cfrom,
 		Secrets: sec, SSH: agents,
 		// json consumers always get the reasons: they cost nothing to skip.
-		Explain: *explain || *prog == "json",
+		Explain:       *explain || *prog == "json",
+		NoCacheFilter: splitList(*noCacheFilter),
 	})
+	var fe *build.FlagError
+	if errors.As(err, &fe) {
+		return usageError{err}
+	}
 	if err != nil {
 		return err
 	}
@@ -120,6 +132,16 @@ func runBuild(ctx context.Context, args []string) error {
 		fmt.Println(res.Digest)
 	}
 	return nil
+}
+
+// splitList splits repeated comma-separated flag values, as buildx
+// joins and the Dockerfile frontend splits --no-cache-filter.
+func splitList(vals []string) []string {
+	var out []string
+	for _, v := range vals {
+		out = append(out, strings.Split(v, ",")...)
+	}
+	return out
 }
 
 // keyValues parses repeated KEY=VALUE flags. With fromEnv, a bare KEY

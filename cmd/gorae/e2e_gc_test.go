@@ -48,21 +48,23 @@ func layerBlobs(t *testing.T, g *testutil.Gorae, name string) []string {
 	return paths
 }
 
-// duTotal reads the total line of `gorae du`, in bytes (to 0.1 of a unit).
-func duTotal(t *testing.T, g *testutil.Gorae) int64 {
+// duLine reads a size line of `gorae du` ("total", "build cache"), in
+// bytes (to 0.1 of a unit).
+func duLine(t *testing.T, g *testutil.Gorae, label string) int64 {
 	t.Helper()
 	r := g.Must(t, ".", "du")
 	for _, line := range strings.Split(r.Stdout, "\n") {
-		f := strings.Fields(line)
-		if len(f) == 3 && f[0] == "total" {
-			v, err := strconv.ParseFloat(f[1], 64)
-			mult := map[string]float64{"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[f[2]]
+		rest, ok := strings.CutPrefix(line, label+" ")
+		f := strings.Fields(rest)
+		if ok && len(f) >= 2 {
+			v, err := strconv.ParseFloat(f[0], 64)
+			mult := map[string]float64{"B": 1, "kB": 1e3, "MB": 1e6, "GB": 1e9}[f[1]]
 			if err == nil && mult > 0 {
 				return int64(v * mult)
 			}
 		}
 	}
-	t.Fatalf("no total in gorae du output:\n%s", r.Stdout)
+	t.Fatalf("no %s line in gorae du output:\n%s", label, r.Stdout)
 	return 0
 }
 
@@ -78,7 +80,7 @@ func assertCached(t *testing.T, g *testutil.Gorae, dir, name string) {
 }
 
 // TestPruneKeepStorage: after rmi of the oldest of three images,
-// --keep-storage a little below the root's size removes that image's
+// --keep-storage a little below the build cache removes that image's
 // cache (its blobs go) and keeps the newer ones whole: they rebuild fully
 // cached. --filter until=1h then removes nothing.
 func TestPruneKeepStorage(t *testing.T) {
@@ -91,8 +93,13 @@ func TestPruneKeepStorage(t *testing.T) {
 	}
 	aBlobs := layerBlobs(t, g, "a")
 	g.Must(t, ".", "rmi", "a")
-	total := duTotal(t, g)
-	r := g.Must(t, ".", "prune", "--keep-storage", strconv.FormatInt(total-3_000_000, 10))
+	total, cache := duLine(t, g, "total"), duLine(t, g, "build cache")
+	if cache >= total || cache < 8_000_000 {
+		t.Errorf("du: build cache %d of total %d; want less (images' blobs do not count), but at least the 8 MB of unpacked layers", cache, total)
+	}
+	// The images' blobs (b and c: 8 MB) do not count: a keep-storage
+	// below the build cache but above what is left removes only a's data.
+	r := g.Must(t, ".", "prune", "--keep-storage", strconv.FormatInt(cache-3_000_000, 10))
 	if !strings.Contains(r.Stdout, "Total reclaimed space: ") || strings.Contains(r.Stdout, "space: 0 B") {
 		t.Errorf("prune --keep-storage freed nothing:\n%s", r.Stdout)
 	}
@@ -117,7 +124,7 @@ func TestPruneKeepStorage(t *testing.T) {
 	assertCached(t, g, dirs["c"], "c")
 
 	r = g.Must(t, ".", "du", "-v")
-	for _, kind := range []string{"blobs", "snapshots", "cache mounts", "cache records", "total", "reclaimable"} {
+	for _, kind := range []string{"blobs", "snapshots", "cache mounts", "cache records", "explain records", "total", "build cache", "reclaimable"} {
 		if !strings.Contains(r.Stdout, kind) {
 			t.Errorf("gorae du does not show %q:\n%s", kind, r.Stdout)
 		}

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/gorae/gorae/build"
+	"github.com/gorae/gorae/registry"
 )
 
 // withRoot opens $GORAE_ROOT for one command and closes it afterwards.
@@ -57,6 +59,9 @@ func runTag(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() != 2 {
 		return usagef("tag needs SOURCE and TARGET, e.g. gorae tag app app:1.0")
+	}
+	if err := checkTag(fs.Arg(1)); err != nil {
+		return usagef("invalid TARGET: %v", err)
 	}
 	return withRoot(func(root *build.Root) error {
 		return root.Images.Tag(ctx, fs.Arg(0), fs.Arg(1))
@@ -137,4 +142,17 @@ func humanSize(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f%cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+// checkTag checks that ref can name an image: a valid reference, by tag
+// (a digest names content and cannot be given to other content).
+func checkTag(ref string) error {
+	n, err := registry.Normalize(ref)
+	if err != nil {
+		return err
+	}
+	if strings.Contains(n, "@") {
+		return fmt.Errorf("%q names a digest; name the image with a tag, e.g. app:1.0", ref)
+	}
+	return nil
 }

@@ -13,8 +13,8 @@ import (
 
 func runPrune(ctx context.Context, args []string) error {
 	fs := newFlags("prune", "[OPTIONS]")
-	all := fs.Bool("all", false, "also remove every cache record, unpacked layer and cache mount (the next build starts cold)")
-	keep := fs.String("keep-storage", "", "then remove the least recently used cache data until the root is at most this size (e.g. 10GB, 512MB)")
+	all := fs.Bool("all", false, "also remove every cache record, unpacked layer, cache mount and explain record (the next build starts cold)")
+	keep := fs.String("keep-storage", "", "then remove the least recently used cache data until the build cache (du's \"build cache\": not the images' own blobs) is at most this size (e.g. 10GB, 512MB)")
 	filters := fs.StringArray("filter", nil, "also remove cache data last used more than DURATION ago: until=DURATION (e.g. until=24h)")
 	fs.BoolP("force", "f", false, "do not prompt for confirmation (gorae never prompts; accepted for docker compatibility)")
 	if err := parse(fs, args); err != nil {
@@ -91,6 +91,7 @@ func runDu(ctx context.Context, args []string) error {
 			}
 		}
 		fmt.Fprintf(tw, "total\t\t%s\t\n", build.FormatSize(du.Total))
+		fmt.Fprintf(tw, "build cache\t\t%s\t(what --keep-storage and GORAE_GC_BUDGET count)\n", build.FormatSize(du.Cache))
 		fmt.Fprintf(tw, "reclaimable\t\t%s\t(gorae prune)\n", build.FormatSize(du.Reclaimable))
 		return tw.Flush()
 	})

@@ -42,16 +42,9 @@ func runPush(ctx context.Context, args []string) error {
 		return usagef("push needs one image name, e.g. gorae push 127.0.0.1:5000/app:1.0")
 	}
 	return withRoot(func(root *build.Root) error {
-		n, err := registry.Normalize(fs.Arg(0))
+		p, _ := progress.New(os.Stderr, "plain")
+		n, digest, err := build.Push(ctx, root, fs.Arg(0), registry.Options{Insecure: *insecure}, p)
 		if err != nil {
-			return err
-		}
-		img, digest, err := root.Images.Image(ctx, n)
-		if err != nil {
-			return err
-		}
-		reg := &exporter.Registry{Options: registry.Options{Insecure: *insecure}}
-		if err := reg.Export(ctx, img, []string{n}); err != nil {
 			return err
 		}
 		fmt.Printf("%s@%s\n", n, digest)
