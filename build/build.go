@@ -69,7 +69,7 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 	}
 	conv, err := frontend.Convert(ctx, frontend.Options{
 		File: name, Source: dockerfile, BuildArgs: o.BuildArgs, Target: o.Target,
-		Platform: platform, BuildPlatform: hostPlatform(), Excludes: excludes,
+		Platform: platform, PlatformImplicit: o.Platform == "", BuildPlatform: hostPlatform(), Excludes: excludes,
 		Contexts: named, Labels: o.Labels, Resolver: res,
 		Warn: func(w frontend.Warning) {
 			if w.Line > 0 {
@@ -209,7 +209,11 @@ func (c *buildCache) Load(ctx context.Context, k solver.Key) (*ops.State, bool, 
 	sk := c.key(k)
 	s, ok, err := c.root.Cache.Load(ctx, sk)
 	if err == nil && !ok {
-		s, ok = c.loadRemote(sk)
+		if s, ok = c.loadRemote(sk); ok {
+			// Kept locally too: once its blobs are local or lazy, a
+			// later build without --cache-from finds it.
+			err = c.root.Cache.Save(ctx, sk, s)
+		}
 	}
 	if ok {
 		c.note(sk, s)

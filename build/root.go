@@ -75,10 +75,14 @@ func OpenRoot(dir string) (*Root, error) {
 	if r.Cache, err = cache.Open[*ops.State](filepath.Join(dir, "cache"), tmp); err != nil {
 		return nil, err
 	}
+	// A record is usable while each of its blobs is local or lazy (kept
+	// in a registry by a --cache-from build, fetched when read).
 	r.Cache.Valid = func(s *ops.State) bool {
 		for _, l := range s.Layers {
 			if !r.Content.Has(l.Digest) {
-				return false
+				if _, lazy := r.Content.Remote(l.Digest); !lazy {
+					return false
+				}
 			}
 		}
 		return true

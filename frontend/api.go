@@ -31,17 +31,21 @@ type Warning struct {
 
 // Options is the input of Convert.
 type Options struct {
-	File          string            // display name of the Dockerfile, e.g. "Dockerfile"
-	Source        []byte            // Dockerfile content
-	BuildArgs     map[string]string // --build-arg
-	Target        string            // --target; "" = last stage
-	Platform      v1.Platform       // target platform
-	BuildPlatform v1.Platform       // platform the build runs on
-	Excludes      []string          // .dockerignore patterns of the main context
-	Contexts      map[string]bool   // names given with --build-context
-	Labels        map[string]string // --label, applied to the final config
-	Resolver      ImageResolver
-	Warn          func(Warning) // may be nil
+	File      string            // display name of the Dockerfile, e.g. "Dockerfile"
+	Source    []byte            // Dockerfile content
+	BuildArgs map[string]string // --build-arg
+	Target    string            // --target; "" = last stage
+	Platform  v1.Platform       // target platform
+	// PlatformImplicit says Platform is the default (no --platform): the
+	// image then keeps the final stage's base os/arch, as BuildKit's does
+	// for FROM --platform=X.
+	PlatformImplicit bool
+	BuildPlatform    v1.Platform       // platform the build runs on
+	Excludes         []string          // .dockerignore patterns of the main context
+	Contexts         map[string]bool   // names given with --build-context
+	Labels           map[string]string // --label, applied to the final config
+	Resolver         ImageResolver
+	Warn             func(Warning) // may be nil
 }
 
 // HistoryStep is one history entry the Dockerfile adds.

@@ -182,14 +182,15 @@ func (c *converter) result(target *stage, stages int) *Result {
 		}
 		maps.Copy(cfg.Config.Labels, c.o.Labels)
 	}
-	p := c.o.Platform
-	sameOSArch := cfg.OS == p.OS && cfg.Architecture == p.Architecture
-	cfg.OS, cfg.Architecture = p.OS, p.Architecture
-	if p.Variant != "" || !sameOSArch {
-		cfg.Variant = p.Variant
-	}
-	if p.OSVersion != "" || !sameOSArch {
-		cfg.OSVersion = p.OSVersion
+	if p := c.o.Platform; !c.o.PlatformImplicit || cfg.OS == "" || cfg.Architecture == "" {
+		sameOSArch := cfg.OS == p.OS && cfg.Architecture == p.Architecture
+		cfg.OS, cfg.Architecture = p.OS, p.Architecture
+		if p.Variant != "" || !sameOSArch {
+			cfg.Variant = p.Variant
+		}
+		if p.OSVersion != "" || !sameOSArch {
+			cfg.OSVersion = p.OSVersion
+		}
 	}
 	return &Result{
 		Stage:   target.label(),

@@ -149,8 +149,8 @@ func fakeConfig(ref string, p v1.Platform) (*v1.ConfigFile, bool) {
 }
 
 // caseOptions reads the args section: KEY=VALUE build args, plus the
-// lowercase keys target, platform, buildplatform, context, exclude and
-// label.KEY. "KEY" alone is a build arg with an empty value.
+// lowercase keys target, platform, buildplatform, implicit-platform,
+// context, exclude and label.KEY. "KEY" alone is a build arg with an empty value.
 func caseOptions(t *testing.T, dockerfile, args string) Options {
 	t.Helper()
 	o := Options{
@@ -178,6 +178,8 @@ func caseOptions(t *testing.T, dockerfile, args string) Options {
 			} else {
 				o.BuildPlatform = *p
 			}
+		case k == "implicit-platform": // as without --platform
+			o.PlatformImplicit = true
 		case k == "context":
 			if o.Contexts == nil {
 				o.Contexts = map[string]bool{}

@@ -87,6 +87,19 @@ func TestLazyLayersFromRegistryCache(t *testing.T) {
 		t.Fatalf("remote record of %s = %s, %v", run, rec, err)
 	}
 
+	// The records a --cache-from build used are the root's own from then
+	// on: a rebuild without --cache-from executes nothing, gives the same
+	// image and still downloads nothing.
+	iid2 := filepath.Join(t.TempDir(), "iid2")
+	r = g2.Must(t, dir, "build", "--progress=plain", "--iidfile", iid2, "-t", "lazyapp:1", ".")
+	assertRunsCached(t, r.Stderr)
+	if a, b := digestFile(t, iid), digestFile(t, iid2); a != b {
+		t.Errorf("rebuild without --cache-from gave %s, the --cache-from build %s", b, a)
+	}
+	if _, err := os.Stat(blob); err == nil {
+		t.Fatalf("the rebuild downloaded the lazy RUN layer %s", run)
+	}
+
 	// prune keeps what a named image needs, lazy or not, and removes a
 	// remote record nothing needs.
 	orphan := filepath.Join(filepath.Dir(record), strings.Repeat("ab", 32))
