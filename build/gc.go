@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -142,9 +143,17 @@ func gcToBudget(ctx context.Context, root *Root, budget int64) (int64, error) {
 	// The size check alone is cheap (see sizes); reading every record and
 	// image (to know which blobs images need, which the budget leaves out)
 	// is left for when the whole root is over budget.
+	now := time.Now()
+	if withinBudget(root, budget, now) {
+		return 0, nil
+	}
 	inv, err := sizes(root, true)
-	if err != nil || inv.total() <= budget {
+	if err != nil {
 		return 0, err
+	}
+	recordCheck(root, inv.total(), now)
+	if inv.total() <= budget {
+		return 0, nil
 	}
 	if err := references(ctx, root, inv); err != nil {
 		return 0, err

@@ -72,12 +72,8 @@ func sizes(root *Root, exclusive bool) (*inventory, error) {
 	return inv, nil
 }
 func scanBlobs(root *Root, inv *inventory, sz *sizer) error {
-	err := root.Content.Walk(func(d v1.Hash, _ int64) error {
+	err := root.Content.WalkInfo(func(d v1.Hash, fi fs.FileInfo) error {
 		p := root.Content.Path(d)
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return nil // removed meanwhile
-		}
 		inv.blobs[d.Hex] = &item{kind: kindBlob, name: d.Hex, path: p, size: sz.file(fi), used: fi.ModTime()}
 		return nil
 	})

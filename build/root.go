@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -76,14 +77,23 @@ func OpenRoot(dir string) (*Root, error) {
 		return nil, err
 	}
 	// A record is usable while each of its blobs is local or lazy (kept
-	// in a registry by a --cache-from build, fetched when read).
+	// in a registry by a --cache-from build, fetched when read). Records
+	// are whole layer chains, so a warm build of N steps asks about the
+	// same blobs O(N²) times: each is checked once per process. Blobs
+	// are only removed under the exclusive gc.lock, never while a build
+	// (which holds it shared) runs.
+	var present sync.Map // v1.Hash → struct{}
 	r.Cache.Valid = func(s *ops.State) bool {
 		for _, l := range s.Layers {
+			if _, ok := present.Load(l.Digest); ok {
+				continue
+			}
 			if !r.Content.Has(l.Digest) {
 				if _, lazy := r.Content.Remote(l.Digest); !lazy {
 					return false
 				}
 			}
+			present.Store(l.Digest, struct{}{})
 		}
 		return true
 	}

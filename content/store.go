@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -135,6 +136,12 @@ func (s *Store) PutBytes(b []byte) (v1.Hash, error) {
 // first error fn returns. Files that are not named like a digest are
 // skipped.
 func (s *Store) Walk(fn func(d v1.Hash, size int64) error) error {
+	return s.WalkInfo(func(d v1.Hash, fi fs.FileInfo) error { return fn(d, fi.Size()) })
+}
+
+// WalkInfo is Walk with each blob file's Lstat information (for GC: its
+// blocks, identity and last use), at no extra system call.
+func (s *Store) WalkInfo(fn func(d v1.Hash, fi fs.FileInfo) error) error {
 	dir := filepath.Join(s.dir, "blobs", "sha256")
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -152,7 +159,7 @@ func (s *Store) Walk(fn func(d v1.Hash, size int64) error) error {
 		if err != nil {
 			return fmt.Errorf("stat blob %s: %w", d, err)
 		}
-		if err := fn(d, fi.Size()); err != nil {
+		if err := fn(d, fi); err != nil {
 			return err
 		}
 	}
