@@ -130,12 +130,12 @@ func Build(ctx context.Context, root *Root, o Options) (*Result, error) {
 	xp := newExplainer(root, o, roots, vs, comp)
 	xp.why = markNoCache(filter, roots, vs)
 	bc := &buildCache{root: root, noCache: o.NoCache, compression: comp, epoch: o.Epoch}
-	bc.mountIDs, env.SeedCacheMount = cacheMountIDs(roots), bc.seedMount(o.Progress.Logf, o.Progress.Warnf)
+	bc.mountIDs, env.SeedCacheMount = cacheMountIDs(roots), bc.seedMount(o.Progress, o.Progress.Logf, o.Progress.Warnf)
 	defer bc.importRemote(ctx, o)()
 	var states []*ops.State
 	var out *Result
 	for { // again only when a --cache-from blob proved corrupt (bc.retry)
-		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Events: xp.events(o.Progress.Event)})
+		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Events: xp.events(o.Progress.Event), Keys: bc.setKeys})
 		if err == nil {
 			byNode := map[string]*ops.State{}
 			for i, n := range roots {
@@ -189,6 +189,7 @@ type buildCache struct {
 
 	mu   sync.Mutex
 	seen map[string]*ops.State // salted key hex → record used, for --cache-to
+	keys []solver.Key          // every step's key (unsalted), for mode=max
 }
 
 func (c *buildCache) key(k solver.Key) solver.Key {

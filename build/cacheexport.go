@@ -62,7 +62,10 @@ func (c *buildCache) records(final *ops.State, mode string) map[string]*ops.Stat
 // exportCaches writes every --cache-to but inline (which went into the
 // image). A failure is an error: the user asked for the cache.
 func exportCaches(ctx context.Context, root *Root, o Options, bc *buildCache, final *ops.State) error {
-	mounts, err := exportMounts(ctx, root.Content, filepath.Join(root.Dir, "mounts"), bc.mountIDs, o.CacheTo, o.Jobs, o.Progress.Warnf)
+	if slices.ContainsFunc(o.CacheTo, func(s CacheSpec) bool { return s.Mode == "max" && s.Type != "inline" }) {
+		bc.noteBelowHits(ctx)
+	}
+	mounts, err := exportMounts(ctx, root.Content, filepath.Join(root.Dir, "mounts"), bc.mountIDs, o.CacheTo, o.Jobs, o.Progress.Warnf, o.Progress)
 	if err != nil {
 		return err
 	}
@@ -77,6 +80,10 @@ func exportCaches(ctx context.Context, root *Root, o Options, bc *buildCache, fi
 			err = exportLocal(root.Content, bc.remote, s.Dir, recs, mountsFor(s, mounts), o.Progress.Warnf, meter)
 			verb = "written"
 		default:
+			continue
+		}
+		if err != nil && s.IgnoreError {
+			o.Progress.Warnf("cache export to %s failed (ignore-error=true): %v", s, err)
 			continue
 		}
 		if err != nil {

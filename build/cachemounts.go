@@ -13,6 +13,7 @@ import (
 	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/ops"
+	"github.com/gorae/gorae/progress"
 )
 
 // Cache mounts that travel (--cache-to …,cache-mounts=true): each
@@ -43,14 +44,16 @@ func cacheMountIDs(roots []*graph.Node) []string {
 // have none) into the content store, once for all --cache-to that ask for
 // cache mounts; nil when none does. A directory that cannot be packed (a
 // concurrent build writing to it, say) is left out with a warning: the
-// rest of the cache is still worth exporting.
-func exportMounts(ctx context.Context, c *content.Store, mountsDir string, ids []string, to []CacheSpec, jobs int, warn func(string, ...any)) (map[string]ops.Layer, error) {
+// rest of the cache is still worth exporting. Each packing shows on p (if
+// not nil) as a transfer ("packing cache mount "/root/.cache" 120 MB"):
+// packing a large mount takes seconds before any upload starts.
+func exportMounts(ctx context.Context, c *content.Store, mountsDir string, ids []string, to []CacheSpec, jobs int, warn func(string, ...any), p *progress.Printer) (map[string]ops.Layer, error) {
 	if !slices.ContainsFunc(to, func(s CacheSpec) bool { return s.CacheMounts }) {
 		return nil, nil
 	}
 	out := map[string]ops.Layer{}
 	for _, id := range ids {
-		l, ok, err := packMount(ctx, c, ops.CacheMountDir(mountsDir, id), jobs)
+		l, ok, err := packMount(ctx, c, ops.CacheMountDir(mountsDir, id), jobs, mountMeter{p, id})
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
@@ -120,17 +123,19 @@ type seedState struct {
 }
 
 // seedMount returns the ops.Env hook that seeds a missing cache mount
-// directory from the imported caches.
-func (c *buildCache) seedMount(logf, warn func(string, ...any)) func(ctx context.Context, id, dir string) error {
+// directory from the imported caches, showing each download on p (if not
+// nil) as a transfer ("fetching cache mount "/var/cache/apt" 120 MB /
+// 460 MB"): a large mount takes seconds to restore while its RUN waits.
+func (c *buildCache) seedMount(p *progress.Printer, logf, warn func(string, ...any)) func(ctx context.Context, id, dir string) error {
 	return func(ctx context.Context, id, dir string) error {
 		if c.remote == nil || c.remote.seeds == nil {
 			return nil
 		}
-		return c.remote.seed(ctx, id, dir, logf, warn)
+		return c.remote.seed(ctx, id, dir, mountMeter{p, id}, logf, warn)
 	}
 }
 
-func (r *remoteCache) seed(ctx context.Context, id, dir string, logf, warn func(string, ...any)) error {
+func (r *remoteCache) seed(ctx context.Context, id, dir string, m mountMeter, logf, warn func(string, ...any)) error {
 	l, ok := r.seeds.blobs[id]
 	if !ok {
 		return nil
@@ -153,7 +158,10 @@ func (r *remoteCache) seed(ctx context.Context, id, dir string, logf, warn func(
 	}
 	err := unpackMount(ctx, dir, l, func(ctx context.Context) (io.ReadCloser, error) {
 		rc, _, err := src.open(ctx, l.Digest)
-		return rc, err
+		if err != nil {
+			return nil, err
+		}
+		return m.fetch(rc, l.Size), nil
 	})
 	if ctx.Err() != nil {
 		return context.Cause(ctx)
@@ -163,7 +171,7 @@ func (r *remoteCache) seed(ctx context.Context, id, dir string, logf, warn func(
 		warn("cache mount %q is not restored from %s: %v; it starts empty", id, sourceName(src), err)
 		return nil
 	}
-	logf("restored cache mount %q from %s (%d bytes)", id, sourceName(src), l.Size)
+	logf("restored cache mount %q from %s (%s)", id, sourceName(src), FormatSize(l.Size))
 	return nil
 }
 
@@ -180,4 +188,44 @@ const mountLayerType = "application/vnd.gorae.cache.mount.v1.tar+zstd"
 
 func errBadDigest(want, got v1.Hash) error {
 	return fmt.Errorf("blob is corrupt: expected %s, got %s", want, got)
+}
+
+// mountMeter shows the packing or the download of cache mount id on p as
+// a transfer; a nil p shows nothing.
+type mountMeter struct {
+	p  *progress.Printer
+	id string
+}
+
+// fetch meters rc, the compressed blob of size bytes.
+func (m mountMeter) fetch(rc io.ReadCloser, size int64) io.ReadCloser {
+	return &meteredReader{ReadCloser: rc, p: m.p, id: "restore cache mount " + m.id,
+		running: fmt.Sprintf("fetching cache mount %q", m.id), finished: fmt.Sprintf("fetched cache mount %q", m.id), total: size}
+}
+
+// packWriter counts the uncompressed tar bytes of a packing (its size is
+// unknown until the walk ends) and shows them.
+type packWriter struct {
+	w io.Writer
+	m mountMeter
+	n int64
+}
+
+func (w *packWriter) Write(b []byte) (int, error) {
+	n, err := w.w.Write(b)
+	w.n += int64(n)
+	if n > 0 {
+		w.m.p.Transfer("pack cache mount "+w.m.id, fmt.Sprintf("packing cache mount %q", w.m.id), w.n, 0)
+	}
+	return n, err
+}
+
+// end finishes the transfer, or drops it after a failure.
+func (w *packWriter) end(ok bool) {
+	id := "pack cache mount " + w.m.id
+	if !ok || w.n == 0 {
+		w.m.p.Transfer(id, "", -1, 0)
+		return
+	}
+	w.m.p.Transfer(id, fmt.Sprintf("packed cache mount %q", w.m.id), w.n, w.n)
 }

@@ -33,8 +33,8 @@ import (
 // used"), is written as 0. Owners, modes, mtimes, symlinks and hard links
 // are kept; sockets and devices are left out (a RUN recreates them), and
 // so are names starting with ".wh.", which unpacking would read as
-// whiteouts.
-func packMount(ctx context.Context, c *content.Store, dir string, jobs int) (l ops.Layer, ok bool, err error) {
+// whiteouts. m shows the packing as a transfer.
+func packMount(ctx context.Context, c *content.Store, dir string, jobs int, m mountMeter) (l ops.Layer, ok bool, err error) {
 	fi, err := os.Lstat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return ops.Layer{}, false, nil
@@ -60,7 +60,9 @@ func packMount(ctx context.Context, c *content.Store, dir string, jobs int) (l o
 		return ops.Layer{}, false, err
 	}
 	diff := sha256.New()
-	bw := bufio.NewWriterSize(io.MultiWriter(diff, comp), 1<<20)
+	pw := &packWriter{w: io.MultiWriter(diff, comp), m: m}
+	defer func() { pw.end(err == nil) }()
+	bw := bufio.NewWriterSize(pw, 1<<20)
 	p := &mountPacker{ctx: ctx, fsys: archive.RootFS{Root: root}, w: archive.NewWriter(bw, archive.WriterOptions{}), links: map[[2]uint64]string{}}
 	err = p.entry(".", fi)
 	if err == nil {

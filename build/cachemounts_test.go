@@ -54,7 +54,7 @@ func TestPackMountRoundTrip(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "mount")
 	os.Mkdir(src, 0o755)
 	mountTree(t, src)
-	l, ok, err := packMount(t.Context(), root.Content, src, 2)
+	l, ok, err := packMount(t.Context(), root.Content, src, 2, mountMeter{})
 	if err != nil || !ok {
 		t.Fatalf("packMount = %v, %v", ok, err)
 	}
@@ -63,7 +63,7 @@ func TestPackMountRoundTrip(t *testing.T) {
 	}
 	// Using a mount bumps its root's mtime; that alone changes nothing.
 	os.Chtimes(src, time.Time{}, time.Now().Add(time.Hour))
-	again, _, err := packMount(t.Context(), root.Content, src, 1)
+	again, _, err := packMount(t.Context(), root.Content, src, 1, mountMeter{})
 	if err != nil || again != l {
 		t.Errorf("unchanged mount packed to %+v (%v), first %+v", again, err, l)
 	}
@@ -107,10 +107,10 @@ func TestPackMountRoundTrip(t *testing.T) {
 	}
 	// A changed file is a new blob.
 	os.WriteFile(filepath.Join(src, "pkgs", "sub", "b.deb"), []byte("package b v2"), 0o600)
-	if changed, _, _ := packMount(t.Context(), root.Content, src, 1); changed.Digest == l.Digest {
+	if changed, _, _ := packMount(t.Context(), root.Content, src, 1, mountMeter{}); changed.Digest == l.Digest {
 		t.Error("a changed mount packed to the same blob")
 	}
-	if _, ok, err := packMount(t.Context(), root.Content, filepath.Join(src, "absent"), 1); ok || err != nil {
+	if _, ok, err := packMount(t.Context(), root.Content, filepath.Join(src, "absent"), 1, mountMeter{}); ok || err != nil {
 		t.Errorf("packMount of a missing directory = %v, %v; want skipped", ok, err)
 	}
 }
@@ -119,7 +119,7 @@ func TestUnpackMountRefusesCorruptAndKeepsExisting(t *testing.T) {
 	root := testRoot(t)
 	src := t.TempDir()
 	os.WriteFile(filepath.Join(src, "f"), []byte("cached"), 0o644)
-	l, _, err := packMount(t.Context(), root.Content, src, 1)
+	l, _, err := packMount(t.Context(), root.Content, src, 1, mountMeter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +166,7 @@ func packTestMount(t *testing.T, r *Root, s string) ops.Layer {
 	t.Helper()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "pkg"), []byte(s), 0o644)
-	l, _, err := packMount(t.Context(), r.Content, dir, 1)
+	l, _, err := packMount(t.Context(), r.Content, dir, 1, mountMeter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestRegistryCacheMounts(t *testing.T) {
 	root := testRoot(t)
 	bc := &buildCache{root: root}
 	defer bc.importRemote(t.Context(), Options{CacheFrom: []CacheSpec{{Type: "registry", Ref: spec.Ref}}, Registry: reg.ro, Progress: testPrinter(t)})()
-	seed := bc.seedMount(t.Logf, collectWarns(&warns))
+	seed := bc.seedMount(nil, t.Logf, collectWarns(&warns))
 	if reg.getsOf(pkgs2.Digest) != 0 {
 		t.Error("importing the cache downloaded a mount blob before a RUN needed it")
 	}
@@ -275,7 +275,7 @@ func TestLocalCacheMounts(t *testing.T) {
 	}
 	root := testRoot(t)
 	mdir := filepath.Join(root.Dir, "m")
-	if err := rc.seed(t.Context(), "pkgs", mdir, t.Logf, collectWarns(&warns)); err != nil {
+	if err := rc.seed(t.Context(), "pkgs", mdir, mountMeter{}, t.Logf, collectWarns(&warns)); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(mdir, "pkg")); err != nil || string(b) != "local pkgs" {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/google/go-containerregistry/pkg/name"
 )
 
 // CacheSpec is one --cache-to or --cache-from value.
@@ -21,6 +23,8 @@ type CacheSpec struct {
 	// CacheMounts also carries RUN --mount=type=cache directories;
 	// --cache-to only (an import restores whatever the cache holds).
 	CacheMounts bool
+	// IgnoreError makes a failed export a warning (--cache-to only).
+	IgnoreError bool
 }
 
 func (s CacheSpec) String() string {
@@ -58,6 +62,9 @@ func parseCacheSpec(flag, v string, to bool) (CacheSpec, error) {
 		if to {
 			return bad("use type=registry,ref=REF (a bare reference is accepted by --cache-from only)")
 		}
+		if _, err := name.ParseReference(v); err != nil {
+			return bad("%v", err)
+		}
 		return CacheSpec{Type: "registry", Ref: v}, nil
 	}
 	s := CacheSpec{Mode: "min"}
@@ -89,14 +96,28 @@ func parseCacheSpec(flag, v string, to bool) (CacheSpec, error) {
 				return bad("mode must be min or max")
 			}
 			s.Mode = val
-		case "cache-mounts":
-			b, err := strconv.ParseBool(val)
-			if err != nil || !to {
-				return bad("cache-mounts=true|false is a --cache-to option")
+		case "cache-mounts", "ignore-error", "image-manifest", "oci-mediatypes":
+			if !to {
+				return bad("%s is a --cache-to option", k)
 			}
-			s.CacheMounts = b
+			b, err := strconv.ParseBool(val)
+			if err != nil {
+				return bad("%s must be true or false", k)
+			}
+			switch k {
+			case "cache-mounts":
+				s.CacheMounts = b
+			case "ignore-error":
+				s.IgnoreError = b
+			default: // buildx options gorae's format always satisfies
+				if !b {
+					return bad("gorae always writes the cache as an OCI image manifest with OCI media types; drop %s=false", k)
+				}
+			}
+		case "compression", "compression-level", "force-compression":
+			return bad("the cache holds the layers as they were built; choose their compression with --compression")
 		default:
-			return bad("unknown option %q; known: type, ref, %s, mode, cache-mounts", k, dirKey(to))
+			return bad("unknown option %q; known: type, ref, %s, mode, cache-mounts, ignore-error", k, dirKey(to))
 		}
 	}
 	switch s.Type {
@@ -105,6 +126,9 @@ func parseCacheSpec(flag, v string, to bool) (CacheSpec, error) {
 	case "registry":
 		if s.Ref == "" {
 			return bad("type=registry needs ref=REGISTRY/REPO:TAG")
+		}
+		if _, err := name.ParseReference(s.Ref); err != nil {
+			return bad("ref: %v", err)
 		}
 		if s.Dir != "" {
 			return bad("type=registry takes ref=, not %s=", dirKey(to))

@@ -208,3 +208,34 @@ func (r *remoteCache) isBad(d v1.Hash) bool {
 	defer r.mu.Unlock()
 	return r.bad[d]
 }
+
+// setKeys keeps the key of every step of the build (solver.Options.Keys).
+func (c *buildCache) setKeys(keys []solver.Key) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keys = keys
+}
+
+// noteBelowHits notes the local record of every step the solve did not
+// reach: a cache hit resolves nothing below it, yet mode=max exports
+// every step, so that a later build that changes something high up still
+// finds the steps below cached.
+func (c *buildCache) noteBelowHits(ctx context.Context) {
+	c.mu.Lock()
+	keys := c.keys
+	c.mu.Unlock()
+	for _, k := range keys {
+		sk := c.key(k)
+		c.mu.Lock()
+		_, seen := c.seen[keyHex(sk)]
+		c.mu.Unlock()
+		if seen {
+			continue
+		}
+		if s, ok, err := c.root.Cache.Load(ctx, sk); err == nil && ok {
+			c.note(sk, s)
+		} else if s, ok := c.loadRemote(sk); ok {
+			c.note(sk, s)
+		}
+	}
+}

@@ -27,15 +27,27 @@ type PruneOptions struct {
 	// remove, not named images' blobs) is at most this many bytes; named
 	// images' unpacked chains go only after everything else.
 	KeepStorage int64
+	// Waiting, if set, is called once when running builds, pulls or
+	// containers hold the root, before Prune waits for them: without a
+	// word, a prune beside a long build looks hung.
+	Waiting func()
 }
 
 // Prune garbage-collects root and returns the bytes freed. A named
 // image's blobs are never removed. It waits, until ctx ends, for running
 // builds, pulls and loads to finish (they hold gc.lock shared).
 func Prune(ctx context.Context, root *Root, o PruneOptions) (int64, error) {
-	unlock, err := root.lock(ctx, true)
+	unlock, ok, err := root.tryLockExclusive()
 	if err != nil {
 		return 0, err
+	}
+	if !ok {
+		if o.Waiting != nil {
+			o.Waiting()
+		}
+		if unlock, err = root.lock(ctx, true); err != nil {
+			return 0, err
+		}
 	}
 	trash, err := os.MkdirTemp(root.Tmp, "gc-")
 	if err != nil {

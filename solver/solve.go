@@ -27,6 +27,13 @@ func Solve[R any](ctx context.Context, roots []*Vertex[R], c Cache[R], o Options
 	if err := computeKeys(ctx, order); err != nil {
 		return nil, err
 	}
+	if o.Keys != nil {
+		keys := make([]Key, len(order))
+		for i, n := range order {
+			keys[i] = n.key
+		}
+		o.Keys(keys)
+	}
 	s := &solve[R]{
 		cache:  c,
 		events: o.Events,

@@ -99,6 +99,11 @@ type Options struct {
 	Jobs int
 	// Events, if not nil, receives progress. Calls are serialized.
 	Events func(Event)
+	// Keys, if not nil, receives the key of every vertex, inputs first,
+	// once they are computed and before anything executes (a --cache-to
+	// of every step needs the keys below a cache hit, which the hit never
+	// resolves).
+	Keys func([]Key)
 }
 
 // VertexError is an error from one vertex's CacheKey, Cache access or

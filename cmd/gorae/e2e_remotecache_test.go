@@ -270,3 +270,33 @@ func TestRemoteCacheCorruptBlobRebuilds(t *testing.T) {
 		}
 	}
 }
+
+// A warm build hits at the top and resolves nothing below; mode=max must
+// still export every step, so that a fresh root whose build changes the
+// final stage's COPY --from finds the builder stage's RUN cached.
+func TestRemoteCacheMaxFromWarmRoot(t *testing.T) {
+	reg := testutil.Registry(t)
+	g1 := newGorae(t)
+	base := sharedBase(t, g1, reg)
+	dir := remoteCacheContext(t, base, "warm")
+	g1.Must(t, dir, "build", "-q", ".")
+	cacheRef := reg + "/cache/warm:max"
+	r := g1.Must(t, dir, "build", "--progress=plain", "--cache-to", "type=registry,ref="+cacheRef+",mode=max", ".")
+	if !strings.Contains(r.Stderr, ": 4 records") {
+		t.Errorf("a warm mode=max export should carry every step's record (4):\n%s", r.Stderr)
+	}
+	df, err := os.ReadFile(filepath.Join(dir, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(df), "cat /artifact /artifact", "cat /copied", 1)
+	changed = strings.Replace(changed, "COPY --from=builder /artifact /artifact", "COPY --from=builder /artifact /copied", 1)
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	g2 := newGorae(t)
+	r = g2.Must(t, dir, "build", "--progress=plain", "--cache-from", "type=registry,ref="+cacheRef, ".")
+	if !strings.Contains(r.Stderr, "echo warm > /artifact CACHED") {
+		t.Errorf("the builder stage's RUN was not found in the mode=max cache of a warm build:\n%s", r.Stderr)
+	}
+}

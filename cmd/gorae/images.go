@@ -60,6 +60,9 @@ func runTag(ctx context.Context, args []string) error {
 	if fs.NArg() != 2 {
 		return usagef("tag needs SOURCE and TARGET, e.g. gorae tag app app:1.0")
 	}
+	if err := checkNames(fs.Arg(0)); err != nil {
+		return err
+	}
 	if err := checkTag(fs.Arg(1)); err != nil {
 		return usagef("invalid TARGET: %v", err)
 	}
@@ -75,6 +78,9 @@ func runRmi(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() == 0 {
 		return usagef("rmi needs at least one image name")
+	}
+	if err := checkNames(fs.Args()...); err != nil {
+		return err
 	}
 	return withRoot(func(root *build.Root) error {
 		for _, ref := range fs.Args() {
@@ -94,6 +100,9 @@ func runInspect(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() != 1 {
 		return usagef("inspect needs one image name")
+	}
+	if err := checkNames(fs.Arg(0)); err != nil {
+		return err
 	}
 	return withRoot(func(root *build.Root) error {
 		img, digest, err := root.Images.Image(ctx, fs.Arg(0))
@@ -115,20 +124,30 @@ func runInspect(ctx context.Context, args []string) error {
 	})
 }
 
-func ago(t time.Time) string {
+func ago(t time.Time) string { return agoAt(t, time.Now()) }
+
+// agoAt says how long before now t was, as docker images does: "just
+// now", "1 minute ago", "5 hours ago", "3 days ago".
+func agoAt(t, now time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	d := time.Since(t)
+	d := now.Sub(t)
+	count := func(n int, unit string) string {
+		if n == 1 {
+			return "1 " + unit + " ago"
+		}
+		return fmt.Sprintf("%d %ss ago", n, unit)
+	}
 	switch {
 	case d < time.Minute:
 		return "just now"
 	case d < time.Hour:
-		return fmt.Sprintf("%d minutes ago", int(d.Minutes()))
+		return count(int(d.Minutes()), "minute")
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%d hours ago", int(d.Hours()))
+		return count(int(d.Hours()), "hour")
 	}
-	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	return count(int(d.Hours()/24), "day")
 }
 
 func humanSize(n int64) string {
@@ -142,6 +161,18 @@ func humanSize(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f%cB", float64(n)/float64(div), "kMGTPE"[exp])
+}
+
+// checkNames checks, before any work, that every ref is a valid image
+// reference: a malformed name is a bad command line (exit 2), whichever
+// command it is given to, as for -t and tag's TARGET.
+func checkNames(refs ...string) error {
+	for _, ref := range refs {
+		if _, err := registry.Normalize(ref); err != nil {
+			return usageError{err}
+		}
+	}
+	return nil
 }
 
 // checkTag checks that ref can name an image: a valid reference, by tag

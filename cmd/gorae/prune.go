@@ -23,8 +23,9 @@ func runPrune(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("prune takes no arguments, got %q", fs.Arg(0))
 	}
-	var o build.PruneOptions
-	o.All = *all
+	o := build.PruneOptions{All: *all, Waiting: func() {
+		fmt.Fprintln(os.Stderr, "waiting for the builds, pulls and containers using this gorae root to finish (Ctrl-C to give up)")
+	}}
 	if *keep != "" {
 		n, err := build.ParseSize(*keep)
 		if err != nil {

@@ -21,6 +21,9 @@ func runPull(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("pull needs one image name")
 	}
+	if err := checkNames(fs.Arg(0)); err != nil {
+		return err
+	}
 	return withRoot(func(root *build.Root) error {
 		p, _ := progress.New(os.Stderr, "plain")
 		d, err := build.Pull(ctx, root, fs.Arg(0), *platform, registry.Options{Insecure: *insecure}, p)
@@ -41,6 +44,9 @@ func runPush(ctx context.Context, args []string) error {
 	if fs.NArg() != 1 {
 		return usagef("push needs one image name, e.g. gorae push 127.0.0.1:5000/app:1.0")
 	}
+	if err := checkNames(fs.Arg(0)); err != nil {
+		return err
+	}
 	return withRoot(func(root *build.Root) error {
 		p, _ := progress.New(os.Stderr, "plain")
 		n, digest, err := build.Push(ctx, root, fs.Arg(0), registry.Options{Insecure: *insecure}, p)
@@ -60,6 +66,9 @@ func runSave(ctx context.Context, args []string) error {
 	}
 	if *out == "" || fs.NArg() == 0 {
 		return usagef("save needs -o FILE and at least one image name")
+	}
+	if err := checkNames(fs.Args()...); err != nil {
+		return err
 	}
 	return withRoot(func(root *build.Root) error {
 		var names []string
@@ -117,6 +126,9 @@ func runImport(ctx context.Context, args []string) error {
 	}
 	if fs.NArg() != 2 {
 		return usagef("import needs a root filesystem tar and a name, e.g. gorae import rootfs.tar busybox")
+	}
+	if err := checkTag(fs.Arg(1)); err != nil {
+		return usagef("invalid NAME: %v", err)
 	}
 	f, err := os.Open(fs.Arg(0))
 	if err != nil {
