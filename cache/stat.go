@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -21,9 +22,10 @@ type Stats struct {
 	path string
 	tmp  string
 
-	mu      sync.Mutex
-	entries map[string]statEntry
-	dirty   bool
+	file statIndex // the entries read from the file (or last saved)
+
+	mu    sync.Mutex
+	added map[string]statEntry // Put since; these win over file
 }
 
 type statEntry struct {
@@ -43,11 +45,8 @@ func OpenStats(root, tmp, dir string) (*Stats, error) {
 		return nil, fmt.Errorf("open stat cache: %w", err)
 	}
 	s := &Stats{path: filepath.Join(root, hex.EncodeToString(sum[:16])), tmp: tmp}
-	if b, err := os.ReadFile(s.path); err == nil {
-		s.entries = decodeStats(b)
-	}
-	if s.entries == nil {
-		s.entries = map[string]statEntry{}
+	if b, err := mapFile(s.path); err == nil {
+		s.file, _ = indexStats(b) // a bad file is an empty cache
 	}
 	return s, nil
 }
@@ -58,8 +57,12 @@ func (s *Stats) Get(rel string, id FileID) (string, bool) {
 		return "", false
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.entries[rel]
+	e, ok := s.added[rel]
+	file := s.file
+	s.mu.Unlock()
+	if !ok {
+		e, ok = file.get(rel)
+	}
 	if !ok || e.ID != id {
 		return "", false
 	}
@@ -80,17 +83,23 @@ func (s *Stats) Put(rel string, id FileID, digest string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.entries[rel] = statEntry{ID: id, Digest: digest}
-	s.dirty = true
+	if s.added == nil {
+		s.added = map[string]statEntry{}
+	}
+	s.added[rel] = statEntry{ID: id, Digest: digest}
 }
 
 // Save writes the cache back atomically if it changed.
 func (s *Stats) Save() (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.dirty {
+	if len(s.added) == 0 {
 		return nil
 	}
+	all := make(map[string]statEntry, s.file.len()+len(s.added))
+	s.file.each(func(k string, e statEntry) { all[k] = e })
+	maps.Copy(all, s.added)
+	b := encodeStats(all)
 	f, err := os.CreateTemp(s.tmp, "stats-*")
 	if err != nil {
 		return fmt.Errorf("save stat cache: %w", err)
@@ -101,7 +110,7 @@ func (s *Stats) Save() (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if _, err = f.Write(encodeStats(s.entries)); err != nil {
+	if _, err = f.Write(b); err != nil {
 		return fmt.Errorf("save stat cache: %w", err)
 	}
 	if err = f.Close(); err != nil {
@@ -110,6 +119,7 @@ func (s *Stats) Save() (err error) {
 	if err = os.Rename(f.Name(), s.path); err != nil {
 		return fmt.Errorf("save stat cache: %w", err)
 	}
-	s.dirty = false
+	s.file, _ = indexStats(b)
+	s.added = nil
 	return nil
 }

@@ -98,8 +98,8 @@ func TestStatsFileDamageIsEmpty(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := OpenStats(root, tmp, "/ctx"); len(r.entries) != 2 {
-		t.Fatalf("reloaded %d entries, want 2", len(r.entries))
+	if r, _ := OpenStats(root, tmp, "/ctx"); r.file.len() != 2 {
+		t.Fatalf("reloaded %d entries, want 2", r.file.len())
 	}
 	damaged := [][]byte{}
 	for n := range len(good) {
@@ -120,6 +120,51 @@ func TestStatsFileDamageIsEmpty(t *testing.T) {
 		}
 		if d, ok := r.Get("dir/a.txt", old); ok {
 			t.Fatalf("damaged file %d gave digest %q", i, d)
+		}
+	}
+}
+
+// Entries of one directory are interleaved with their subdirectories'
+// in the file; every one must still be found after a reload, and a path
+// that was never recorded must not be.
+func TestStatsReloadNestedDirectories(t *testing.T) {
+	root, tmp := t.TempDir(), t.TempDir()
+	s, err := OpenStats(root, tmp, "/ctx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	paths := []string{"a", "a/b", "a/b.txt", "a/b/c", "a/b/c/d", "a/b-2", "a/c", "z", "a/b/c/e", ".hidden", "x/y/z/w"}
+	for i, p := range paths {
+		s.Put(p, FileID{int64(i + 1), 2, 3, 4, 5}, "d-"+p)
+	}
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	// A second save after one more Put keeps the older entries.
+	s.Put("a/new", FileID{99, 2, 3, 4, 5}, "d-a/new")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	paths = append(paths, "a/new")
+	r, err := OpenStats(root, tmp, "/ctx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.file.len() != len(paths) {
+		t.Errorf("reloaded %d entries, want %d", r.file.len(), len(paths))
+	}
+	for i, p := range paths {
+		id := FileID{int64(i + 1), 2, 3, 4, 5}
+		if p == "a/new" {
+			id[0] = 99
+		}
+		if d, ok := r.Get(p, id); !ok || d != "d-"+p {
+			t.Errorf("Get(%q) = %q, %v", p, d, ok)
+		}
+	}
+	for _, p := range []string{"a/bb", "a/b/c/f", "b", "", "x/y", "a/b/c/d/e"} {
+		if d, ok := r.Get(p, FileID{1, 2, 3, 4, 5}); ok {
+			t.Errorf("Get(%q) found %q, never recorded", p, d)
 		}
 	}
 }

@@ -45,14 +45,15 @@ func encodeStats(entries map[string]statEntry) []byte {
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
-// decodeStats parses a stat cache file; nil when it is not a valid one.
-func decodeStats(b []byte) map[string]statEntry {
+// statBody checks a stat cache file's magic and checksum and returns a
+// decoder positioned at its first entry, and the number of entries.
+func statBody(b []byte) (statDecoder, uint64, bool) {
 	if len(b) < len(statMagic)+4 || string(b[:len(statMagic)]) != statMagic {
-		return nil
+		return statDecoder{}, 0, false
 	}
 	body, sum := b[:len(b)-4], binary.LittleEndian.Uint32(b[len(b)-4:])
 	if crc32.Checksum(body, castagnoli) != sum {
-		return nil
+		return statDecoder{}, 0, false
 	}
 	// Paths and digests are slices of one string over the file's bytes,
 	// not 40,000 small allocations, and not even a copy of the file (a
@@ -60,30 +61,14 @@ func decodeStats(b []byte) map[string]statEntry {
 	// b is ours alone and never written again.
 	rest := body[len(statMagic):]
 	if len(rest) == 0 {
-		return nil
+		return statDecoder{}, 0, false
 	}
 	d := statDecoder{s: unsafe.String(&rest[0], len(rest))}
 	n := d.uvarint()
-	if n > uint64(len(d.s)) { // every entry takes more than a byte
-		return nil
+	if d.bad || n > uint64(len(d.s)) { // every entry takes more than a byte
+		return statDecoder{}, 0, false
 	}
-	entries := make(map[string]statEntry, n)
-	for range n {
-		k := d.str()
-		var e statEntry
-		for i := range e.ID {
-			e.ID[i] = d.varint()
-		}
-		e.Digest = d.str()
-		if d.bad {
-			return nil
-		}
-		entries[k] = e
-	}
-	if d.bad || d.off != len(d.s) {
-		return nil
-	}
-	return entries
+	return d, n, true
 }
 
 type statDecoder struct {
