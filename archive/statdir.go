@@ -98,25 +98,17 @@ func statDir(fd int) ([]fs.FileInfo, error) {
 	out := make([]fs.FileInfo, 0, len(names))
 	for i, name := range names {
 		si := &infos[i]
-		si.name = name
-		for {
-			err := unix.Fstatat(fd, name, (*unix.Stat_t)(unsafe.Pointer(&si.st)), unix.AT_SYMLINK_NOFOLLOW)
-			if errors.Is(err, syscall.EINTR) {
-				continue
-			}
-			if errors.Is(err, syscall.ENOENT) {
-				si.name = "" // removed since the listing, as ReadDir would skip it
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			break
+		err := unix.Fstatat(fd, name, (*unix.Stat_t)(unsafe.Pointer(&si.st)), unix.AT_SYMLINK_NOFOLLOW)
+		for errors.Is(err, syscall.EINTR) {
+			err = unix.Fstatat(fd, name, (*unix.Stat_t)(unsafe.Pointer(&si.st)), unix.AT_SYMLINK_NOFOLLOW)
 		}
-		if si.name == "" {
-			continue
+		if errors.Is(err, syscall.ENOENT) {
+			continue // removed since the listing, as ReadDir would skip it
 		}
-		si.mode = fileMode(si.st.Mode)
+		if err != nil {
+			return nil, err
+		}
+		si.name, si.mode = name, fileMode(si.st.Mode)
 		out = append(out, si)
 	}
 	return out, nil

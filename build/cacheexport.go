@@ -170,7 +170,7 @@ func available(c *content.Store, rc *remoteCache, there map[v1.Hash]v1.Descripto
 
 // exportRegistry writes the cache to s.Ref; meter, if given, shows and
 // counts the blobs it uploads (tests leave it out).
-func exportRegistry(ctx context.Context, c *content.Store, rc *remoteCache, s CacheSpec, ro registry.Options, recs map[string]*ops.State, mounts map[string]ops.Layer, warn func(string, ...any), meter ...*cacheMeter) error {
+func exportRegistry(ctx context.Context, c *content.Store, rc *remoteCache, s CacheSpec, ro registry.Options, recs map[string]*ops.State, mounts map[string]ops.Layer, warn func(string, ...any), meter *cacheMeter) error {
 	ref, err := ro.Parse(s.Ref)
 	if err != nil {
 		return err
@@ -191,7 +191,7 @@ func exportRegistry(ctx context.Context, c *content.Store, rc *remoteCache, s Ca
 	if img.manifest, err = json.Marshal(m); err != nil {
 		return err
 	}
-	mt := firstMeter(meter, len(m.Layers))
+	mt := meter.expect(len(m.Layers))
 	for _, l := range m.Layers {
 		layer := mt.layer(c.Layer(l.Digest, v1.Hash{}, l.Size, l.MediaType))
 		if from, ok := mountSource(rc, l.Digest, ref.Context()); ok {
@@ -269,7 +269,7 @@ func existingRegistryCache(ctx context.Context, ref name.Reference, ro registry.
 
 // exportLocal writes the cache into the OCI layout dir; meter, if given,
 // shows and counts the blobs it copies there (tests leave it out).
-func exportLocal(c *content.Store, rc *remoteCache, dir string, recs map[string]*ops.State, mounts map[string]ops.Layer, warn func(string, ...any), meter ...*cacheMeter) error {
+func exportLocal(c *content.Store, rc *remoteCache, dir string, recs map[string]*ops.State, mounts map[string]ops.Layer, warn func(string, ...any), meter *cacheMeter) error {
 	old, there, _, err := readLocalCache(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist), errors.Is(err, errNoLocalCache):
@@ -281,7 +281,7 @@ func exportLocal(c *content.Store, rc *remoteCache, dir string, recs map[string]
 	if err != nil {
 		return err
 	}
-	return writeLocalCache(dir, c, m, cfg, firstMeter(meter, len(m.Layers)))
+	return writeLocalCache(dir, c, m, cfg, meter.expect(len(m.Layers)))
 }
 
 // cacheImage is a cache manifest as a ggcr image, for remote.Write.

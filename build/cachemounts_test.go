@@ -183,7 +183,7 @@ func TestRegistryCacheMounts(t *testing.T) {
 	var warns []string
 	export := func(mounts map[string]ops.Layer) {
 		t.Helper()
-		if err := exportRegistry(t.Context(), src.Content, nil, spec, reg.ro, recs, mounts, collectWarns(&warns)); err != nil {
+		if err := exportRegistry(t.Context(), src.Content, nil, spec, reg.ro, recs, mounts, collectWarns(&warns), nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -251,7 +251,7 @@ func TestLocalCacheMounts(t *testing.T) {
 	pkgs := packTestMount(t, src, "local pkgs")
 	dir := filepath.Join(t.TempDir(), "cache")
 	var warns []string
-	if err := exportLocal(src.Content, nil, dir, nil, map[string]ops.Layer{"pkgs": pkgs}, collectWarns(&warns)); err != nil {
+	if err := exportLocal(src.Content, nil, dir, nil, map[string]ops.Layer{"pkgs": pkgs}, collectWarns(&warns), nil); err != nil {
 		t.Fatal(err)
 	}
 	blobs := func() int {
@@ -259,14 +259,14 @@ func TestLocalCacheMounts(t *testing.T) {
 		return len(ents)
 	}
 	n := blobs()
-	if err := exportLocal(src.Content, nil, dir, nil, map[string]ops.Layer{"pkgs": pkgs}, collectWarns(&warns)); err != nil {
+	if err := exportLocal(src.Content, nil, dir, nil, map[string]ops.Layer{"pkgs": pkgs}, collectWarns(&warns), nil); err != nil {
 		t.Fatal(err)
 	}
 	if blobs() != n {
 		t.Errorf("exporting an unchanged mount again wrote %d new blobs", blobs()-n)
 	}
 	// An export without cache mounts keeps the ones already there.
-	if err := exportLocal(src.Content, nil, dir, map[string]*ops.State{"k": state(putLayer(t, src.Content, "l"))}, nil, collectWarns(&warns)); err != nil {
+	if err := exportLocal(src.Content, nil, dir, map[string]*ops.State{"k": state(putLayer(t, src.Content, "l"))}, nil, collectWarns(&warns), nil); err != nil {
 		t.Fatal(err)
 	}
 	rc := importCaches(t.Context(), []CacheSpec{{Type: "local", Dir: dir}}, registry.Options{}, collectWarns(&warns))

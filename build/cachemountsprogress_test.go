@@ -70,7 +70,7 @@ func TestCacheMountTransfersShown(t *testing.T) {
 	// Restore from a local cache: one fetch transfer of the blob's size.
 	cdir := filepath.Join(t.TempDir(), "cache")
 	var warns []string
-	if err := exportLocal(src.Content, nil, cdir, nil, map[string]ops.Layer{"/root/.cache/pip": l}, collectWarns(&warns)); err != nil {
+	if err := exportLocal(src.Content, nil, cdir, nil, map[string]ops.Layer{"/root/.cache/pip": l}, collectWarns(&warns), nil); err != nil {
 		t.Fatal(err)
 	}
 	rc := importCaches(t.Context(), []CacheSpec{{Type: "local", Dir: cdir}}, registry.Options{}, collectWarns(&warns))

@@ -21,21 +21,21 @@ type cacheMeter struct {
 	running, finished string // label prefixes, e.g. "exporting cache", "exported cache"
 
 	mu    sync.Mutex
-	blobs int   // blobs the export names (set by firstMeter)
+	blobs int   // blobs the export names (set by expect)
 	moved int   // blobs read to their end
 	bytes int64 // their sizes
 }
 
-// firstMeter returns the optional meter of an export of blobs blobs, or
-// nil.
-func firstMeter(ms []*cacheMeter, blobs int) *cacheMeter {
-	if len(ms) == 0 || ms[0] == nil {
+// expect records that the export names blobs blobs and returns m (nil
+// when there is no meter).
+func (m *cacheMeter) expect(blobs int) *cacheMeter {
+	if m == nil {
 		return nil
 	}
-	ms[0].mu.Lock()
-	defer ms[0].mu.Unlock()
-	ms[0].blobs = blobs
-	return ms[0]
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.blobs = blobs
+	return m
 }
 
 func newExportMeter(p *progress.Printer) *cacheMeter {

@@ -158,7 +158,7 @@ func TestCacheFetchProgress(t *testing.T) {
 	ref := reg.host + "/cache/fetch:1"
 	k := solver.Key{7}
 	if err := exportRegistry(t.Context(), src.Content, nil, CacheSpec{Type: "registry", Ref: ref}, reg.ro,
-		map[string]*ops.State{keyHex(k): state(top)}, nil, t.Logf); err != nil {
+		map[string]*ops.State{keyHex(k): state(top)}, nil, t.Logf, nil); err != nil {
 		t.Fatal(err)
 	}
 	root := testRoot(t)
@@ -184,7 +184,7 @@ func TestCacheFetchProgress(t *testing.T) {
 
 func TestCacheMeterSummary(t *testing.T) {
 	m := newExportMeter(nil)
-	firstMeter([]*cacheMeter{m}, 3)
+	m.expect(3)
 	if got, want := m.summary("uploaded"), "0 blobs uploaded, 3 already there"; got != want {
 		t.Errorf("summary %q, want %q", got, want)
 	}

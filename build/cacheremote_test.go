@@ -130,7 +130,7 @@ func TestRegistryCacheAppendsAndSkipsBlobs(t *testing.T) {
 	spec := CacheSpec{Type: "registry", Ref: reg.host + "/cache/app:main", Mode: "max"}
 	var warns []string
 	err := exportRegistry(t.Context(), root.Content, nil, spec, reg.ro,
-		map[string]*ops.State{"k1": state(base), "k2": state(base, a)}, nil, collectWarns(&warns))
+		map[string]*ops.State{"k1": state(base), "k2": state(base, a)}, nil, collectWarns(&warns), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestRegistryCacheAppendsAndSkipsBlobs(t *testing.T) {
 	}
 	// A second branch appends: only its new layer and the config go up.
 	err = exportRegistry(t.Context(), root.Content, nil, spec, reg.ro,
-		map[string]*ops.State{"k3": state(base, b), "k2": state(base, a)}, nil, collectWarns(&warns))
+		map[string]*ops.State{"k3": state(base, b), "k2": state(base, a)}, nil, collectWarns(&warns), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestRegistryCacheRefusesToOverwriteImage(t *testing.T) {
 	if err := remote.Put(ref, img, reg.ro.Remote(t.Context())...); err != nil {
 		t.Fatal(err)
 	}
-	err := exportRegistry(t.Context(), root.Content, nil, CacheSpec{Type: "registry", Ref: ref.String()}, reg.ro, nil, nil, t.Logf)
+	err := exportRegistry(t.Context(), root.Content, nil, CacheSpec{Type: "registry", Ref: ref.String()}, reg.ro, nil, nil, t.Logf, nil)
 	if err == nil || !strings.Contains(err.Error(), "already holds an image, not a gorae cache") {
 		t.Errorf("export over an image = %v", err)
 	}
@@ -187,7 +187,7 @@ func TestCacheImportIsLazy(t *testing.T) {
 	ref := reg.host + "/cache/lazy:1"
 	k1, k2 := solver.Key{1}, solver.Key{2}
 	if err := exportRegistry(t.Context(), src.Content, nil, CacheSpec{Type: "registry", Ref: ref}, reg.ro,
-		map[string]*ops.State{keyHex(k1): state(base), keyHex(k2): state(base, top)}, nil, t.Logf); err != nil {
+		map[string]*ops.State{keyHex(k1): state(base), keyHex(k2): state(base, top)}, nil, t.Logf, nil); err != nil {
 		t.Fatal(err)
 	}
 	root := testRoot(t)
@@ -245,7 +245,7 @@ func TestCorruptRemoteBlobRebuilds(t *testing.T) {
 	ref := reg.host + "/cache/corrupt:1"
 	k := solver.Key{7}
 	if err := exportRegistry(t.Context(), src.Content, nil, CacheSpec{Type: "registry", Ref: ref}, reg.ro,
-		map[string]*ops.State{keyHex(k): state(l)}, nil, t.Logf); err != nil {
+		map[string]*ops.State{keyHex(k): state(l)}, nil, t.Logf, nil); err != nil {
 		t.Fatal(err)
 	}
 	reg.mu.Lock()
@@ -296,7 +296,7 @@ func TestLocalCacheRoundTrip(t *testing.T) {
 	a, b := putLayer(t, root.Content, "layer a"), putLayer(t, root.Content, "layer b")
 	dir := filepath.Join(t.TempDir(), "cache")
 	var warns []string
-	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k1": state(a)}, nil, collectWarns(&warns)); err != nil {
+	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k1": state(a)}, nil, collectWarns(&warns), nil); err != nil {
 		t.Fatal(err)
 	}
 	// Another image in the same layout must survive the cache's update.
@@ -308,7 +308,7 @@ func TestLocalCacheRoundTrip(t *testing.T) {
 	idx.Manifests = append(idx.Manifests, other)
 	raw, _ := json.Marshal(idx)
 	os.WriteFile(filepath.Join(dir, "index.json"), raw, 0o644)
-	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k2": state(a, b)}, nil, collectWarns(&warns)); err != nil {
+	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k2": state(a, b)}, nil, collectWarns(&warns), nil); err != nil {
 		t.Fatal(err)
 	}
 	idx, err = readIndex(dir)
@@ -353,7 +353,7 @@ func TestLocalCacheExportFailureKeepsOldIndex(t *testing.T) {
 	root := testRoot(t)
 	a := putLayer(t, root.Content, "layer a")
 	dir := filepath.Join(t.TempDir(), "cache")
-	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k1": state(a)}, nil, t.Logf); err != nil {
+	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k1": state(a)}, nil, t.Logf, nil); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(filepath.Join(dir, "index.json"))
@@ -363,7 +363,7 @@ func TestLocalCacheExportFailureKeepsOldIndex(t *testing.T) {
 	root.Content.Remove(gone.Digest)
 	rc := &remoteCache{blobs: map[v1.Hash]blobSource{gone.Digest: {dir: t.TempDir()}}}
 	root.Content.SetFetcher(rc.fetch)
-	err := exportLocal(root.Content, rc, dir, map[string]*ops.State{"k2": state(a, gone)}, nil, t.Logf)
+	err := exportLocal(root.Content, rc, dir, map[string]*ops.State{"k2": state(a, gone)}, nil, t.Logf, nil)
 	if err == nil || !strings.Contains(err.Error(), gone.Digest.String()) {
 		t.Fatalf("export with an undeliverable blob = %v", err)
 	}
@@ -424,7 +424,7 @@ func TestMountSources(t *testing.T) {
 	a := putLayer(t, src.Content, "layer a")
 	from := reg.host + "/cache/one:1"
 	if err := exportRegistry(t.Context(), src.Content, nil, CacheSpec{Type: "registry", Ref: from}, reg.ro,
-		map[string]*ops.State{"k": state(a)}, nil, t.Logf); err != nil {
+		map[string]*ops.State{"k": state(a)}, nil, t.Logf, nil); err != nil {
 		t.Fatal(err)
 	}
 	rc := importCaches(t.Context(), []CacheSpec{{Type: "registry", Ref: from}}, reg.ro, t.Logf)
