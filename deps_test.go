@@ -1,7 +1,10 @@
 package gorae_test
 
 import (
+	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -13,14 +16,16 @@ const module = "github.com/gorae/gorae/"
 var levels = map[string]int{
 	"graph": 0, "solver": 0, "archive": 0, "content": 0, "registry": 0,
 	"frontend": 1, "snapshot": 1, "runner": 1, "store": 1, "cache": 1, "progress": 1, "copier": 1, "exporter": 1,
-	"ops":       2,
-	"build":     3,
-	"cmd/gorae": 4,
+	"ops":  2,
+	"root": 3, "remotecache": 3, "explain": 3,
+	"images": 4, "gc": 4,
+	"container": 5, "builder": 5,
+	"cmd/gorae": 6,
 	// Test helpers sit above everything they start.
-	"internal/testutil":         4,
-	"internal/testutil/imgdiff": 4,
+	"internal/testutil":         6,
+	"internal/testutil/imgdiff": 6,
 	// Benchmarks sit above everything they measure.
-	"bench": 4,
+	"bench": 6,
 }
 
 // allowedBuildKit are the only BuildKit packages gorae may use, and only
@@ -62,6 +67,43 @@ func TestImportLevels(t *testing.T) {
 			case pkg == "solver" && strings.Contains(strings.SplitN(imp, "/", 2)[0], ".") && !strings.HasPrefix(imp, "golang.org/x/sync/"):
 				t.Errorf("solver imports %s: it may use only the standard library and golang.org/x/sync", imp)
 			}
+		}
+	}
+}
+
+// TestPackageDocs: every library package has a doc.go whose comment says
+// what the package does and, in one sentence, its level as levels gives
+// it ("X is level N: it imports …, never …").
+func TestPackageDocs(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", "{{.ImportPath}} {{.Dir}} {{.Name}}", "./...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		pkg, dir, name := strings.TrimPrefix(f[0], module), f[1], f[2]
+		lvl, ok := levels[pkg]
+		if !ok || name == "main" || pkg == "bench" || strings.HasPrefix(pkg, "internal/") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "doc.go"))
+		if err != nil {
+			t.Errorf("%s has no doc.go: say what it owns, its level and what it must not import", pkg)
+			continue
+		}
+		doc := strings.Join(strings.Fields(strings.ReplaceAll(string(b), "\n//", " ")), " ")
+		if !strings.Contains(doc, "// Package "+name+" ") {
+			t.Errorf("%s/doc.go does not start its comment with \"Package %s\"", pkg, name)
+		}
+		want := fmt.Sprintf("%s is level %d: ", name, lvl)
+		i := strings.Index(doc, want)
+		if i < 0 {
+			t.Errorf("%s/doc.go does not say %q (deps_test.go's level)", pkg, want)
+			continue
+		}
+		sentence, _, _ := strings.Cut(doc[i:], ". ")
+		if !strings.Contains(sentence, "import") || !(strings.Contains(sentence, "never") || strings.Contains(sentence, "must not")) {
+			t.Errorf("%s/doc.go: %q does not say what it imports and what it must never import", pkg, sentence)
 		}
 	}
 }

@@ -3,6 +3,6 @@
 // layers), so a rebuild with unchanged inputs executes nothing.
 //
 // cache is level 1: it imports solver (for keys) and the standard library,
-// never ops, build or cmd. Records are JSON values of the solver's result
+// never ops, builder or cmd. Records are JSON values of the solver's result
 // type; a record whose blobs are gone is treated as a miss.
 package cache

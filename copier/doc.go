@@ -7,5 +7,5 @@
 // from a filesystem's /etc/passwd and /etc/group.
 //
 // copier is level 1: it imports archive, graph, github.com/moby/patternmatcher
-// and the standard library, never snapshot, ops, build or anything above.
+// and the standard library, never snapshot, ops, builder or anything above.
 package copier

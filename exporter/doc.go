@@ -9,7 +9,7 @@
 // cancelled export leaves nothing at the destination. Layers are streamed,
 // so memory stays bounded whatever their size.
 //
-// exporter is level 0: it imports only the standard library,
+// exporter is level 1: it imports only the standard library,
 // go-containerregistry, klauspost/compress and the gorae packages archive and
 // registry, never the store, the solver or anything above them.
 package exporter

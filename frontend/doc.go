@@ -3,9 +3,10 @@
 // frontend 1.x: ARG scoping, platform args, stage references, ONBUILD,
 // history strings and progress labels as `docker build` shows them.
 //
-// frontend uses only BuildKit's parser, instructions, shell and linter
-// packages, moby/patternmatcher (for the CopyIgnoredFile check) and
-// go-containerregistry's v1 types; from gorae it imports only graph. It must not import ops, solver, snapshot or any package that touches
-// the filesystem, the network or a registry: base images are pinned through
+// frontend is level 1: it imports only BuildKit's parser, instructions,
+// shell and linter packages, moby/patternmatcher (for the CopyIgnoredFile
+// check) and go-containerregistry's v1 types, and from gorae only graph,
+// never ops, solver, snapshot or any package that touches the
+// filesystem, the network or a registry: base images are pinned through
 // the ImageResolver the caller passes in.
 package frontend

@@ -4,5 +4,5 @@
 //
 // ops is level 2: it wires the level-0 and level-1 packages (archive,
 // content, snapshot, copier, store, registry, solver, graph) and must not
-// import build or cmd.
+// import root, builder or anything above it.
 package ops

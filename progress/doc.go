@@ -6,5 +6,6 @@
 // runs the same step), JSON lines for CI, or nothing.
 //
 // progress is level 1: it imports solver (for events), the standard
-// library and golang.org/x/sys/unix (terminal detection and size) only.
+// library and golang.org/x/sys/unix (terminal detection and size), never
+// another gorae package.
 package progress

@@ -10,6 +10,6 @@
 // The sandbox init is the calling program itself, re-executed: its main must
 // call Main first. Linux only, pure Go, no cgo.
 //
-// It imports only the standard library and golang.org/x/sys/unix; it must
-// not import any gorae package (it sits at the bottom, next to archive).
+// runner is level 1: it imports only the standard library and
+// golang.org/x/sys/unix, and must not import any gorae package.
 package runner

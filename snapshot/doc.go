@@ -4,7 +4,7 @@
 // would, without mounting anything.
 //
 // snapshot is level 1: it imports only archive, go-containerregistry's v1
-// types and the standard library; never ops, build, content or store.
+// types and the standard library; never ops, builder, content or store.
 //
 // # Lifecycle
 //

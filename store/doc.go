@@ -4,7 +4,7 @@
 // FROM without any registry.
 //
 // store is level 1: it may import content, registry, the standard library
-// and go-containerregistry, nothing else from gorae.
+// and go-containerregistry, never another gorae package.
 //
 // The names live in DIR/index.json, an OCI image-layout index whose
 // entries carry the annotation org.opencontainers.image.ref.name with the

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorae/gorae/build"
+	"github.com/gorae/gorae/builder"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
+	"github.com/gorae/gorae/remotecache"
+	"github.com/gorae/gorae/root"
 )
 
 func runBuild(ctx context.Context, args []string) error {
@@ -103,12 +105,12 @@ func runBuild(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	root, err := build.OpenRoot(build.DefaultRoot())
+	root, err := root.Open(root.Default())
 	if err != nil {
 		return err
 	}
 	defer root.Close()
-	res, err := build.Build(ctx, root, build.Options{
+	res, err := builder.Build(ctx, root, builder.Options{
 		ContextDir: ctxDir, Dockerfile: *file, Stdin: os.Stdin, Tags: *tags,
 		BuildArgs: ba, Target: *target, Platform: *platform, NoCache: *noCache,
 		Pull: *pull, Push: *push, Outputs: *outputs, Labels: lb, Contexts: bc,
@@ -121,7 +123,7 @@ func runBuild(ctx context.Context, args []string) error {
 		Explain:       *explain || *prog == "json",
 		NoCacheFilter: splitList(*noCacheFilter),
 	})
-	var fe *build.FlagError
+	var fe *builder.FlagError
 	if errors.As(err, &fe) {
 		return usageError{err}
 	}
@@ -188,16 +190,16 @@ func sourceDateEpoch(args map[string]string) (*time.Time, error) {
 }
 
 // cacheSpecs parses every --cache-to and --cache-from value.
-func cacheSpecs(to, from []string) (cto, cfrom []build.CacheSpec, err error) {
+func cacheSpecs(to, from []string) (cto, cfrom []remotecache.Spec, err error) {
 	for _, v := range to {
-		s, err := build.ParseCacheTo(v)
+		s, err := remotecache.ParseTo(v)
 		if err != nil {
 			return nil, nil, usageError{err}
 		}
 		cto = append(cto, s)
 	}
 	for _, v := range from {
-		s, err := build.ParseCacheFrom(v)
+		s, err := remotecache.ParseFrom(v)
 		if err != nil {
 			return nil, nil, usageError{err}
 		}

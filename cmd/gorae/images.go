@@ -9,13 +9,13 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gorae/gorae/build"
 	"github.com/gorae/gorae/registry"
+	"github.com/gorae/gorae/root"
 )
 
 // withRoot opens $GORAE_ROOT for one command and closes it afterwards.
-func withRoot(fn func(*build.Root) error) error {
-	root, err := build.OpenRoot(build.DefaultRoot())
+func withRoot(fn func(*root.Root) error) error {
+	root, err := root.Open(root.Default())
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,7 @@ func runImages(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	return withRoot(func(root *build.Root) error {
+	return withRoot(func(root *root.Root) error {
 		list, err := root.Images.List(ctx)
 		if err != nil {
 			return err
@@ -66,7 +66,7 @@ func runTag(ctx context.Context, args []string) error {
 	if err := checkTag(fs.Arg(1)); err != nil {
 		return usagef("invalid TARGET: %v", err)
 	}
-	return withRoot(func(root *build.Root) error {
+	return withRoot(func(root *root.Root) error {
 		return root.Images.Tag(ctx, fs.Arg(0), fs.Arg(1))
 	})
 }
@@ -82,7 +82,7 @@ func runRmi(ctx context.Context, args []string) error {
 	if err := checkNames(fs.Args()...); err != nil {
 		return err
 	}
-	return withRoot(func(root *build.Root) error {
+	return withRoot(func(root *root.Root) error {
 		for _, ref := range fs.Args() {
 			if err := root.Images.Remove(ctx, ref); err != nil {
 				return err
@@ -104,7 +104,7 @@ func runInspect(ctx context.Context, args []string) error {
 	if err := checkNames(fs.Arg(0)); err != nil {
 		return err
 	}
-	return withRoot(func(root *build.Root) error {
+	return withRoot(func(root *root.Root) error {
 		img, digest, err := root.Images.Image(ctx, fs.Arg(0))
 		if err != nil {
 			return err

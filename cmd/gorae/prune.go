@@ -8,7 +8,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/gorae/gorae/build"
+	"github.com/gorae/gorae/gc"
+	"github.com/gorae/gorae/progress"
+	"github.com/gorae/gorae/root"
 )
 
 func runPrune(ctx context.Context, args []string) error {
@@ -23,11 +25,11 @@ func runPrune(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("prune takes no arguments, got %q", fs.Arg(0))
 	}
-	o := build.PruneOptions{All: *all, Waiting: func() {
+	o := gc.PruneOptions{All: *all, Waiting: func() {
 		fmt.Fprintln(os.Stderr, "waiting for the builds, pulls and containers using this gorae root to finish (Ctrl-C to give up)")
 	}}
 	if *keep != "" {
-		n, err := build.ParseSize(*keep)
+		n, err := gc.ParseSize(*keep)
 		if err != nil {
 			return usagef("--keep-storage: %v", err)
 		}
@@ -40,12 +42,12 @@ func runPrune(ctx context.Context, args []string) error {
 		}
 		o.Until = d
 	}
-	return withRoot(func(root *build.Root) error {
-		freed, err := build.Prune(ctx, root, o)
+	return withRoot(func(root *root.Root) error {
+		freed, err := gc.Prune(ctx, root, o)
 		if err != nil {
 			return err
 		}
-		fmt.Printf("Total reclaimed space: %s\n", build.FormatSize(freed))
+		fmt.Printf("Total reclaimed space: %s\n", progress.FormatSize(freed))
 		return nil
 	})
 }
@@ -72,8 +74,8 @@ func runDu(ctx context.Context, args []string) error {
 	if fs.NArg() > 0 {
 		return usagef("du takes no arguments, got %q", fs.Arg(0))
 	}
-	return withRoot(func(root *build.Root) error {
-		du, err := build.DiskUsage(ctx, root)
+	return withRoot(func(root *root.Root) error {
+		du, err := gc.DiskUsage(ctx, root)
 		if err != nil {
 			return err
 		}
@@ -84,16 +86,16 @@ func runDu(ctx context.Context, args []string) error {
 			if k.Kind == "snapshots" {
 				note = fmt.Sprintf("%d in use by images", k.InUse)
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", k.Kind, k.Count, build.FormatSize(k.Size), note)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", k.Kind, k.Count, progress.FormatSize(k.Size), note)
 			if *verbose {
 				for _, it := range k.Items {
-					fmt.Fprintf(tw, "  %s\t\t%s\tlast used %s\n", it.Name, build.FormatSize(it.Size), ago(it.LastUsed))
+					fmt.Fprintf(tw, "  %s\t\t%s\tlast used %s\n", it.Name, progress.FormatSize(it.Size), ago(it.LastUsed))
 				}
 			}
 		}
-		fmt.Fprintf(tw, "total\t\t%s\t\n", build.FormatSize(du.Total))
-		fmt.Fprintf(tw, "build cache\t\t%s\t(what --keep-storage and GORAE_GC_BUDGET count)\n", build.FormatSize(du.Cache))
-		fmt.Fprintf(tw, "reclaimable\t\t%s\t(gorae prune)\n", build.FormatSize(du.Reclaimable))
+		fmt.Fprintf(tw, "total\t\t%s\t\n", progress.FormatSize(du.Total))
+		fmt.Fprintf(tw, "build cache\t\t%s\t(what --keep-storage and GORAE_GC_BUDGET count)\n", progress.FormatSize(du.Cache))
+		fmt.Fprintf(tw, "reclaimable\t\t%s\t(gorae prune)\n", progress.FormatSize(du.Reclaimable))
 		return tw.Flush()
 	})
 }

@@ -14,9 +14,10 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/gorae/gorae/build"
+	"github.com/gorae/gorae/container"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
+	"github.com/gorae/gorae/root"
 	"github.com/gorae/gorae/runner"
 )
 
@@ -64,7 +65,7 @@ func runRun(ctx context.Context, args []string) error {
 	// Everything after the image is the command's, flags included.
 	fs.SetInterspersed(false)
 	var f runFlags
-	var o build.RunOptions
+	var o container.Options
 	fs.Bool("rm", false, "accepted for docker compatibility: gorae always discards a container when its command ends")
 	fs.BoolVarP(&f.interactive, "interactive", "i", false, "pass gorae's stdin to the command (default: /dev/null)")
 	fs.BoolVarP(&f.tty, "tty", "t", false, "give the command a pseudo-terminal")
@@ -89,8 +90,8 @@ func runRun(ctx context.Context, args []string) error {
 	p, _ := progress.New(os.Stderr, "plain")
 	o.Progress = p
 	o.Registry = registry.Options{Insecure: f.insecure}
-	return withRoot(func(root *build.Root) error {
-		c, err := build.NewContainer(ctx, root, o)
+	return withRoot(func(root *root.Root) error {
+		c, err := container.New(ctx, root, o)
 		if err != nil {
 			if ctx.Err() != nil {
 				return err // interrupted before the container started
@@ -107,7 +108,7 @@ func runRun(ctx context.Context, args []string) error {
 }
 
 // apply checks the flags and arguments and fills o with them.
-func (f runFlags) apply(fs *pflag.FlagSet, o *build.RunOptions) error {
+func (f runFlags) apply(fs *pflag.FlagSet, o *container.Options) error {
 	if fs.NArg() == 0 {
 		return usagef("run needs an image, e.g. gorae run busybox echo hello")
 	}
@@ -193,39 +194,39 @@ func readEnvFile(name string) ([]string, error) {
 }
 
 // parseVolume parses -v /host/path:/container/path[:ro|rw].
-func parseVolume(s string) (build.Volume, error) {
+func parseVolume(s string) (container.Volume, error) {
 	parts := strings.Split(s, ":")
 	if len(parts) == 1 {
-		return build.Volume{}, usagef("-v %s: anonymous volumes are not supported: bind a host path, e.g. -v /host/dir:%s", s, s)
+		return container.Volume{}, usagef("-v %s: anonymous volumes are not supported: bind a host path, e.g. -v /host/dir:%s", s, s)
 	}
 	if len(parts) > 3 {
-		return build.Volume{}, usagef("-v %s: too many colons: use /host/path:/container/path[:ro|rw]", s)
+		return container.Volume{}, usagef("-v %s: too many colons: use /host/path:/container/path[:ro|rw]", s)
 	}
-	v := build.Volume{Source: parts[0], Target: parts[1]}
+	v := container.Volume{Source: parts[0], Target: parts[1]}
 	if len(parts) == 3 {
 		switch parts[2] {
 		case "ro":
 			v.ReadOnly = true
 		case "rw":
 		default:
-			return build.Volume{}, usagef("-v %s: unknown option %q: use ro or rw", s, parts[2])
+			return container.Volume{}, usagef("-v %s: unknown option %q: use ro or rw", s, parts[2])
 		}
 	}
 	if !filepath.IsAbs(v.Source) {
-		return build.Volume{}, usagef("-v %s: %q is not an absolute host path, and named volumes are not supported: use e.g. -v \"$PWD/%s:%s\"", s, v.Source, v.Source, v.Target)
+		return container.Volume{}, usagef("-v %s: %q is not an absolute host path, and named volumes are not supported: use e.g. -v \"$PWD/%s:%s\"", s, v.Source, v.Source, v.Target)
 	}
 	if _, err := os.Stat(v.Source); err != nil {
-		return build.Volume{}, usagef("-v %s: host path %s does not exist: create it first", s, v.Source)
+		return container.Volume{}, usagef("-v %s: host path %s does not exist: create it first", s, v.Source)
 	}
 	if !path.IsAbs(v.Target) {
-		return build.Volume{}, usagef("-v %s: container path %q must be absolute", s, v.Target)
+		return container.Volume{}, usagef("-v %s: container path %q must be absolute", s, v.Target)
 	}
 	return v, nil
 }
 
 // attach runs the container with gorae's stdio (or a pseudo-terminal),
 // forwarding signals, and turns the outcome into gorae's exit status.
-func attach(ctx context.Context, c *build.Container, f runFlags) error {
+func attach(ctx context.Context, c *container.Container, f runFlags) error {
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, forwarded()...)
 	defer signal.Stop(sigs)
@@ -239,7 +240,7 @@ func attach(ctx context.Context, c *build.Container, f runFlags) error {
 	fwd := make(chan os.Signal, 8)
 	go proxySignals(runCtx, sigs, fwd, kill)
 
-	rio := build.RunIO{Stdout: os.Stdout, Stderr: os.Stderr, Signals: fwd}
+	rio := container.IO{Stdout: os.Stdout, Stderr: os.Stderr, Signals: fwd}
 	if f.interactive {
 		rio.Stdin = os.Stdin
 	}

@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/gorae/gorae/build"
 	"github.com/gorae/gorae/exporter"
+	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
+	"github.com/gorae/gorae/root"
 )
 
 func runPull(ctx context.Context, args []string) error {
@@ -24,9 +25,9 @@ func runPull(ctx context.Context, args []string) error {
 	if err := checkNames(fs.Arg(0)); err != nil {
 		return err
 	}
-	return withRoot(func(root *build.Root) error {
+	return withRoot(func(root *root.Root) error {
 		p, _ := progress.New(os.Stderr, "plain")
-		d, err := build.Pull(ctx, root, fs.Arg(0), *platform, registry.Options{Insecure: *insecure}, p)
+		d, err := images.Pull(ctx, root, fs.Arg(0), *platform, registry.Options{Insecure: *insecure}, p)
 		if err != nil {
 			return err
 		}
@@ -47,9 +48,9 @@ func runPush(ctx context.Context, args []string) error {
 	if err := checkNames(fs.Arg(0)); err != nil {
 		return err
 	}
-	return withRoot(func(root *build.Root) error {
+	return withRoot(func(root *root.Root) error {
 		p, _ := progress.New(os.Stderr, "plain")
-		n, digest, err := build.Push(ctx, root, fs.Arg(0), registry.Options{Insecure: *insecure}, p)
+		n, digest, err := images.Push(ctx, root, fs.Arg(0), registry.Options{Insecure: *insecure}, p)
 		if err != nil {
 			return err
 		}
@@ -70,7 +71,7 @@ func runSave(ctx context.Context, args []string) error {
 	if err := checkNames(fs.Args()...); err != nil {
 		return err
 	}
-	return withRoot(func(root *build.Root) error {
+	return withRoot(func(root *root.Root) error {
 		var names []string
 		var first string
 		for _, a := range fs.Args() {
@@ -106,8 +107,8 @@ func runLoad(ctx context.Context, args []string) error {
 	if *in == "" {
 		return usagef("load needs -i FILE")
 	}
-	return withRoot(func(root *build.Root) error {
-		names, err := build.Load(ctx, root, *in)
+	return withRoot(func(root *root.Root) error {
+		names, err := images.Load(ctx, root, *in)
 		if err != nil {
 			return err
 		}
@@ -135,8 +136,8 @@ func runImport(ctx context.Context, args []string) error {
 		return fmt.Errorf("import: %w", err)
 	}
 	defer f.Close()
-	return withRoot(func(root *build.Root) error {
-		d, err := build.Import(ctx, root, f, fs.Arg(1), *changes)
+	return withRoot(func(root *root.Root) error {
+		d, err := images.Import(ctx, root, f, fs.Arg(1), *changes)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,256 @@
+package builder
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/cache"
+	"github.com/gorae/gorae/copier"
+	"github.com/gorae/gorae/explain"
+	"github.com/gorae/gorae/frontend"
+	"github.com/gorae/gorae/gc"
+	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/images"
+	"github.com/gorae/gorae/ops"
+	"github.com/gorae/gorae/remotecache"
+	"github.com/gorae/gorae/root"
+	"github.com/gorae/gorae/runner"
+	"github.com/gorae/gorae/solver"
+)
+
+// Result describes a finished build.
+type Result struct {
+	Image        v1.Image
+	Digest       v1.Hash // manifest digest
+	ConfigDigest v1.Hash // image id, as docker shows it
+	Names        []string
+}
+
+// Build runs one build on root.
+func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
+	start := time.Now()
+	unlock, err := root.Lock(ctx, false)
+	if err != nil {
+		return nil, err
+	}
+	unlock = sync.OnceFunc(unlock) // released early for automatic GC
+	defer unlock()
+	dockerfile, name, err := readDockerfile(o)
+	if err != nil {
+		return nil, err
+	}
+	excludes, err := readExcludes(o)
+	if err != nil {
+		return nil, err
+	}
+	comp, err := archive.ParseCompression(o.Compression)
+	if err != nil {
+		return nil, fmt.Errorf("invalid --compression: %w", err)
+	}
+	platform, err := images.ParsePlatform(o.Platform)
+	if err != nil {
+		return nil, err
+	}
+	tg, err := parseTargets(o)
+	if err != nil {
+		return nil, err
+	}
+	res := &images.Resolver{Root: root, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress}
+	named := map[string]bool{}
+	for k := range o.Contexts {
+		named[k] = true
+	}
+	conv, err := frontend.Convert(ctx, frontend.Options{
+		File: name, Source: dockerfile, BuildArgs: o.BuildArgs, Target: o.Target,
+		Platform: platform, PlatformImplicit: o.Platform == "", BuildPlatform: images.HostPlatform(), Excludes: excludes,
+		Contexts: named, Labels: o.Labels, Resolver: res,
+		Warn: func(w frontend.Warning) {
+			if w.Line > 0 {
+				o.Progress.Warnf("%s:%d: %s", w.File, w.Line, w.Msg)
+			} else {
+				o.Progress.Warnf("%s", w.Msg)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	contexts := map[string]string{"context": o.ContextDir}
+	for k, v := range o.Contexts {
+		contexts[k] = v
+	}
+	stats := map[string]*cache.Stats{}
+	for name, dir := range contexts {
+		st, err := cache.OpenStats(filepath.Join(root.Dir, "statcache"), root.Tmp, dir)
+		if err != nil {
+			return nil, err
+		}
+		stats[name] = st
+	}
+	defer func() {
+		for _, st := range stats {
+			if err := st.Save(); err != nil {
+				o.Progress.Warnf("%v", err)
+			}
+		}
+	}()
+	allow := map[string]bool{}
+	for _, a := range o.Allow {
+		allow[a] = true
+	}
+	env := &ops.Env{Stats: stats, Runner: &runner.Runner{}, Allow: allow,
+		Tmp: root.Tmp, Mounts: filepath.Join(root.Dir, "mounts"), Output: o.Progress.Output, Transfer: o.Progress.Transfer,
+		Content: root.Content, Snapshots: root.Snapshots, Images: root.Images,
+		Registry: o.Registry, Contexts: contexts, Compression: comp,
+		Docker: o.Docker, Jobs: o.Jobs, Epoch: o.Epoch,
+		Secrets: o.Secrets, SSH: o.SSH,
+	}
+	defer env.Close()
+	roots := []*graph.Node{conv.Root}
+	for _, h := range conv.History {
+		if h.Node != nil {
+			roots = append(roots, h.Node)
+		}
+	}
+	vs, err := env.Vertices(roots)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := noCacheStages(o.NoCacheFilter, conv.Names)
+	if err != nil {
+		return nil, err
+	}
+	xo := explain.Options{
+		RootDir: root.Dir, Tmp: root.Tmp, Target: explainTarget(o),
+		Namespace: namespace(comp, o.Epoch), NoCache: o.NoCache, Why: markNoCache(filter, roots, vs),
+	}
+	if o.Explain && o.Progress != nil {
+		xo.Print = o.Progress.Explain
+	}
+	xp := explain.New(xo, roots, vs)
+	bc := &buildCache{root: root, noCache: o.NoCache, compression: comp, epoch: o.Epoch, mountIDs: remotecache.MountIDs(roots)}
+	env.SeedCacheMount = func(ctx context.Context, id, dir string) error {
+		return bc.remote.SeedMount(ctx, id, dir, o.Progress, o.Progress.Logf, o.Progress.Warnf)
+	}
+	defer bc.importRemote(ctx, o)()
+	var states []*ops.State
+	var out *Result
+	for { // again only when a --cache-from blob proved corrupt (bc.retry)
+		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Events: xp.Events(o.Progress.Event), Keys: bc.setKeys})
+		if err == nil {
+			byNode := map[string]*ops.State{}
+			for i, n := range roots {
+				byNode[n.Digest()] = states[i]
+			}
+			var img v1.Image
+			img, err = assemble(root.Content, assembly{
+				config: conv.Config, history: conv.History, final: states[0],
+				states: byNode, docker: o.Docker, epoch: o.Epoch,
+			})
+			if err == nil {
+				img, err = bc.withCacheExtras(img, states[0], o.CacheTo)
+			}
+			if err == nil {
+				out, err = finish(ctx, root, img, tg, o)
+			}
+		}
+		if !bc.retry(err, o.Progress.Warnf) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := exportCaches(ctx, root, o, bc, states[0]); err != nil {
+		return nil, err
+	}
+	if err := xp.Save(); err != nil {
+		o.Progress.Warnf("%v (gorae build --explain will compare with an older build)", err)
+	}
+	o.Progress.Logf("built %s in %.1fs", out.Digest, time.Since(start).Seconds())
+	unlock() // automatic GC needs the lock exclusively; the image is named now
+	gc.Auto(ctx, root, o.Progress)
+	return out, nil
+}
+
+func readDockerfile(o Options) ([]byte, string, error) {
+	if o.Dockerfile == "-" {
+		if o.Stdin == nil {
+			return nil, "", errors.New("-f -: no standard input to read the Dockerfile from")
+		}
+		b, err := io.ReadAll(o.Stdin)
+		if err != nil {
+			return nil, "", fmt.Errorf("read Dockerfile from standard input: %w", err)
+		}
+		return b, "Dockerfile", nil
+	}
+	p := o.Dockerfile
+	if p == "" {
+		p = filepath.Join(o.ContextDir, "Dockerfile")
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, "", fmt.Errorf("no Dockerfile at %s: create one or name it with -f", p)
+		}
+		return nil, "", fmt.Errorf("read Dockerfile: %w", err)
+	}
+	return b, filepath.Base(p), nil
+}
+
+// readExcludes reads NAME.dockerignore beside the Dockerfile if it
+// exists, else .dockerignore at the context root, as BuildKit does.
+func readExcludes(o Options) ([]string, error) {
+	candidates := []string{}
+	if o.Dockerfile != "" && o.Dockerfile != "-" {
+		candidates = append(candidates, o.Dockerfile+".dockerignore")
+	}
+	candidates = append(candidates, filepath.Join(o.ContextDir, ".dockerignore"))
+	for _, p := range candidates {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", p, err)
+		}
+		ex, err := copier.ReadDockerignore(bytes.NewReader(b))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		return ex, nil
+	}
+	return nil, nil
+}
+
+// stepSlots is how many steps may execute at once. RUN steps mostly wait
+// (on the network, on sleep, on I/O), so the default is not the number of
+// CPUs: like BuildKit, gorae runs independent stages together, and CPU-heavy
+// work (compression) is bounded by its own worker pools.
+func stepSlots(jobs int) int {
+	if jobs > 0 {
+		return jobs
+	}
+	return 16
+}
+
+// explainTarget is what --explain compares a build with: the last build
+// of the same context, Dockerfile, --target and platform.
+func explainTarget(o Options) explain.Target {
+	platform := o.Platform
+	if platform == "" {
+		p := images.HostPlatform()
+		platform = p.OS + "/" + p.Architecture
+	}
+	return explain.Target{ContextDir: o.ContextDir, Dockerfile: o.Dockerfile, Stage: o.Target, Platform: platform}
+}

@@ -1,0 +1,141 @@
+package builder
+
+// How a build uses --cache-from: records load lazily, corrupt blobs are
+// dropped and rebuilt, and --cache-to exports what the build used.
+
+import (
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/content"
+	"github.com/gorae/gorae/internal/testutil"
+	"github.com/gorae/gorae/ops"
+	"github.com/gorae/gorae/progress"
+	"github.com/gorae/gorae/remotecache"
+	"github.com/gorae/gorae/root"
+	"github.com/gorae/gorae/solver"
+)
+
+func keyHex(k solver.Key) string { return hex.EncodeToString(k[:]) }
+
+// putLayer stores a fake layer blob and returns its record entry.
+func putLayer(t *testing.T, c *content.Store, s string) ops.Layer {
+	t.Helper()
+	d, err := c.PutBytes([]byte(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ops.Layer{Digest: d, DiffID: d, Size: int64(len(s)), MediaType: types.OCILayer}
+}
+
+func state(ls ...ops.Layer) *ops.State {
+	return &ops.State{Layers: ls, Added: true, Created: 1700000000}
+}
+
+func testPrinter(t *testing.T) *progress.Printer {
+	p, err := progress.New(io.Discard, "plain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// exportTestCache writes recs, blobs from src, as a registry cache at
+// ref, as a --cache-to type=registry,mode=max does.
+func exportTestCache(t *testing.T, src *root.Root, reg *testutil.MemRegistry, ref string, recs map[string]*ops.State) {
+	t.Helper()
+	err := remotecache.Export(t.Context(), remotecache.ExportOptions{
+		To: []remotecache.Spec{{Type: "registry", Ref: ref, Mode: "max"}}, Content: src.Content,
+		Records:  func(string) map[string]*ops.State { return recs },
+		Registry: reg.Options, Progress: testPrinter(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCacheImportIsLazy(t *testing.T) {
+	reg := testutil.NewMemRegistry(t)
+	src := openTestRoot(t)
+	base, top := putLayer(t, src.Content, "base layer"), putLayer(t, src.Content, "top layer")
+	ref := reg.Host + "/cache/lazy:1"
+	k1, k2 := solver.Key{1}, solver.Key{2}
+	exportTestCache(t, src, reg, ref, map[string]*ops.State{keyHex(k1): state(base), keyHex(k2): state(base, top)})
+	root := openTestRoot(t)
+	bc := &buildCache{root: root, compression: archive.Gzip}
+	done := bc.importRemote(t.Context(), Options{CacheFrom: []remotecache.Spec{{Type: "registry", Ref: ref}}, Registry: reg.Options, Progress: testPrinter(t)})
+	defer done()
+	s, ok, err := bc.Load(t.Context(), k2)
+	if err != nil || !ok || len(s.Layers) != 2 {
+		t.Fatalf("Load of an imported record = %+v %v %v", s, ok, err)
+	}
+	if root.Content.Has(top.Digest) || reg.GetsOf(top.Digest) != 0 || reg.GetsOf(base.Digest) != 0 {
+		t.Fatal("a cache hit downloaded a layer before anything needed it")
+	}
+	rc, err := root.Content.Layer(top.Digest, top.DiffID, top.Size, top.MediaType).Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != "top layer" || !root.Content.Has(top.Digest) || reg.GetsOf(top.Digest) != 1 {
+		t.Errorf("lazy fetch gave %q, stored=%v, GETs=%d", b, root.Content.Has(top.Digest), reg.GetsOf(top.Digest))
+	}
+	if root.Content.Has(base.Digest) {
+		t.Error("fetching one layer fetched another")
+	}
+	if recs := bc.records(state(base, top), "max"); len(recs) != 1 || recs[keyHex(k2)] == nil {
+		t.Errorf("max export after one hit = %v, want only k2 (what this build used)", recs)
+	}
+	// min also keeps the imported records inside the final image, so an
+	// inline cache (and the image digest) repeats.
+	if recs := bc.records(state(base, top), "min"); len(recs) != 2 || recs[keyHex(k1)] == nil {
+		t.Errorf("min export = %v, want k1 and k2", recs)
+	}
+	if recs := bc.records(state(top), "min"); len(recs) != 0 {
+		t.Errorf("min export for a final image without the base layer = %v, want none", recs)
+	}
+	done()
+	if _, err := root.Content.Open(base.Digest); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the fetcher outlived the build: Open = %v", err)
+	}
+}
+
+func TestCorruptRemoteBlobRebuilds(t *testing.T) {
+	reg := testutil.NewMemRegistry(t)
+	src := openTestRoot(t)
+	l := putLayer(t, src.Content, "honest layer")
+	ref := reg.Host + "/cache/corrupt:1"
+	k := solver.Key{7}
+	exportTestCache(t, src, reg, ref, map[string]*ops.State{keyHex(k): state(l)})
+	reg.Tamper(l.Digest)
+	root := openTestRoot(t)
+	bc := &buildCache{root: root, compression: archive.Gzip}
+	defer bc.importRemote(t.Context(), Options{CacheFrom: []remotecache.Spec{{Type: "registry", Ref: ref}}, Registry: reg.Options, Progress: testPrinter(t)})()
+	if _, ok, _ := bc.Load(t.Context(), k); !ok {
+		t.Fatal("the record did not load")
+	}
+	_, err := root.Content.Open(l.Digest)
+	var warns []string
+	if !bc.retry(err, testutil.CollectWarnings(&warns)) {
+		t.Fatalf("a tampered blob (%v) did not ask for a rebuild", err)
+	}
+	if root.Content.Has(l.Digest) {
+		t.Error("the tampered blob was stored")
+	}
+	if len(warns) != 1 || !strings.Contains(warns[0], "rebuilding the steps that needed it") {
+		t.Errorf("warnings = %q", warns)
+	}
+	if _, ok, _ := bc.Load(t.Context(), k); ok {
+		t.Error("the record naming the tampered blob still loads")
+	}
+	if bc.retry(err, testutil.CollectWarnings(&warns)) {
+		t.Error("the same bad blob asked for a second rebuild")
+	}
+}

@@ -1,0 +1,163 @@
+package builder
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gorae/gorae/content"
+	"github.com/gorae/gorae/exporter"
+	"github.com/gorae/gorae/images"
+	"github.com/gorae/gorae/registry"
+	"github.com/gorae/gorae/remotecache"
+	"github.com/gorae/gorae/root"
+)
+
+// targets are where a build's image goes, checked before the build starts
+// so that a bad name or --output fails fast and leaves nothing behind.
+type targets struct {
+	names []string
+	sinks []exporter.Exporter
+}
+
+func parseTargets(o Options) (*targets, error) {
+	var names []string
+	for _, t := range o.Tags {
+		n, err := registry.Normalize(t)
+		if err != nil {
+			return nil, fmt.Errorf("invalid tag -t %s: %w", t, err)
+		}
+		names = append(names, n)
+	}
+	var sinks []exporter.Exporter
+	for _, spec := range o.Outputs {
+		e, err := exporter.Parse(spec)
+		if err != nil {
+			return nil, err
+		}
+		if err := checkDest(spec, e); err != nil {
+			return nil, err
+		}
+		switch x := e.(type) {
+		case nil:
+		case exporter.Image:
+			// The build always stores the image; type=image only adds a push.
+			if x.Push {
+				x.Registry.Options = o.Registry
+				sinks = append(sinks, x)
+			}
+		default:
+			sinks = append(sinks, e)
+		}
+	}
+	if o.Push && len(names) == 0 {
+		return nil, fmt.Errorf("--push needs at least one name: add -t REGISTRY/REPO:TAG")
+	}
+	return &targets{names: names, sinks: sinks}, nil
+}
+
+// finish hands the built image to its sinks: the local store always (by
+// name when -t is given), the registry with --push, and each --output.
+func finish(ctx context.Context, root *root.Root, img v1.Image, t *targets, o Options) (*Result, error) {
+	names, sinks := t.names, t.sinks
+	digest, err := img.Digest()
+	if err != nil {
+		return nil, err
+	}
+	cfgDigest, err := img.ConfigName()
+	if err != nil {
+		return nil, err
+	}
+	label := digest.String()
+	if len(o.Tags) > 0 {
+		label = o.Tags[0] // as the user spelled it, for error messages
+	}
+	if err := remotecache.RecordLazy(root.Content, img, label); err != nil {
+		return nil, fmt.Errorf("store image: %w", err)
+	}
+	if err := root.Images.Export(ctx, img, names); err != nil {
+		return nil, fmt.Errorf("store image: %w", err)
+	}
+	for _, n := range names {
+		o.Progress.Logf("naming to %s", n)
+	}
+	if o.Push {
+		o.Progress.Logf("pushing %s", strings.Join(names, ", "))
+		if err := images.PushImage(ctx, root.Content, img, names, o.Registry, o.Progress); err != nil {
+			return nil, err
+		}
+	}
+	for _, s := range sinks {
+		if err := s.Export(ctx, img, names); err != nil {
+			return nil, err
+		}
+	}
+	res := &Result{Image: img, Digest: digest, ConfigDigest: cfgDigest, Names: names}
+	if o.IIDFile != "" {
+		if err := content.WriteFile(o.IIDFile, []byte(digest.String())); err != nil {
+			return nil, fmt.Errorf("write --iidfile: %w", err)
+		}
+	}
+	if o.Metadata != "" {
+		if err := writeMetadata(o.Metadata, img, res); err != nil {
+			return nil, fmt.Errorf("write --metadata-file: %w", err)
+		}
+	}
+	return res, nil
+}
+
+// writeMetadata writes the keys buildx writes for an image build.
+func writeMetadata(path string, img v1.Image, r *Result) error {
+	mt, err := img.MediaType()
+	if err != nil {
+		return err
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return err
+	}
+	md := map[string]any{
+		"containerimage.digest":        r.Digest.String(),
+		"containerimage.config.digest": r.ConfigDigest.String(),
+		"containerimage.descriptor": map[string]any{
+			"mediaType": string(mt), "digest": r.Digest.String(), "size": len(raw),
+		},
+	}
+	if len(r.Names) > 0 {
+		md["image.name"] = strings.Join(r.Names, ",")
+	}
+	b, err := json.MarshalIndent(md, "", "  ")
+	if err != nil {
+		return err
+	}
+	return content.WriteFile(path, append(b, '\n'))
+}
+
+// checkDest makes sure an output's destination directory exists before
+// the build starts, so a typo fails fast instead of after the work.
+func checkDest(spec string, e exporter.Exporter) error {
+	var dest string
+	switch x := e.(type) {
+	case exporter.OCI:
+		dest = x.Dest
+	case exporter.Docker:
+		dest = x.Dest
+	case exporter.Local:
+		dest = x.Dest
+	case exporter.Tar:
+		dest = x.Dest
+	}
+	if dest == "" || dest == exporter.Stdout {
+		return nil
+	}
+	parent := filepath.Dir(dest)
+	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+		return fmt.Errorf("invalid --output %q: directory %s does not exist; create it or choose another dest", spec, parent)
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package builder
+
+import (
+	"io"
+	"time"
+
+	"github.com/gorae/gorae/progress"
+	"github.com/gorae/gorae/registry"
+	"github.com/gorae/gorae/remotecache"
+)
+
+// Options are the settings of one build, as `gorae build` flags give them.
+type Options struct {
+	ContextDir string
+	// Dockerfile is the Dockerfile's path; "" = ContextDir/Dockerfile,
+	// "-" = read from Stdin.
+	Dockerfile string
+	Stdin      io.Reader
+	Tags       []string
+	BuildArgs  map[string]string
+	Target     string
+	Platform   string // os/arch[/variant]; "" = this machine
+	NoCache    bool
+	Pull       bool
+	Push       bool
+	Outputs    []string          // --output specs
+	Labels     map[string]string // --label
+	Contexts   map[string]string // --build-context NAME=DIR
+	Registry   registry.Options
+	// Compression is gzip (default), zstd or uncompressed.
+	Compression string
+	Docker      bool // Docker v2s2 media types instead of OCI
+	IIDFile     string
+	Metadata    string // --metadata-file
+	Jobs        int
+	Epoch       *time.Time // SOURCE_DATE_EPOCH
+	Progress    *progress.Printer
+	// Allow lists --allow entitlements: network.host, security.insecure.
+	Allow []string
+	// CacheTo and CacheFrom are the --cache-to and --cache-from specs
+	// (remotecache.ParseTo, ParseFrom); see docs/remote-cache.md.
+	CacheTo   []remotecache.Spec
+	CacheFrom []remotecache.Spec
+	// Secrets are --secret values by id; SSH maps a --ssh id to an ssh
+	// agent socket. Neither enters a cache key, a layer or the history.
+	Secrets map[string][]byte
+	SSH     map[string]string
+	// Explain prints, for every step that misses the cache, which part
+	// of its key changed since the last build of the same target.
+	Explain bool
+	// NoCacheFilter names stages (--no-cache-filter) whose RUN, COPY and
+	// ADD steps, and every step after them, execute even when cached;
+	// see markNoCache.
+	NoCacheFilter []string
+}

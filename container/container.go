@@ -1,0 +1,293 @@
+package container
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/copier"
+	"github.com/gorae/gorae/images"
+	"github.com/gorae/gorae/ops"
+	"github.com/gorae/gorae/progress"
+	"github.com/gorae/gorae/registry"
+	"github.com/gorae/gorae/root"
+	"github.com/gorae/gorae/runner"
+	"github.com/gorae/gorae/snapshot"
+)
+
+// Options are the settings of `gorae run`: which image, how its config
+// is overridden, and what the container sees of the host.
+type Options struct {
+	Image    string
+	Config   Config
+	Volumes  []Volume
+	Network  string // default (the host's), host, none (only lo)
+	Hostname string // "" = the container's random id, as Docker does
+	Tty      bool   // sets TERM=xterm; the terminal itself comes with IO
+	Registry registry.Options
+	Progress *progress.Printer // says when the image is pulled
+}
+
+// Config overrides the image config as docker run's flags do.
+type Config struct {
+	Cmd []string // replaces the image's Cmd when not empty
+	// Entrypoint replaces the image's Entrypoint (and drops its Cmd)
+	// when EntrypointSet; an empty Entrypoint clears it.
+	Entrypoint    []string
+	EntrypointSet bool
+	Env           []string // K=V, over the image's Env
+	Workdir       string   // replaces WorkingDir; created when missing
+	User          string   // replaces User: name|uid[:group|gid]
+}
+
+// Volume is a host directory or file bound into the container.
+type Volume struct {
+	Source, Target string // both absolute
+	ReadOnly       bool
+}
+
+// IO connects the container to the caller.
+type IO struct {
+	Stdin          io.Reader // nil = /dev/null
+	Stdout, Stderr io.Writer
+	// Console, when set, is the container's terminal: Run copies Stdin to
+	// its master and the master to Stdout, and closes its slave when the
+	// command is done. The caller owns the host terminal (raw mode,
+	// window size).
+	Console *runner.Console
+	Signals <-chan os.Signal // forwarded to the command while it runs
+}
+
+// Container is a prepared container: its image resolved and held against
+// prune, a throwaway overlay of its layers, and the process to start.
+// Close always discards it: nothing a container writes outlives it.
+type Container struct {
+	ID      string
+	active  *snapshot.Active
+	unlock  func()
+	process runner.Process
+}
+
+// ErrNoCommand is returned when neither the image nor the caller gives a
+// command.
+var ErrNoCommand = errors.New("no command specified: the image has no CMD or ENTRYPOINT; give one after the image name, e.g. gorae run IMAGE sh")
+
+// New resolves o.Image (the local store first, else pulled),
+// unpacks its layers, prepares a writable snapshot over them and applies
+// the image config with o's overrides. Call Close when done, also after
+// an error of Run.
+func New(ctx context.Context, root *root.Root, o Options) (_ *Container, err error) {
+	c := &Container{ID: newID()}
+	// Shared for the container's whole life, so that prune cannot
+	// delete its layers under it.
+	if c.unlock, err = root.Lock(ctx, false); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			c.Close()
+		}
+	}()
+	res := &images.Resolver{Root: root, Registry: o.Registry, Progress: o.Progress}
+	ri, err := res.Resolve(ctx, o.Image, images.HostPlatform())
+	if err != nil {
+		return nil, err
+	}
+	cfg := ri.Config.Config
+	args, err := o.Config.args(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lowers, err := unpackImage(ctx, root, ri.Digest)
+	if err != nil {
+		return nil, fmt.Errorf("unpack image %s: %w", ri.Ref, err)
+	}
+	if c.active, err = root.Snapshots.Prepare(ctx, lowers); err != nil {
+		return nil, err
+	}
+	hostname := o.Hostname
+	if hostname == "" {
+		hostname = c.ID[:12]
+	}
+	p := runner.Process{Rootfs: c.active.Merged, Args: args, Hostname: hostname, Network: o.Network}
+	if err := c.configure(&p, cfg, o); err != nil {
+		return nil, err
+	}
+	for _, v := range o.Volumes {
+		opt := "rw"
+		if v.ReadOnly {
+			opt = "ro"
+		}
+		p.Mounts = append(p.Mounts, runner.Mount{Type: "bind", Source: v.Source, Target: v.Target, Options: []string{opt}})
+	}
+	c.process = p
+	return c, nil
+}
+
+// configure sets user, environment and working directory from cfg with
+// the overrides of o, resolving the user in the container's own files.
+func (c *Container) configure(p *runner.Process, cfg v1.Config, o Options) error {
+	user := cfg.User
+	if o.Config.User != "" {
+		user = o.Config.User
+	}
+	rootFS, err := os.OpenRoot(c.active.Merged)
+	if err != nil {
+		return err
+	}
+	view := archive.RootFS{Root: rootFS}
+	uid, gid, err := copier.LookupUser(view, user)
+	home := copier.HomeDir(view, uint32(uid))
+	rootFS.Close()
+	if err != nil {
+		return fmt.Errorf("user %s: %w", user, err)
+	}
+	p.UID, p.GID = uint32(uid), uint32(gid)
+	p.Env = containerEnv(cfg.Env, o.Config.Env, p.Hostname, home, o.Tty)
+	p.Cwd = cfg.WorkingDir
+	if o.Config.Workdir != "" {
+		p.Cwd = o.Config.Workdir
+	}
+	if p.Cwd == "" {
+		p.Cwd = "/"
+	}
+	// Missing directories are created by root, as Docker does; resolved
+	// inside the container's tree so an image's symlink cannot point out.
+	if err := mkdirIn(c.active.Merged, p.Cwd); err != nil {
+		return fmt.Errorf("create working directory %s: %w", p.Cwd, err)
+	}
+	return nil
+}
+
+// Run starts the command and waits for it. It returns nil when the
+// command exits 0, a *runner.ExitError with its exit code otherwise, a
+// *runner.CommandError when it could not be started (not found,
+// not executable), and the cause of ctx when ctx ended first (the
+// command is then killed). Signals on io.Signals are forwarded, so a
+// Ctrl-C reaches the command rather than ending ctx.
+func (c *Container) Run(ctx context.Context, rio IO) error {
+	p := c.process
+	p.Signals = rio.Signals
+	if rio.Console == nil {
+		p.Stdin, p.Stdout, p.Stderr = rio.Stdin, rio.Stdout, rio.Stderr
+		r := runner.Runner{}
+		return r.Run(ctx, p)
+	}
+	con := rio.Console
+	p.Tty = con.Slave
+	out := rio.Stdout
+	if out == nil {
+		out = io.Discard
+	}
+	if rio.Stdin != nil {
+		// Not waited for: a read of the host's stdin cannot be
+		// interrupted, and once the command is gone its writes fail.
+		go io.Copy(con.Master, rio.Stdin)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		// Ends with EIO once the slave is closed on both sides.
+		io.Copy(out, con.Master)
+	})
+	r := runner.Runner{}
+	err := r.Run(ctx, p)
+	con.Slave.Close()
+	wg.Wait()
+	return err
+}
+
+// Close discards the container's snapshot (unmounting it) and lets prune
+// run again.
+func (c *Container) Close() error {
+	var err error
+	if c.active != nil {
+		err = c.active.Remove()
+		c.active = nil
+	}
+	if c.unlock != nil {
+		c.unlock()
+		c.unlock = nil
+	}
+	return err
+}
+
+// args is the command line as Docker builds it: Entrypoint followed by
+// Cmd; --entrypoint drops the image's Cmd, arguments after the image
+// replace it.
+func (rc Config) args(cfg v1.Config) ([]string, error) {
+	ep, cmd := cfg.Entrypoint, cfg.Cmd
+	if rc.EntrypointSet {
+		ep, cmd = rc.Entrypoint, nil
+	}
+	if len(rc.Cmd) > 0 {
+		cmd = rc.Cmd
+	}
+	args := append(append([]string{}, ep...), cmd...)
+	if len(args) == 0 || args[0] == "" {
+		return nil, ErrNoCommand
+	}
+	return args, nil
+}
+
+// unpackImage makes sure the stored image's layer chain is unpacked and
+// returns its directories, bottom first.
+func unpackImage(ctx context.Context, root *root.Root, digest string) ([]string, error) {
+	img, _, err := root.Images.Image(ctx, digest)
+	if err != nil {
+		return nil, err
+	}
+	ls, err := ops.ImageLayers(img)
+	if err != nil {
+		return nil, err
+	}
+	layers := make([]snapshot.Layer, len(ls))
+	for i, l := range ls {
+		layers[i] = snapshot.Layer{DiffID: l.DiffID, Open: root.Content.Layer(l.Digest, l.DiffID, l.Size, l.MediaType).Uncompressed}
+	}
+	return root.Snapshots.Unpack(ctx, layers)
+}
+
+// mkdirIn creates dir (absolute, as the container sees it) inside the
+// tree at rootfs; os.Root keeps it there whatever symlinks the image has.
+// A path through an absolute symlink (which os.Root refuses) is left to
+// the sandbox, which resolves it after pivot_root and names it when it is
+// missing.
+func mkdirIn(rootfs, dir string) error {
+	root, err := os.OpenRoot(rootfs)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	rel := filepath.Clean("/" + dir)[1:]
+	if rel == "" {
+		return nil
+	}
+	fi, err := root.Stat(rel)
+	switch {
+	case err == nil && !fi.IsDir():
+		return fmt.Errorf("%s exists and is not a directory", dir)
+	case err == nil, !errors.Is(err, fs.ErrNotExist):
+		return nil
+	}
+	if err := root.MkdirAll(rel, 0o755); err != nil && !strings.Contains(err.Error(), "escapes") {
+		return err
+	}
+	return nil
+}
+
+func newID() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}

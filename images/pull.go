@@ -1,0 +1,30 @@
+package images
+
+import (
+	"context"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gorae/gorae/progress"
+	"github.com/gorae/gorae/registry"
+	"github.com/gorae/gorae/root"
+)
+
+// Pull fetches ref for platform ("" = this machine) into the store.
+func Pull(ctx context.Context, root *root.Root, ref, platform string, reg registry.Options, p *progress.Printer) (v1.Hash, error) {
+	pl, err := ParsePlatform(platform)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	unlock, err := root.Lock(ctx, false)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	defer unlock()
+	r := &Resolver{Root: root, Registry: reg, Pull: true, Progress: p}
+	ri, err := r.Resolve(ctx, ref, pl)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	return v1.NewHash(ri.Digest)
+}

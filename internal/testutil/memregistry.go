@@ -1,0 +1,99 @@
+package testutil
+
+import (
+	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gorae/gorae/registry"
+)
+
+// MemRegistry is an in-process registry (ggcr's) that counts blob
+// uploads and mounts and blob GETs, and can serve tampered bytes for
+// chosen blobs.
+type MemRegistry struct {
+	Host    string           // host:port, spoken to over plain HTTP
+	Options registry.Options // no credentials from the environment
+
+	mu       sync.Mutex
+	uploads  int // blob upload sessions that were not mounts
+	mounts   int
+	gets     map[string]int // blob digest → GETs
+	tampered map[string]bool
+}
+
+// NewMemRegistry starts a MemRegistry that stops when the test ends.
+func NewMemRegistry(t testing.TB) *MemRegistry {
+	r := &MemRegistry{gets: map[string]int{}, tampered: map[string]bool{}}
+	h := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		r.mu.Lock()
+		p := req.URL.Path
+		switch {
+		case strings.HasSuffix(p, "/blobs/uploads/") && req.Method == http.MethodPost:
+			if req.URL.Query().Get("mount") != "" && req.URL.Query().Get("from") != "" {
+				r.mounts++
+			} else {
+				r.uploads++
+			}
+		case strings.Contains(p, "/blobs/sha256:") && req.Method == http.MethodGet:
+			d := p[strings.LastIndex(p, "/")+1:]
+			r.gets[d]++
+			if r.tampered[d] {
+				r.mu.Unlock()
+				w.Header().Set("Content-Type", "application/octet-stream")
+				io.WriteString(w, "tampered bytes")
+				return
+			}
+		}
+		r.mu.Unlock()
+		h.ServeHTTP(w, req)
+	}))
+	t.Cleanup(srv.Close)
+	r.Host = strings.TrimPrefix(srv.URL, "http://")
+	r.Options = registry.Options{Keychain: authn.NewMultiKeychain()}
+	return r
+}
+
+// Counts returns the blob uploads and mounts since the last call.
+func (r *MemRegistry) Counts() (uploads, mounts int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	u, m := r.uploads, r.mounts
+	r.uploads, r.mounts = 0, 0
+	return u, m
+}
+
+// GetsOf is how many times blob d was downloaded.
+func (r *MemRegistry) GetsOf(d v1.Hash) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.gets[d.String()]
+}
+
+// Tamper makes the registry serve other bytes for blob d.
+func (r *MemRegistry) Tamper(d v1.Hash) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tampered[d.String()] = true
+}
+
+// CollectWarnings returns a printf-style warning function that appends
+// to warns, safe for concurrent use.
+func CollectWarnings(warns *[]string) func(string, ...any) {
+	var mu sync.Mutex
+	return func(f string, a ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		*warns = append(*warns, fmt.Sprintf(f, a...))
+	}
+}

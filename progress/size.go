@@ -1,0 +1,33 @@
+package progress
+
+import (
+	"fmt"
+	"strings"
+)
+
+// FormatSize formats n bytes as docker prints sizes in `system df` and
+// `prune`, in powers of 1000 with one decimal: "512 B", "12.3 kB",
+// "1.2 GB". (Transfer bars use the shorter form of bytesText.)
+func FormatSize(n int64) string {
+	if n < 1000 {
+		return fmt.Sprintf("%d B", n)
+	}
+	v := float64(n)
+	units := []string{"kB", "MB", "GB", "TB", "PB", "EB"}
+	i := -1
+	for v >= 1000 && i < len(units)-1 {
+		v /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}
+
+// ShortDigest is a digest ("sha256:…") as people read it: algorithm and
+// 12 hex digits.
+func ShortDigest(d string) string {
+	alg, hex, ok := strings.Cut(d, ":")
+	if ok && len(hex) > 12 {
+		return alg + ":" + hex[:12]
+	}
+	return d
+}
