@@ -11,40 +11,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/gorae/gorae/archive"
-	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/internal/testutil"
 	"github.com/gorae/gorae/ops"
-	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/remotecache"
 	"github.com/gorae/gorae/root"
 	"github.com/gorae/gorae/solver"
 )
 
 func keyHex(k solver.Key) string { return hex.EncodeToString(k[:]) }
-
-// putLayer stores a fake layer blob and returns its record entry.
-func putLayer(t *testing.T, c *content.Store, s string) ops.Layer {
-	t.Helper()
-	d, err := c.PutBytes([]byte(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ops.Layer{Digest: d, DiffID: d, Size: int64(len(s)), MediaType: types.OCILayer}
-}
-
-func state(ls ...ops.Layer) *ops.State {
-	return &ops.State{Layers: ls, Added: true, Created: 1700000000}
-}
-
-func testPrinter(t *testing.T) *progress.Printer {
-	p, err := progress.New(io.Discard, "plain")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // exportTestCache writes recs, blobs from src, as a registry cache at
 // ref, as a --cache-to type=registry,mode=max does.
@@ -53,7 +28,7 @@ func exportTestCache(t *testing.T, src *root.Root, reg *testutil.MemRegistry, re
 	err := remotecache.Export(t.Context(), remotecache.ExportOptions{
 		To: []remotecache.Spec{{Type: "registry", Ref: ref, Mode: "max"}}, Content: src.Content,
 		Records:  func(string) map[string]*ops.State { return recs },
-		Registry: reg.Options, Progress: testPrinter(t),
+		Registry: reg.Options, Progress: testutil.DiscardPrinter(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -63,13 +38,13 @@ func exportTestCache(t *testing.T, src *root.Root, reg *testutil.MemRegistry, re
 func TestCacheImportIsLazy(t *testing.T) {
 	reg := testutil.NewMemRegistry(t)
 	src := openTestRoot(t)
-	base, top := putLayer(t, src.Content, "base layer"), putLayer(t, src.Content, "top layer")
+	base, top := testutil.PutLayer(t, src.Content, "base layer"), testutil.PutLayer(t, src.Content, "top layer")
 	ref := reg.Host + "/cache/lazy:1"
 	k1, k2 := solver.Key{1}, solver.Key{2}
-	exportTestCache(t, src, reg, ref, map[string]*ops.State{keyHex(k1): state(base), keyHex(k2): state(base, top)})
+	exportTestCache(t, src, reg, ref, map[string]*ops.State{keyHex(k1): testutil.Record(base), keyHex(k2): testutil.Record(base, top)})
 	root := openTestRoot(t)
 	bc := &buildCache{root: root, compression: archive.Gzip}
-	done := bc.importRemote(t.Context(), Options{CacheFrom: []remotecache.Spec{{Type: "registry", Ref: ref}}, Registry: reg.Options, Progress: testPrinter(t)})
+	done := bc.importRemote(t.Context(), Options{CacheFrom: []remotecache.Spec{{Type: "registry", Ref: ref}}, Registry: reg.Options, Progress: testutil.DiscardPrinter(t)})
 	defer done()
 	s, ok, err := bc.Load(t.Context(), k2)
 	if err != nil || !ok || len(s.Layers) != 2 {
@@ -90,15 +65,15 @@ func TestCacheImportIsLazy(t *testing.T) {
 	if root.Content.Has(base.Digest) {
 		t.Error("fetching one layer fetched another")
 	}
-	if recs := bc.records(state(base, top), "max"); len(recs) != 1 || recs[keyHex(k2)] == nil {
+	if recs := bc.records(testutil.Record(base, top), "max"); len(recs) != 1 || recs[keyHex(k2)] == nil {
 		t.Errorf("max export after one hit = %v, want only k2 (what this build used)", recs)
 	}
 	// min also keeps the imported records inside the final image, so an
 	// inline cache (and the image digest) repeats.
-	if recs := bc.records(state(base, top), "min"); len(recs) != 2 || recs[keyHex(k1)] == nil {
+	if recs := bc.records(testutil.Record(base, top), "min"); len(recs) != 2 || recs[keyHex(k1)] == nil {
 		t.Errorf("min export = %v, want k1 and k2", recs)
 	}
-	if recs := bc.records(state(top), "min"); len(recs) != 0 {
+	if recs := bc.records(testutil.Record(top), "min"); len(recs) != 0 {
 		t.Errorf("min export for a final image without the base layer = %v, want none", recs)
 	}
 	done()
@@ -110,14 +85,14 @@ func TestCacheImportIsLazy(t *testing.T) {
 func TestCorruptRemoteBlobRebuilds(t *testing.T) {
 	reg := testutil.NewMemRegistry(t)
 	src := openTestRoot(t)
-	l := putLayer(t, src.Content, "honest layer")
+	l := testutil.PutLayer(t, src.Content, "honest layer")
 	ref := reg.Host + "/cache/corrupt:1"
 	k := solver.Key{7}
-	exportTestCache(t, src, reg, ref, map[string]*ops.State{keyHex(k): state(l)})
+	exportTestCache(t, src, reg, ref, map[string]*ops.State{keyHex(k): testutil.Record(l)})
 	reg.Tamper(l.Digest)
 	root := openTestRoot(t)
 	bc := &buildCache{root: root, compression: archive.Gzip}
-	defer bc.importRemote(t.Context(), Options{CacheFrom: []remotecache.Spec{{Type: "registry", Ref: ref}}, Registry: reg.Options, Progress: testPrinter(t)})()
+	defer bc.importRemote(t.Context(), Options{CacheFrom: []remotecache.Spec{{Type: "registry", Ref: ref}}, Registry: reg.Options, Progress: testutil.DiscardPrinter(t)})()
 	if _, ok, _ := bc.Load(t.Context(), k); !ok {
 		t.Fatal("the record did not load")
 	}

@@ -100,12 +100,12 @@ func wantBlobs(t *testing.T, out, prefix string, ls ...ops.Layer) {
 func TestRegistryCacheExportProgress(t *testing.T) {
 	reg := testutil.NewMemRegistry(t)
 	root := newTestRoot(t)
-	a, b := putLayer(t, root.Content, "layer a"), putLayer(t, root.Content, "layer bb")
+	a, b := testutil.PutLayer(t, root.Content, "layer a"), testutil.PutLayer(t, root.Content, "layer bb")
 	spec := Spec{Type: "registry", Ref: reg.Host + "/cache/progress:1"}
 
 	p, buf := jsonPrinter(t)
 	m := newExportMeter(p)
-	if err := exportRegistry(t.Context(), root.Content, nil, spec, reg.Options, map[string]*ops.State{"k1": state(a, b)}, nil, t.Logf, m); err != nil {
+	if err := exportRegistry(t.Context(), root.Content, nil, spec, reg.Options, map[string]*ops.State{"k1": testutil.Record(a, b)}, nil, t.Logf, m); err != nil {
 		t.Fatal(err)
 	}
 	wantBlobs(t, buf.String(), "exporting cache", a, b)
@@ -114,10 +114,10 @@ func TestRegistryCacheExportProgress(t *testing.T) {
 	}
 
 	// Again with one new blob: only it is uploaded and shown.
-	c := putLayer(t, root.Content, "layer c")
+	c := testutil.PutLayer(t, root.Content, "layer c")
 	p, buf = jsonPrinter(t)
 	m = newExportMeter(p)
-	if err := exportRegistry(t.Context(), root.Content, nil, spec, reg.Options, map[string]*ops.State{"k2": state(a, c)}, nil, t.Logf, m); err != nil {
+	if err := exportRegistry(t.Context(), root.Content, nil, spec, reg.Options, map[string]*ops.State{"k2": testutil.Record(a, c)}, nil, t.Logf, m); err != nil {
 		t.Fatal(err)
 	}
 	wantBlobs(t, buf.String(), "exporting cache", c)
@@ -128,12 +128,12 @@ func TestRegistryCacheExportProgress(t *testing.T) {
 
 func TestLocalCacheExportProgress(t *testing.T) {
 	root := newTestRoot(t)
-	a, b := putLayer(t, root.Content, "layer a"), putLayer(t, root.Content, "layer bb")
+	a, b := testutil.PutLayer(t, root.Content, "layer a"), testutil.PutLayer(t, root.Content, "layer bb")
 	dir := filepath.Join(t.TempDir(), "cache")
 
 	p, buf := jsonPrinter(t)
 	m := newExportMeter(p)
-	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k1": state(a)}, nil, t.Logf, m); err != nil {
+	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k1": testutil.Record(a)}, nil, t.Logf, m); err != nil {
 		t.Fatal(err)
 	}
 	wantBlobs(t, buf.String(), "exporting cache", a)
@@ -143,7 +143,7 @@ func TestLocalCacheExportProgress(t *testing.T) {
 
 	p, buf = jsonPrinter(t)
 	m = newExportMeter(p)
-	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k2": state(a, b)}, nil, t.Logf, m); err != nil {
+	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k2": testutil.Record(a, b)}, nil, t.Logf, m); err != nil {
 		t.Fatal(err)
 	}
 	wantBlobs(t, buf.String(), "exporting cache", b)
@@ -157,11 +157,11 @@ func TestLocalCacheExportProgress(t *testing.T) {
 func TestCacheFetchProgress(t *testing.T) {
 	reg := testutil.NewMemRegistry(t)
 	src := newTestRoot(t)
-	top := putLayer(t, src.Content, "top layer")
+	top := testutil.PutLayer(t, src.Content, "top layer")
 	ref := reg.Host + "/cache/fetch:1"
 	k := solver.Key{7}
 	if err := exportRegistry(t.Context(), src.Content, nil, Spec{Type: "registry", Ref: ref}, reg.Options,
-		map[string]*ops.State{keyHex(k): state(top)}, nil, t.Logf, nil); err != nil {
+		map[string]*ops.State{keyHex(k): testutil.Record(top)}, nil, t.Logf, nil); err != nil {
 		t.Fatal(err)
 	}
 	root := newTestRoot(t)

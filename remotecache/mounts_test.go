@@ -177,10 +177,10 @@ func packTestMount(t *testing.T, r *testRoot, s string) ops.Layer {
 func TestRegistryCacheMounts(t *testing.T) {
 	reg := testutil.NewMemRegistry(t)
 	src := newTestRoot(t)
-	base := putLayer(t, src.Content, "base")
+	base := testutil.PutLayer(t, src.Content, "base")
 	pkgs, other := packTestMount(t, src, "pkgs v1"), packTestMount(t, src, "other")
 	spec := Spec{Type: "registry", Ref: reg.Host + "/cache/m:1", CacheMounts: true}
-	recs := map[string]*ops.State{"k1": state(base)}
+	recs := map[string]*ops.State{"k1": testutil.Record(base)}
 	var warns []string
 	export := func(mounts map[string]ops.Layer) {
 		t.Helper()
@@ -266,7 +266,7 @@ func TestLocalCacheMounts(t *testing.T) {
 		t.Errorf("exporting an unchanged mount again wrote %d new blobs", blobs()-n)
 	}
 	// An export without cache mounts keeps the ones already there.
-	if err := exportLocal(src.Content, nil, dir, map[string]*ops.State{"k": state(putLayer(t, src.Content, "l"))}, nil, testutil.CollectWarnings(&warns), nil); err != nil {
+	if err := exportLocal(src.Content, nil, dir, map[string]*ops.State{"k": testutil.Record(testutil.PutLayer(t, src.Content, "l"))}, nil, testutil.CollectWarnings(&warns), nil); err != nil {
 		t.Fatal(err)
 	}
 	rc := Import(t.Context(), []Spec{{Type: "local", Dir: dir}}, registry.Options{}, testutil.CollectWarnings(&warns))

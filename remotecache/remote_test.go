@@ -20,7 +20,6 @@ import (
 	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/internal/testutil"
 	"github.com/gorae/gorae/ops"
-	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
 )
 
@@ -41,28 +40,14 @@ func newTestRoot(t *testing.T) *testRoot {
 	return &testRoot{Dir: dir, Content: c}
 }
 
-// putLayer stores a fake layer blob and returns its record entry.
-func putLayer(t *testing.T, c *content.Store, s string) ops.Layer {
-	t.Helper()
-	d, err := c.PutBytes([]byte(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ops.Layer{Digest: d, DiffID: d, Size: int64(len(s)), MediaType: types.OCILayer}
-}
-
-func state(ls ...ops.Layer) *ops.State {
-	return &ops.State{Layers: ls, Added: true, Created: 1700000000}
-}
-
 func TestRegistryCacheAppendsAndSkipsBlobs(t *testing.T) {
 	reg := testutil.NewMemRegistry(t)
 	root := newTestRoot(t)
-	base, a, b := putLayer(t, root.Content, "base"), putLayer(t, root.Content, "a"), putLayer(t, root.Content, "b")
+	base, a, b := testutil.PutLayer(t, root.Content, "base"), testutil.PutLayer(t, root.Content, "a"), testutil.PutLayer(t, root.Content, "b")
 	spec := Spec{Type: "registry", Ref: reg.Host + "/cache/app:main", Mode: "max"}
 	var warns []string
 	err := exportRegistry(t.Context(), root.Content, nil, spec, reg.Options,
-		map[string]*ops.State{"k1": state(base), "k2": state(base, a)}, nil, testutil.CollectWarnings(&warns), nil)
+		map[string]*ops.State{"k1": testutil.Record(base), "k2": testutil.Record(base, a)}, nil, testutil.CollectWarnings(&warns), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +56,7 @@ func TestRegistryCacheAppendsAndSkipsBlobs(t *testing.T) {
 	}
 	// A second branch appends: only its new layer and the config go up.
 	err = exportRegistry(t.Context(), root.Content, nil, spec, reg.Options,
-		map[string]*ops.State{"k3": state(base, b), "k2": state(base, a)}, nil, testutil.CollectWarnings(&warns), nil)
+		map[string]*ops.State{"k3": testutil.Record(base, b), "k2": testutil.Record(base, a)}, nil, testutil.CollectWarnings(&warns), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,14 +97,6 @@ func TestRegistryCacheRefusesToOverwriteImage(t *testing.T) {
 	}
 }
 
-func testPrinter(t *testing.T) *progress.Printer {
-	p, err := progress.New(io.Discard, "plain")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func TestCacheImportWarnsAndGoesOn(t *testing.T) {
 	reg := testutil.NewMemRegistry(t)
 	var warns []string
@@ -137,10 +114,10 @@ func TestCacheImportWarnsAndGoesOn(t *testing.T) {
 
 func TestLocalCacheRoundTrip(t *testing.T) {
 	root := newTestRoot(t)
-	a, b := putLayer(t, root.Content, "layer a"), putLayer(t, root.Content, "layer b")
+	a, b := testutil.PutLayer(t, root.Content, "layer a"), testutil.PutLayer(t, root.Content, "layer b")
 	dir := filepath.Join(t.TempDir(), "cache")
 	var warns []string
-	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k1": state(a)}, nil, testutil.CollectWarnings(&warns), nil); err != nil {
+	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k1": testutil.Record(a)}, nil, testutil.CollectWarnings(&warns), nil); err != nil {
 		t.Fatal(err)
 	}
 	// Another image in the same layout must survive the cache's update.
@@ -152,7 +129,7 @@ func TestLocalCacheRoundTrip(t *testing.T) {
 	idx.Manifests = append(idx.Manifests, other)
 	raw, _ := json.Marshal(idx)
 	os.WriteFile(filepath.Join(dir, "index.json"), raw, 0o644)
-	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k2": state(a, b)}, nil, testutil.CollectWarnings(&warns), nil); err != nil {
+	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k2": testutil.Record(a, b)}, nil, testutil.CollectWarnings(&warns), nil); err != nil {
 		t.Fatal(err)
 	}
 	idx, err = readIndex(dir)
@@ -195,19 +172,19 @@ func TestLocalCacheRoundTrip(t *testing.T) {
 
 func TestLocalCacheExportFailureKeepsOldIndex(t *testing.T) {
 	root := newTestRoot(t)
-	a := putLayer(t, root.Content, "layer a")
+	a := testutil.PutLayer(t, root.Content, "layer a")
 	dir := filepath.Join(t.TempDir(), "cache")
-	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k1": state(a)}, nil, t.Logf, nil); err != nil {
+	if err := exportLocal(root.Content, nil, dir, map[string]*ops.State{"k1": testutil.Record(a)}, nil, t.Logf, nil); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(filepath.Join(dir, "index.json"))
 	// k2's blob is offered by a --cache-from source that fails to deliver
 	// it (a lost connection, a full disk): the export must fail whole.
-	gone := putLayer(t, root.Content, "gone soon")
+	gone := testutil.PutLayer(t, root.Content, "gone soon")
 	root.Content.Remove(gone.Digest)
 	rc := &Cache{blobs: map[v1.Hash]blobSource{gone.Digest: {dir: t.TempDir()}}}
 	root.Content.SetFetcher(rc.fetch)
-	err := exportLocal(root.Content, rc, dir, map[string]*ops.State{"k2": state(a, gone)}, nil, t.Logf, nil)
+	err := exportLocal(root.Content, rc, dir, map[string]*ops.State{"k2": testutil.Record(a, gone)}, nil, t.Logf, nil)
 	if err == nil || !strings.Contains(err.Error(), gone.Digest.String()) {
 		t.Fatalf("export with an undeliverable blob = %v", err)
 	}
@@ -225,12 +202,12 @@ func TestLocalCacheExportFailureKeepsOldIndex(t *testing.T) {
 
 func TestInlineCacheInConfig(t *testing.T) {
 	root := newTestRoot(t)
-	a := putLayer(t, root.Content, "layer a")
-	img, err := images.FromLayers(root.Content, &v1.ConfigFile{OS: "linux", Architecture: "amd64"}, state(a).Layers, false)
+	a := testutil.PutLayer(t, root.Content, "layer a")
+	img, err := images.FromLayers(root.Content, &v1.ConfigFile{OS: "linux", Architecture: "amd64"}, testutil.Record(a).Layers, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	withRecs, err := WithInline(img, map[string]*ops.State{"k": state(a)})
+	withRecs, err := WithInline(img, map[string]*ops.State{"k": testutil.Record(a)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,10 +242,10 @@ func mustDigest(b []byte) v1.Hash {
 func TestMountSources(t *testing.T) {
 	reg := testutil.NewMemRegistry(t)
 	src := newTestRoot(t)
-	a := putLayer(t, src.Content, "layer a")
+	a := testutil.PutLayer(t, src.Content, "layer a")
 	from := reg.Host + "/cache/one:1"
 	if err := exportRegistry(t.Context(), src.Content, nil, Spec{Type: "registry", Ref: from}, reg.Options,
-		map[string]*ops.State{"k": state(a)}, nil, t.Logf, nil); err != nil {
+		map[string]*ops.State{"k": testutil.Record(a)}, nil, t.Logf, nil); err != nil {
 		t.Fatal(err)
 	}
 	rc := Import(t.Context(), []Spec{{Type: "registry", Ref: from}}, reg.Options, t.Logf)
@@ -288,7 +265,7 @@ func TestMountSources(t *testing.T) {
 		}
 	}
 	root := newTestRoot(t)
-	img, err := images.FromLayers(root.Content, &v1.ConfigFile{OS: "linux", Architecture: "amd64"}, state(a).Layers, false)
+	img, err := images.FromLayers(root.Content, &v1.ConfigFile{OS: "linux", Architecture: "amd64"}, testutil.Record(a).Layers, false)
 	if err != nil {
 		t.Fatal(err)
 	}
