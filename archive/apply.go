@@ -11,6 +11,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Whiteout names in a layer tar (OCI image spec, "Whiteouts").
@@ -20,14 +22,10 @@ const (
 	opaqueMarker   = ".wh..wh..opq"
 )
 
-// OverlayOpaqueXattr marks a directory of an overlay lower or upper
-// directory as opaque: nothing below it in lower layers shows through.
-const OverlayOpaqueXattr = "trusted.overlay.opaque"
-
 // Apply unpacks one uncompressed layer tar into dir in overlayfs format, so
 // that dir can serve as an overlay lower directory: a whiteout ".wh.NAME"
 // becomes a 0/0 character device NAME, and ".wh..wh..opq" sets
-// trusted.overlay.opaque="y" on its directory. It returns the number of
+// OverlayOpaqueXattr()="y" on its directory. It returns the number of
 // bytes of file content written.
 //
 // Apply refuses, with an error naming the entry, any entry whose path or
@@ -40,9 +38,12 @@ const OverlayOpaqueXattr = "trusted.overlay.opaque"
 // Mode (with setuid, setgid and sticky bits), numeric owner, mtime, xattrs
 // (PAX SCHILY.xattr.*), hard links, symlinks, fifos and devices are
 // restored; directory mtimes are set after their children are written.
-// Xattrs in the trusted.overlay. namespace are dropped: that namespace
-// belongs to the overlay format Apply writes, not to layer content. Apply
-// must run as root to restore owners and devices.
+// Xattrs in the trusted.overlay. and user.overlay. namespaces are dropped:
+// they belong to the overlay format Apply writes, not to layer content.
+// Apply must run as root to restore owners and devices; in a user
+// namespace (rootless), owners must be mapped ids and devices, which the
+// kernel refuses to create there, are left out (the sandbox's /dev is a
+// tmpfs with the host's nodes anyway).
 func Apply(ctx context.Context, dir string, r io.Reader) (int64, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -123,7 +124,9 @@ func (a *applier) entry(ctx context.Context, h *tar.Header, r io.Reader) error {
 			return fmt.Errorf("layer entry %q: %w", h.Name, err)
 		}
 	}
-	if err := a.create(ctx, name, h, r); err != nil {
+	if err := a.create(ctx, name, h, r); errors.Is(err, errDeviceInUserNS) {
+		return nil
+	} else if err != nil {
 		return fmt.Errorf("layer entry %q: %w", h.Name, err)
 	}
 	if h.Typeflag == tar.TypeLink {
@@ -185,7 +188,7 @@ func (a *applier) clear(name string, dir bool) error {
 
 func (a *applier) whiteout(entry, parent, base string) error {
 	if base == opaqueMarker {
-		if err := a.setXattr(parent, OverlayOpaqueXattr, []byte("y")); err != nil {
+		if err := a.setXattr(parent, OverlayOpaqueXattr(), []byte("y")); err != nil {
 			return fmt.Errorf("layer entry %q: mark directory opaque: %w", entry, err)
 		}
 		return nil
@@ -208,6 +211,10 @@ func (a *applier) whiteout(entry, parent, base string) error {
 	}
 	return nil
 }
+
+// errDeviceInUserNS is create's answer for a device node in a user
+// namespace, where the kernel refuses to make one: the entry is skipped.
+var errDeviceInUserNS = errors.New("device nodes cannot be created in a user namespace")
 
 func (a *applier) create(ctx context.Context, name string, h *tar.Header, r io.Reader) error {
 	switch h.Typeflag {
@@ -235,10 +242,16 @@ func (a *applier) create(ctx context.Context, name string, h *tar.Header, r io.R
 		return nil
 	case tar.TypeFifo:
 		return a.mknod(name, fs.ModeNamedPipe, 0, 0)
-	case tar.TypeChar:
-		return a.mknod(name, fs.ModeDevice|fs.ModeCharDevice, h.Devmajor, h.Devminor)
-	case tar.TypeBlock:
-		return a.mknod(name, fs.ModeDevice, h.Devmajor, h.Devminor)
+	case tar.TypeChar, tar.TypeBlock:
+		typ := fs.ModeDevice
+		if h.Typeflag == tar.TypeChar {
+			typ |= fs.ModeCharDevice
+		}
+		err := a.mknod(name, typ, h.Devmajor, h.Devminor)
+		if errors.Is(err, unix.EPERM) && InUserNamespace() {
+			return errDeviceInUserNS
+		}
+		return err
 	default:
 		return fmt.Errorf("unsupported tar entry type %q", h.Typeflag)
 	}
@@ -264,6 +277,9 @@ func (a *applier) file(ctx context.Context, name string, r io.Reader) error {
 // Chown comes before chmod because chown clears setuid and setgid bits.
 func (a *applier) metadata(name string, h *tar.Header) error {
 	if err := a.root.Lchown(name, h.Uid, h.Gid); err != nil {
+		if errors.Is(err, unix.EINVAL) && InUserNamespace() {
+			return fmt.Errorf("set owner %d:%d: the id is not mapped in gorae's user namespace; give your user a range of 65536 ids in /etc/subuid and /etc/subgid (usermod --add-subuids 100000-165535 --add-subgids 100000-165535 $USER) and install newuidmap (package uidmap)", h.Uid, h.Gid)
+		}
 		return fmt.Errorf("set owner: %w", err)
 	}
 	if h.Typeflag != tar.TypeSymlink {
@@ -273,7 +289,7 @@ func (a *applier) metadata(name string, h *tar.Header) error {
 	}
 	for k, v := range h.PAXRecords {
 		key, ok := strings.CutPrefix(k, "SCHILY.xattr.")
-		if !ok || strings.HasPrefix(key, "trusted.overlay.") {
+		if !ok || IsOverlayXattr(key) {
 			continue
 		}
 		if err := a.setXattr(name, key, []byte(v)); err != nil {

@@ -64,7 +64,7 @@ func (a *applier) setXattr(name, key string, value []byte) error {
 	return a.inParent(name, func(dirfd int, base string) error {
 		p := "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + base
 		err := unix.Lsetxattr(p, key, value, 0)
-		if errors.Is(err, unix.ENOTSUP) && !isOverlayKey(key) {
+		if errors.Is(err, unix.ENOTSUP) && !IsOverlayXattr(key) {
 			// The filesystem under dir cannot hold this xattr; the
 			// content is still correct, as Docker also accepts.
 			return nil
@@ -72,8 +72,6 @@ func (a *applier) setXattr(name, key string, value []byte) error {
 		return err
 	})
 }
-
-func isOverlayKey(key string) bool { return len(key) > 16 && key[:16] == "trusted.overlay." }
 
 func (a *applier) setTime(name string, mtime time.Time) error {
 	t := unix.Timespec{Sec: mtime.Unix(), Nsec: int64(mtime.Nanosecond())}

@@ -112,7 +112,7 @@ func TestApplyTree(t *testing.T) {
 	if got := xattr(t, p("etc/passwd"), "user.note"); got != "hi" {
 		t.Errorf("xattr user.note = %q", got)
 	}
-	if _, err := unix.Lgetxattr(p("etc/passwd"), OverlayOpaqueXattr, make([]byte, 8)); !errors.Is(err, unix.ENODATA) {
+	if _, err := unix.Lgetxattr(p("etc/passwd"), OverlayOpaqueXattr(), make([]byte, 8)); !errors.Is(err, unix.ENODATA) {
 		t.Errorf("trusted.overlay xattr from the tar was applied: %v", err)
 	}
 	su := lstat(t, p("bin/su"))
@@ -144,7 +144,7 @@ func TestApplyTree(t *testing.T) {
 	if _, err := os.Lstat(p("usr/.wh.gone")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the .wh. entry itself was written: %v", err)
 	}
-	if got := xattr(t, p("var"), OverlayOpaqueXattr); got != "y" {
+	if got := xattr(t, p("var"), OverlayOpaqueXattr()); got != "y" {
 		t.Errorf("var opaque xattr = %q", got)
 	}
 	if _, err := os.Lstat(p("var/.wh..wh..opq")); !errors.Is(err, fs.ErrNotExist) {

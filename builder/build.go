@@ -108,7 +108,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	for _, a := range o.Allow {
 		allow[a] = true
 	}
-	env := &ops.Env{Stats: stats, Runner: &runner.Runner{}, Allow: allow,
+	env := &ops.Env{Stats: stats, Runner: &runner.Runner{Notes: once(o.Progress.Warnf)}, Allow: allow,
 		Tmp: root.Tmp, Mounts: filepath.Join(root.Dir, "mounts"), Output: o.Progress.Output, Transfer: o.Progress.Transfer,
 		Content: root.Content, Snapshots: root.Snapshots, Images: root.Images,
 		Registry: o.Registry, Contexts: contexts, Compression: comp,
@@ -253,4 +253,19 @@ func explainTarget(o Options) explain.Target {
 		platform = p.OS + "/" + p.Architecture
 	}
 	return explain.Target{ContextDir: o.ContextDir, Dockerfile: o.Dockerfile, Stage: o.Target, Platform: platform}
+}
+
+// once returns a note function that passes each distinct note to warn
+// once: every RUN of a build takes the same sandbox fallbacks.
+func once(warn func(string, ...any)) func(string) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	return func(msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !seen[msg] {
+			seen[msg] = true
+			warn("%s", msg)
+		}
+	}
 }

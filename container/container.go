@@ -77,6 +77,7 @@ type Container struct {
 	active  *snapshot.Active
 	unlock  func()
 	process runner.Process
+	notes   func(string) // the sandbox's fallbacks, as warnings
 }
 
 // ErrNoCommand is returned when neither the image nor the caller gives a
@@ -88,7 +89,11 @@ var ErrNoCommand = errors.New("no command specified: the image has no CMD or ENT
 // the image config with o's overrides. Call Close when done, also after
 // an error of Run.
 func New(ctx context.Context, root *root.Root, o Options) (_ *Container, err error) {
-	c := &Container{ID: newID()}
+	c := &Container{ID: newID(), notes: func(msg string) {
+		if o.Progress != nil {
+			o.Progress.Warnf("%s", msg)
+		}
+	}}
 	// Shared for the container's whole life, so that prune cannot
 	// delete its layers under it.
 	if c.unlock, err = root.Lock(ctx, false); err != nil {
@@ -181,7 +186,7 @@ func (c *Container) Run(ctx context.Context, rio IO) error {
 	p.Signals = rio.Signals
 	if rio.Console == nil {
 		p.Stdin, p.Stdout, p.Stderr = rio.Stdin, rio.Stdout, rio.Stderr
-		r := runner.Runner{}
+		r := runner.Runner{Notes: c.notes}
 		return r.Run(ctx, p)
 	}
 	con := rio.Console
@@ -200,7 +205,7 @@ func (c *Container) Run(ctx context.Context, rio IO) error {
 		// Ends with EIO once the slave is closed on both sides.
 		io.Copy(out, con.Master)
 	})
-	r := runner.Runner{}
+	r := runner.Runner{Notes: c.notes}
 	err := r.Run(ctx, p)
 	con.Slave.Close()
 	wg.Wait()

@@ -35,7 +35,9 @@ func (l Local) Export(ctx context.Context, img v1.Image, _ []string) error {
 			return fmt.Errorf("open %s: %w", dir, err)
 		}
 		defer root.Close()
-		x := &extractor{root: root, owners: os.Geteuid() == 0}
+		// Rootless, the files stay the user's: image owners would become
+		// subordinate ids the user cannot even delete.
+		x := &extractor{root: root, owners: os.Geteuid() == 0 && !archive.InUserNamespace()}
 		if err := flatten(ctx, img, x.entry); err != nil {
 			return fmt.Errorf("write root filesystem to %s: %w", l.Dest, err)
 		}

@@ -40,14 +40,28 @@ func buildRoot(s *spec) error {
 	defer root.Close()
 
 	const nsd = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
-	if err := mountIn(root, "proc", true, "proc", "proc", nsd, ""); err != nil {
+	if err := mountIn(root, "proc", true, "proc", "proc", nsd, ""); errors.Is(err, unix.EPERM) {
+		// In a user namespace the kernel refuses a new proc while the
+		// one we see has paths masked (a container runtime's default):
+		// bind it instead, as rootless runtimes do.
+		if err := bindIn(root, "/proc", "proc", true, false); err != nil {
+			return err
+		}
+		note("/proc could not be mounted (the container runtime masks parts of it), so RUN sees gorae's own /proc and its processes; allow an unmasked /proc (procMount: Unmasked in Kubernetes) for a private one")
+	} else if err != nil {
 		return err
 	}
 	sysFlags := uintptr(nsd)
 	if !s.Insecure {
 		sysFlags |= unix.MS_RDONLY
 	}
-	if err := mountIn(root, "sys", true, "sysfs", "sysfs", sysFlags, ""); err != nil {
+	if err := mountIn(root, "sys", true, "sysfs", "sysfs", sysFlags, ""); errors.Is(err, unix.EPERM) {
+		// A user namespace may mount sysfs only with a network
+		// namespace of its own: with the host's network, bind it.
+		if err := bindIn(root, "/sys", "sys", true, !s.Insecure); err != nil {
+			return err
+		}
+	} else if err != nil {
 		return err
 	}
 	if err := buildDev(root); err != nil {

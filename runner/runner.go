@@ -72,6 +72,9 @@ type Runner struct {
 	// Init is the binary re-executed as the sandbox init, usually
 	// "/proc/self/exe"; its main must call Main first.
 	Init string
+	// Notes, when set, hears of fallbacks a sandbox took (a bind of
+	// /proc where a new one could not be mounted); nil drops them.
+	Notes func(msg string)
 }
 
 // initArg0 is the argv[0] that tells Main it is the sandbox init. argv[0]
@@ -162,7 +165,13 @@ func (r *Runner) Run(ctx context.Context, p Process) error {
 	}()
 	// The init closes the status pipe by exec (close-on-exec) or writes
 	// why its setup failed before exiting.
-	msg, _ := io.ReadAll(statR)
+	raw, _ := io.ReadAll(statR)
+	notes, msg := splitNotes(string(raw))
+	if r.Notes != nil {
+		for _, n := range notes {
+			r.Notes(n)
+		}
+	}
 	stopSignals := make(chan struct{})
 	if len(msg) == 0 && p.Signals != nil {
 		go forwardSignals(cmd.Process, p.Signals, stopSignals)
@@ -173,7 +182,7 @@ func (r *Runner) Run(ctx context.Context, p Process) error {
 		return fmt.Errorf("send sandbox spec: %w", err)
 	}
 	if len(msg) > 0 {
-		return decodeStatus(string(msg), p.Args[0])
+		return decodeStatus(msg, p.Args[0])
 	}
 	if ctx.Err() != nil && werr != nil {
 		return fmt.Errorf("run %s: %w", p.Args[0], context.Cause(ctx))

@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 
@@ -22,6 +23,30 @@ func (e *CommandError) Error() string { return e.Msg }
 // commandMark starts a status message that carries a CommandError
 // rather than a sandbox setup error.
 const commandMark = "\x00command "
+
+// noteMark starts a note the init writes on the status pipe before it
+// execs (a fallback the caller should hear of); each ends with a newline.
+const noteMark = "\x00note "
+
+// note tells the parent about a fallback the sandbox took. The status pipe
+// is open until the exec; a failed write only loses the note.
+func note(msg string) {
+	status := os.NewFile(statusFd, "status")
+	status.Write([]byte(noteMark + strings.ReplaceAll(msg, "\n", " ") + "\n"))
+}
+
+// splitNotes takes the notes off the front of a status message.
+func splitNotes(msg string) (notes []string, rest string) {
+	for {
+		body, ok := strings.CutPrefix(msg, noteMark)
+		if !ok {
+			return notes, msg
+		}
+		n, after, _ := strings.Cut(body, "\n")
+		notes = append(notes, n)
+		msg = after
+	}
+}
 
 // encodeStatus is what the init writes on the status pipe for err.
 func encodeStatus(err error) string {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/gorae/gorae/archive"
 	"golang.org/x/sys/unix"
 )
 
@@ -193,7 +194,7 @@ func xattrs(p string) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for k := range strings.SplitSeq(string(buf[:n]), "\x00") {
-		if k == "" || k == copiedMark || strings.HasPrefix(k, "trusted.overlay.") {
+		if k == "" || k == copiedMark || archive.IsOverlayXattr(k) {
 			continue
 		}
 		v, err := lgetxattr(p, k)

@@ -16,7 +16,8 @@
 //  1. Unpack: for each prefix of an image's layers, Store.Unpack makes sure
 //     $GORAE_ROOT/snapshots/<chainID>/fs exists. It holds only that top
 //     layer's own entries in overlay format (whiteouts as 0/0 character
-//     devices, opaque directories marked with trusted.overlay.opaque), so it
+//     devices, opaque directories marked with trusted.overlay.opaque, or
+//     user.overlay.opaque in a user namespace), so it
 //     is exactly an overlay lower directory. It is unpacked once, into a
 //     temporary directory beside it, checked against the diffID and
 //     renamed into place: a crash or cancel never leaves a half-unpacked

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/gorae/gorae/archive"
 )
 
 // Entry is one tar entry's metadata (no content), as a layer index holds
@@ -36,8 +37,8 @@ type Entry struct {
 }
 
 // EntryOf returns the index entry of h. Xattrs come from the PAX
-// SCHILY.xattr.* records, except the trusted.overlay. namespace, which
-// Apply drops too.
+// SCHILY.xattr.* records, except overlayfs's own (trusted.overlay.,
+// user.overlay.), which Apply drops too.
 func EntryOf(h *tar.Header) Entry {
 	e := Entry{
 		Name:     cleanEntryName(h.Name),
@@ -61,7 +62,7 @@ func EntryOf(h *tar.Header) Entry {
 	}
 	for k, v := range h.PAXRecords {
 		key, ok := strings.CutPrefix(k, "SCHILY.xattr.")
-		if !ok || strings.HasPrefix(key, "trusted.overlay.") {
+		if !ok || archive.IsOverlayXattr(key) {
 			continue
 		}
 		if e.Xattrs == nil {

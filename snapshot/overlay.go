@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gorae/gorae/archive"
 	"golang.org/x/sys/unix"
 )
 
@@ -141,7 +142,13 @@ func (a *Active) mount() error {
 		lowers = []string{empty}
 	}
 	var err error
-	for _, extra := range []string{",index=off,redirect_dir=off,metacopy=off", ""} {
+	extras := []string{",index=off,redirect_dir=off,metacopy=off", ""}
+	if archive.InUserNamespace() {
+		// Overlay metadata in user.overlay.* (Linux 5.11): trusted.* is
+		// the host root's only.
+		extras = []string{",userxattr,index=off,redirect_dir=off,metacopy=off", ",userxattr"}
+	}
+	for _, extra := range extras {
 		opts := "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + a.Upper + ",workdir=" + a.Work + extra
 		if len(opts) < os.Getpagesize() && !slices.ContainsFunc(lowers, needsEscape) {
 			err = unix.Mount("overlay", a.Merged, "overlay", 0, opts)

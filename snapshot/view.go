@@ -32,8 +32,8 @@ const maxSymlinks = 40
 // *syscall.Stat_t, so owners come through.
 //
 // The directories must not change while the View is used; snapshot
-// directories never do. Reading trusted.overlay.opaque needs root; without
-// it opaque markers are not seen.
+// directories never do. Opaque markers are archive.OverlayOpaqueXattr():
+// reading trusted.overlay.opaque needs root; without it they are not seen.
 type View struct {
 	dirs []string // top first
 }
@@ -316,7 +316,7 @@ func isWhiteout(fi fs.FileInfo) bool {
 
 func opaque(p string) bool {
 	buf := make([]byte, 4)
-	n, err := unix.Lgetxattr(p, archive.OverlayOpaqueXattr, buf)
+	n, err := unix.Lgetxattr(p, archive.OverlayOpaqueXattr(), buf)
 	return err == nil && string(buf[:n]) == "y"
 }
 

@@ -48,7 +48,7 @@ func layerDir(t *testing.T, spec map[string]string) string {
 			err = os.Mkdir(p, 0o755)
 		case 'o':
 			if err = os.Mkdir(p, 0o755); err == nil {
-				err = unix.Setxattr(p, archive.OverlayOpaqueXattr, []byte("y"), 0)
+				err = unix.Setxattr(p, archive.OverlayOpaqueXattr(), []byte("y"), 0)
 			}
 		case 'l':
 			err = os.Symlink(v[2:], p)

@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/gorae/gorae/root"
+	"github.com/gorae/gorae/rootless"
 	"github.com/gorae/gorae/runner"
 )
 
@@ -51,11 +53,42 @@ func main() {
 	if runner.Main() {
 		return
 	}
+	// Without root, gorae re-executes itself in a user namespace, where
+	// it is root (see docs/rootless.md).
+	child, err := rootless.Child()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "gorae: %v\n", err)
+		os.Exit(1)
+	}
+	if !child && os.Geteuid() != 0 && needsRoot(os.Args[1:]) {
+		code, err := rootless.Run(rootless.Options{Root: root.Default(), Warn: func(format string, args ...any) {
+			fmt.Fprintf(os.Stderr, "gorae: WARNING: "+format+"\n", args...)
+		}})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "gorae: %v\n", err)
+			code = 1
+		}
+		os.Exit(code)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := dispatch(ctx, os.Args[1:])
+	err = dispatch(ctx, os.Args[1:])
 	code := exitCode(ctx, err)
 	stop()
 	os.Exit(code)
+}
+
+// needsRoot reports whether the command in args uses the gorae root (all
+// but version, help and unknown commands).
+func needsRoot(args []string) bool {
+	if len(args) == 0 || args[0] == "version" {
+		return false
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return true
+		}
+	}
+	return false
 }
 
 func dispatch(ctx context.Context, args []string) error {

@@ -1,0 +1,49 @@
+package archive
+
+import (
+	"os"
+	"strings"
+	"sync"
+)
+
+// InUserNamespace reports whether this process runs in a user namespace
+// other than the host's (rootless gorae, or a pod with hostUsers: false).
+// There, the kernel refuses trusted.* xattrs and device nodes other than
+// whiteouts, so overlay metadata lives in the user.overlay.* namespace
+// (overlayfs's userxattr option) and devices in layers cannot be
+// created.
+var InUserNamespace = sync.OnceValue(func() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	// The initial namespace maps every id onto itself: "0 0 4294967295".
+	f := strings.Fields(string(b))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+})
+
+// Overlay metadata xattrs: overlayfs reads trusted.overlay.* as root on
+// the host and user.overlay.* when mounted with userxattr (in a user
+// namespace).
+const (
+	trustedOverlayPrefix = "trusted.overlay."
+	userOverlayPrefix    = "user.overlay."
+)
+
+// OverlayOpaqueXattr is the xattr that marks a directory of an overlay
+// lower or upper directory as opaque (nothing below it in lower layers
+// shows through) in this process: trusted.overlay.opaque, or
+// user.overlay.opaque in a user namespace.
+func OverlayOpaqueXattr() string {
+	if InUserNamespace() {
+		return userOverlayPrefix + "opaque"
+	}
+	return trustedOverlayPrefix + "opaque"
+}
+
+// IsOverlayXattr reports whether key belongs to overlayfs's own metadata
+// (trusted.overlay.* or user.overlay.*): never layer content, so layers
+// made as root and rootless are the same.
+func IsOverlayXattr(key string) bool {
+	return strings.HasPrefix(key, trustedOverlayPrefix) || strings.HasPrefix(key, userOverlayPrefix)
+}

@@ -1,0 +1,223 @@
+package rootless
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// childEnv marks the re-executed gorae; its value is the mapping mode.
+const childEnv = "_GORAE_USERNS"
+
+// Mapping modes, the value of childEnv.
+const (
+	mapSubIDs = "subids" // newuidmap/newgidmap: 0 = the user, 1–65536 = the ranges
+	mapSingle = "single" // only 0 = the user
+	mapDone   = "mapped" // subids, executed again with the mapping in place
+)
+
+// syncFd is where a child mapped by newuidmap waits for the mapping.
+const syncFd = 3
+
+// Options say how to re-execute gorae.
+type Options struct {
+	// Root is the gorae root the child uses, chosen by the user's own
+	// process (as root, the child would otherwise pick /var/lib/gorae).
+	Root string
+	// Warn prints a warning (no subordinate ids, no newuidmap).
+	Warn func(format string, args ...any)
+}
+
+// Run re-executes this gorae (with the same arguments) in a new user and
+// mount namespace and returns its exit code, or an error when the
+// namespace cannot be made. Signals meant for gorae are passed on.
+func Run(o Options) (int, error) {
+	if err := userNSAllowed(); err != nil {
+		return 0, err
+	}
+	uid, gid := os.Getuid(), os.Getgid()
+	name := strconv.Itoa(uid)
+	if u, err := user.LookupId(name); err == nil {
+		name = u.Username
+	}
+	runtimeDir, err := runtimeDir(uid)
+	if err != nil {
+		return 0, err
+	}
+	env := append(os.Environ(), "GORAE_ROOT="+o.Root, "TMPDIR="+runtimeDir)
+	subUID, okU, errU := subIDs("/etc/subuid", name, uid)
+	subGID, okG, errG := subIDs("/etc/subgid", name, uid)
+	var why string
+	uidmap, gidmap, herr := helpers()
+	switch {
+	case errors.Join(errU, errG) != nil:
+		why = errors.Join(errU, errG).Error()
+	case !okU || !okG:
+		why = fmt.Sprintf("user %s has no range in /etc/subuid and /etc/subgid (as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 %s)", name, name)
+	case herr != nil:
+		why = herr.Error()
+	}
+	if why == "" {
+		code, err := runChild(env, func(pid int) error {
+			if err := runHelper(uidmap, pid, mapArgs(uid, subUID)); err != nil {
+				return err
+			}
+			return runHelper(gidmap, pid, mapArgs(gid, subGID))
+		})
+		if err == nil {
+			return code, nil
+		}
+		if errors.Is(err, ErrNoUserNS) {
+			return 0, err
+		}
+		why = err.Error()
+	}
+	o.Warn("rootless with only your own user mapped (as root in the build): %s; a RUN or COPY that gives a file to another user will fail", why)
+	return runChild(env, nil)
+}
+
+// runChild starts gorae in new user and mount namespaces; mapWith, when
+// set, maps the child's ids while it waits, else only the user is
+// mapped, to root.
+func runChild(env []string, mapWith func(pid int) error) (int, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		exe = "/proc/self/exe"
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Args[0] = os.Args[0]
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	var syncW *os.File
+	if mapWith != nil {
+		syncR, w, err := os.Pipe()
+		if err != nil {
+			return 0, fmt.Errorf("rootless: %w", err)
+		}
+		defer syncR.Close()
+		defer w.Close()
+		syncW = w
+		cmd.ExtraFiles = []*os.File{syncR} // syncFd
+		cmd.Env = append(env, childEnv+"="+mapSubIDs)
+	} else {
+		cmd.Env = append(env, childEnv+"="+mapSingle)
+		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
+		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
+	}
+	// Signals are caught before the child starts, so none is lost.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+	if err := cmd.Start(); err != nil {
+		return 0, cloneDenied(err)
+	}
+	if mapWith != nil {
+		cmd.ExtraFiles[0].Close()
+		if err := mapWith(cmd.Process.Pid); err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			return 0, err
+		}
+		syncW.Write([]byte{1})
+		syncW.Close()
+	}
+	done := make(chan struct{})
+	go forward(cmd.Process, sigs, done)
+	err = cmd.Wait()
+	close(done)
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal()), nil
+		}
+		return ee.ExitCode(), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("rootless: %w", err)
+	}
+	return 0, nil
+}
+
+// runHelper runs newuidmap or newgidmap for pid with args.
+func runHelper(helper string, pid int, args []string) error {
+	out, err := exec.Command(helper, append([]string{strconv.Itoa(pid)}, args...)...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %d %v failed (%v): %s", filepath.Base(helper), pid, args, err, bytesTrim(out))
+	}
+	return nil
+}
+
+func bytesTrim(b []byte) string {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return string(b)
+}
+
+// runtimeDir is where the rootless gorae keeps runtime files (its
+// TMPDIR): $XDG_RUNTIME_DIR/gorae, else a private /tmp/gorae-run-UID (as
+// under runuser or in a pod, where XDG_RUNTIME_DIR is unset), which must
+// be the user's own.
+func runtimeDir(uid int) (string, error) {
+	dir := filepath.Join(os.TempDir(), "gorae-run-"+strconv.Itoa(uid))
+	if x := os.Getenv("XDG_RUNTIME_DIR"); x != "" {
+		dir = filepath.Join(x, "gorae")
+	}
+	if err := os.Mkdir(dir, 0o700); err != nil && !os.IsExist(err) {
+		return "", fmt.Errorf("create runtime directory %s: %w (set XDG_RUNTIME_DIR to a directory of yours)", dir, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return "", fmt.Errorf("runtime directory %s: %w", dir, err)
+	}
+	if int(st.Uid) != uid || st.Mode&unix.S_IFMT != unix.S_IFDIR || st.Mode&0o077 != 0 {
+		return "", fmt.Errorf("runtime directory %s is not a private directory of uid %d: remove it or set XDG_RUNTIME_DIR to a directory of yours", dir, uid)
+	}
+	return dir, nil
+}
+
+// Child reports whether this process is gorae re-executed by Run and, if
+// so, prepares it: it waits until its ids are mapped and makes every
+// mount private, so nothing gorae mounts is seen outside. Call it first
+// thing in main (after the sandbox init's check).
+func Child() (bool, error) {
+	mode := os.Getenv(childEnv)
+	if mode == "" {
+		return false, nil
+	}
+	os.Unsetenv(childEnv)
+	if mode == mapSubIDs {
+		sync := os.NewFile(syncFd, "rootless-sync")
+		_, err := io.ReadFull(sync, make([]byte, 1))
+		sync.Close()
+		if err != nil {
+			return true, fmt.Errorf("rootless: wait for the id mapping: %w", err)
+		}
+		// Capabilities are computed at execve: this process started
+		// unmapped, so it has none in its namespace until it executes
+		// again, now as uid 0.
+		env := append(os.Environ(), childEnv+"="+mapDone)
+		err = unix.Exec("/proc/self/exe", os.Args, env)
+		return true, fmt.Errorf("rootless: execute gorae again in the user namespace: %w", err)
+	}
+	if os.Geteuid() != 0 {
+		return true, fmt.Errorf("rootless: not root in the user namespace (uid %d)", os.Geteuid())
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return true, fmt.Errorf("rootless: make mounts private: %w", err)
+	}
+	return true, nil
+}
