@@ -15,10 +15,11 @@ help: ## list the targets
 build: ## build bin/gorae
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/gorae
 
-deps: ## install what tests and the demo need (busybox-static, docker-registry) when missing
+deps: ## install what tests and the demo need (busybox-static, docker-registry, uidmap) when missing
 	@missing=""; \
 	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	command -v newuidmap >/dev/null || missing="$$missing uidmap"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -2,6 +2,7 @@ package archive
 
 import (
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -20,6 +21,25 @@ var InUserNamespace = sync.OnceValue(func() bool {
 	// The initial namespace maps every id onto itself: "0 0 4294967295".
 	f := strings.Fields(string(b))
 	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+})
+
+// IDMapping is how many user ids this process's user namespace maps: 1
+// when a rootless gorae has only the user mapped (no subordinate ids),
+// 4294967295 on the host.
+var IDMapping = sync.OnceValue(func() int64 {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return 0
+	}
+	var n int64
+	for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 {
+			size, _ := strconv.ParseInt(f[2], 10, 64)
+			n += size
+		}
+	}
+	return n
 })
 
 // Overlay metadata xattrs: overlayfs reads trusted.overlay.* as root on

@@ -66,7 +66,7 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 		return nil, err
 	}
 	if o.env.Runner == nil || os.Geteuid() != 0 {
-		return nil, fmt.Errorf("%s: RUN needs root: gorae runs RUN steps in namespace sandboxes, which need root for now", o.where())
+		return nil, fmt.Errorf("%s: RUN needs root, or gorae's user namespace (the gorae command makes one when run without root)", o.where())
 	}
 	base := inputs[0]
 	lowers, err := o.env.unpack(ctx, base)
@@ -130,7 +130,11 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 	if err != nil {
 		var ee *runner.ExitError
 		if errors.As(err, &ee) {
-			return nil, fmt.Errorf("%s: RUN %s: %v; last lines of its output:\n%s", o.where(), strings.Join(o.op.Args, " "), ee, tail.String())
+			hint := ""
+			if archive.InUserNamespace() && archive.IDMapping() == 1 {
+				hint = "\n(gorae runs rootless with only your own user mapped, so a chown to any other user fails with \"Invalid argument\": give your user a range in /etc/subuid and /etc/subgid and install newuidmap)"
+			}
+			return nil, fmt.Errorf("%s: RUN %s: %v; last lines of its output:\n%s%s", o.where(), strings.Join(o.op.Args, " "), ee, tail.String(), hint)
 		}
 		return nil, fmt.Errorf("%s: RUN: %w", o.where(), err)
 	}

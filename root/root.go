@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -33,10 +34,13 @@ type Root struct {
 	Cache     *cache.Local[*ops.State]
 	// Tmp is this process's own directory for in-flight writes.
 	Tmp string
+	// Notice, when set, is said once, when the root is first used
+	// rootless: how RUN's snapshots are made in it.
+	Notice string
 }
 
 // Default is $GORAE_ROOT, else /var/lib/gorae for root, else
-// $XDG_DATA_HOME/gorae.
+// $XDG_DATA_HOME/gorae, else ~/.local/share/gorae.
 func Default() string {
 	if d := os.Getenv("GORAE_ROOT"); d != "" {
 		return d
@@ -47,7 +51,13 @@ func Default() string {
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
 		return filepath.Join(d, "gorae")
 	}
-	home, _ := os.UserHomeDir()
+	home, err := os.UserHomeDir()
+	if err != nil {
+		// No $HOME (a bare runuser, some pods): the passwd entry's.
+		if u, uerr := user.Current(); uerr == nil {
+			home = u.HomeDir
+		}
+	}
 	return filepath.Join(home, ".local", "share", "gorae")
 }
 
@@ -63,6 +73,10 @@ func Open(dir string) (*Root, error) {
 		return nil, fmt.Errorf("open gorae root %s: %w", dir, err)
 	}
 	r := &Root{Dir: dir, Tmp: tmp}
+	if r.Notice, err = r.checkMode(); err != nil {
+		os.RemoveAll(tmp)
+		return nil, err
+	}
 	if r.Content, err = content.Open(filepath.Join(dir, "content"), tmp); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path"
@@ -139,7 +140,12 @@ func switchUser(s *spec) error {
 		groups[i] = int(g)
 	}
 	if err := syscall.Setgroups(groups); err != nil {
-		return fmt.Errorf("set supplementary groups %v: %w", s.Groups, err)
+		// A user namespace that maps only its creator denies setgroups
+		// (see user_namespaces(7)); with no groups asked for, the ones
+		// inherited stay, unmapped, as nogroup.
+		if !(errors.Is(err, syscall.EPERM) && len(groups) == 0 && setgroupsDenied()) {
+			return fmt.Errorf("set supplementary groups %v: %w", s.Groups, err)
+		}
 	}
 	if err := syscall.Setgid(int(s.GID)); err != nil {
 		return fmt.Errorf("set gid %d: %w", s.GID, err)
@@ -148,4 +154,10 @@ func switchUser(s *spec) error {
 		return fmt.Errorf("set uid %d: %w", s.UID, err)
 	}
 	return nil
+}
+
+// setgroupsDenied reports whether this user namespace forbids setgroups.
+func setgroupsDenied() bool {
+	b, err := os.ReadFile("/proc/self/setgroups")
+	return err == nil && strings.TrimSpace(string(b)) == "deny"
 }

@@ -13,7 +13,6 @@ import (
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/remotecache"
-	"github.com/gorae/gorae/root"
 )
 
 func runBuild(ctx context.Context, args []string) error {
@@ -105,12 +104,12 @@ func runBuild(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	root, err := root.Open(root.Default())
+	r, err := openRoot()
 	if err != nil {
 		return err
 	}
-	defer root.Close()
-	res, err := builder.Build(ctx, root, builder.Options{
+	defer r.Close()
+	res, err := builder.Build(ctx, r, builder.Options{
 		ContextDir: ctxDir, Dockerfile: *file, Stdin: os.Stdin, Tags: *tags,
 		BuildArgs: ba, Target: *target, Platform: *platform, NoCache: *noCache,
 		Pull: *pull, Push: *push, Outputs: *outputs, Labels: lb, Contexts: bc,

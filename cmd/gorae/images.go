@@ -15,12 +15,24 @@ import (
 
 // withRoot opens $GORAE_ROOT for one command and closes it afterwards.
 func withRoot(fn func(*root.Root) error) error {
-	root, err := root.Open(root.Default())
+	r, err := openRoot()
 	if err != nil {
 		return err
 	}
-	defer root.Close()
-	return fn(root)
+	defer r.Close()
+	return fn(r)
+}
+
+// openRoot opens $GORAE_ROOT and says its notice, if it has one.
+func openRoot() (*root.Root, error) {
+	r, err := root.Open(root.Default())
+	if err != nil {
+		return nil, err
+	}
+	if r.Notice != "" {
+		fmt.Fprintf(os.Stderr, "gorae: %s\n", r.Notice)
+	}
+	return r, nil
 }
 
 func runImages(ctx context.Context, args []string) error {

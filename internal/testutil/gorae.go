@@ -47,8 +47,11 @@ func BusyboxTar(t testing.TB) string {
 // Gorae runs the binary with a root of its own.
 type Gorae struct {
 	Bin  string
-	Root string
+	Root string // "" = gorae's default root
 	Env  []string
+	// User, when set, runs gorae as that user (rootless), with only
+	// User.Command's environment and Env.
+	User *User
 }
 
 // Result is one finished gorae command.
@@ -66,9 +69,17 @@ func (g *Gorae) Run(t testing.TB, dir string, args ...string) Result {
 // RunStdin runs gorae with stdin fed from input.
 func (g *Gorae) RunStdin(t testing.TB, dir, input string, args ...string) Result {
 	t.Helper()
-	cmd := exec.Command(g.Bin, args...)
+	var cmd *exec.Cmd
+	if g.User != nil {
+		cmd = g.User.Command(g.Bin, args, append(keepEnv(), g.Env...)...)
+	} else {
+		cmd = exec.Command(g.Bin, args...)
+		cmd.Env = append(os.Environ(), g.Env...)
+	}
+	if g.Root != "" {
+		cmd.Env = append(cmd.Env, "GORAE_ROOT="+g.Root)
+	}
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "GORAE_ROOT="+g.Root), g.Env...)
 	cmd.Stdin = strings.NewReader(input)
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se

@@ -1,0 +1,117 @@
+package root
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/content"
+)
+
+// mode is $GORAE_ROOT/mode.json: whether the root is used from the host
+// (gorae run as root) or from a user namespace (rootless), and how RUN's
+// snapshots are made there. A root serves one of the two: unpacked
+// layers carry overlay metadata (trusted.overlay.* or user.overlay.*) and
+// owners (real or subordinate ids) that the other cannot use.
+type mode struct {
+	UserNS bool `json:"userNamespace"`
+	// IDs are the namespace's uid and gid maps, as /proc/self/uid_map
+	// and gid_map give them: unpacked layers hold host ids, which mean
+	// the in-image ids only under the same maps.
+	IDs       string `json:"ids,omitempty"`
+	Snapshots string `json:"snapshots,omitempty"` // rootless: "overlay" or "copy"
+}
+
+func (m mode) String() string {
+	if m.UserNS {
+		return "rootless (in a user namespace)"
+	}
+	return "as root"
+}
+
+// checkMode records the root's mode when it is new and refuses a root
+// made for the other mode. For a new rootless root it returns a notice
+// that says, once, how its snapshots are made.
+func (r *Root) checkMode() (notice string, err error) {
+	path := filepath.Join(r.Dir, "mode.json")
+	cur := mode{UserNS: archive.InUserNamespace()}
+	if cur.UserNS {
+		cur.IDs = idMaps()
+	}
+	b, err := os.ReadFile(path)
+	if err == nil {
+		var was mode
+		if err := json.Unmarshal(b, &was); err != nil {
+			return "", fmt.Errorf("read %s: %w (remove it if the root is otherwise fine)", path, err)
+		}
+		if was.UserNS != cur.UserNS {
+			return "", fmt.Errorf("the gorae root %s is used %s and cannot be used %s: its files' owners and overlay metadata differ; set GORAE_ROOT to another directory", r.Dir, was, cur)
+		}
+		if was.IDs != cur.IDs {
+			return "", fmt.Errorf("the gorae root %s was made rootless with the id mapping %q, and this gorae runs with %q, under which its files' owners would be wrong: restore your /etc/subuid and /etc/subgid ranges and newuidmap, or set GORAE_ROOT to another directory", r.Dir, was.IDs, cur.IDs)
+		}
+		return "", nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	if cur.UserNS {
+		var perr error
+		cur.Snapshots, perr = probeOverlay(r.Tmp)
+		if perr == nil {
+			notice = "rootless: RUN steps use overlayfs snapshots with user xattrs in this root"
+		} else {
+			notice = fmt.Sprintf("rootless: overlayfs cannot be mounted in a user namespace here (%v), so RUN steps copy their snapshots, which is slower; Linux 5.11 or later on a filesystem with user xattrs (ext4, xfs, btrfs) allows it", perr)
+		}
+	}
+	b, err = json.Marshal(cur)
+	if err != nil {
+		return "", err
+	}
+	if err := content.WriteFile(path, append(b, '\n')); err != nil {
+		return "", fmt.Errorf("record the root's mode: %w", err)
+	}
+	return notice, nil
+}
+
+// probeOverlay mounts and unmounts a small overlay with userxattr under
+// tmp, as RUN's snapshots will.
+func probeOverlay(tmp string) (string, error) {
+	dir, err := os.MkdirTemp(tmp, "probe-")
+	if err != nil {
+		return "copy", err
+	}
+	defer os.RemoveAll(dir)
+	for _, d := range []string{"lower", "upper", "work", "merged"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			return "copy", err
+		}
+	}
+	opts := "userxattr,lowerdir=" + filepath.Join(dir, "lower") + ",upperdir=" + filepath.Join(dir, "upper") + ",workdir=" + filepath.Join(dir, "work")
+	merged := filepath.Join(dir, "merged")
+	if err := unix.Mount("overlay", merged, "overlay", 0, opts); err != nil {
+		return "copy", err
+	}
+	unix.Unmount(merged, unix.MNT_DETACH)
+	return "overlay", nil
+}
+
+// idMaps is this process's uid and gid maps, each line's fields joined by
+// spaces and lines by commas: "uid 0 1000 1,1 100000 65536; gid …".
+func idMaps() string {
+	read := func(f string) string {
+		b, _ := os.ReadFile(f)
+		var lines []string
+		for l := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
+			lines = append(lines, strings.Join(strings.Fields(l), " "))
+		}
+		return strings.Join(lines, ",")
+	}
+	return "uid " + read("/proc/self/uid_map") + "; gid " + read("/proc/self/gid_map")
+}
