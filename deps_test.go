@@ -16,8 +16,9 @@ const module = "github.com/gorae/gorae/"
 var levels = map[string]int{
 	"graph": 0, "solver": 0, "archive": 0, "content": 0, "registry": 0,
 	"frontend": 1, "snapshot": 1, "runner": 1, "store": 1, "cache": 1, "progress": 1, "copier": 1, "exporter": 1,
-	"ops":  2,
-	"root": 3, "remotecache": 3, "explain": 3,
+	"rootless": 1,
+	"ops":      2,
+	"root":     3, "remotecache": 3, "explain": 3,
 	"images": 4, "gc": 4,
 	"container": 5, "builder": 5,
 	"cmd/gorae": 6,

@@ -139,9 +139,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	}
 	xp := explain.New(xo, roots, vs)
 	bc := &buildCache{root: root, noCache: o.NoCache, compression: comp, epoch: o.Epoch, mountIDs: remotecache.MountIDs(roots)}
-	env.SeedCacheMount = func(ctx context.Context, id, dir string) error {
-		return bc.remote.SeedMount(ctx, id, dir, o.Progress, o.Progress.Logf, o.Progress.Warnf)
-	}
+	env.SeedCacheMount = bc.seedMount(o.Progress)
 	defer bc.importRemote(ctx, o)()
 	var states []*ops.State
 	var out *Result

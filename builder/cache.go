@@ -16,6 +16,7 @@ import (
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/ops"
+	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/remotecache"
 	"github.com/gorae/gorae/root"
 	"github.com/gorae/gorae/solver"
@@ -123,6 +124,16 @@ func (c *buildCache) importRemote(ctx context.Context, o Options) func() {
 	store := c.root.Content
 	store.SetFetcher(c.remote.Fetcher(ctx, o.Progress))
 	return func() { store.SetFetcher(nil) }
+}
+
+// seedMount returns the ops.Env hook that restores a missing cache mount
+// directory from the imported caches (remotecache.Cache.SeedMount),
+// reading them when a RUN asks: a --cache-from is imported after the
+// vertices are made.
+func (c *buildCache) seedMount(p *progress.Printer) func(ctx context.Context, id, dir string) error {
+	return func(ctx context.Context, id, dir string) error {
+		return c.remote.SeedMount(ctx, id, dir, p, p.Logf, p.Warnf)
+	}
 }
 
 // retry reports whether err came from an imported blob that could not be

@@ -8,8 +8,10 @@ import (
 	"errors"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/internal/testutil"
@@ -112,5 +114,28 @@ func TestCorruptRemoteBlobRebuilds(t *testing.T) {
 	}
 	if bc.retry(err, testutil.CollectWarnings(&warns)) {
 		t.Error("the same bad blob asked for a second rebuild")
+	}
+}
+
+// TestCacheNamespace: records are salted by compression and
+// SOURCE_DATE_EPOCH except for the default (gzip, no epoch), and
+// --explain compares against the same namespace and target.
+func TestCacheNamespace(t *testing.T) {
+	epoch := time.Unix(1700000000, 0)
+	if got := namespace(archive.Gzip, nil); got != "compression=gzip" {
+		t.Errorf("default namespace %q", got)
+	}
+	if got := namespace(archive.Zstd, &epoch); got != "compression=zstd epoch=1700000000" {
+		t.Errorf("zstd with an epoch: %q", got)
+	}
+	k := solver.Key{9}
+	plain := &buildCache{compression: archive.Gzip}
+	salted := &buildCache{compression: archive.Gzip, epoch: &epoch}
+	if plain.key(k) != k || salted.key(k) == k || salted.key(k) == (&buildCache{compression: archive.Zstd, epoch: &epoch}).key(k) {
+		t.Error("records are not kept apart by namespace")
+	}
+	tg := explainTarget(Options{ContextDir: "ctx", Target: "test"})
+	if tg.Platform != "linux/"+runtime.GOARCH || tg.Stage != "test" || tg.ContextDir != "ctx" {
+		t.Errorf("explain target %+v", tg)
 	}
 }

@@ -1,6 +1,7 @@
 // Package content is gorae's content-addressed blob store: every layer
 // (compressed), config and manifest lives once at DIR/blobs/sha256/<hex>,
-// named by the SHA-256 of its bytes.
+// named by the SHA-256 of its bytes. WriteFile gives small files that are
+// not blobs (an index, an --iidfile) the same all-or-nothing write.
 //
 // content is level 0: it imports only the standard library and
 // go-containerregistry's v1 types, never another gorae package.

@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gorae/gorae/root"
 	"golang.org/x/sys/unix"
+
+	"github.com/gorae/gorae/root"
 )
 
 // The automatic GC after every build must not cost what the build saved:

@@ -228,7 +228,7 @@ func scanMounts(root *root.Root, inv *inventory, sz *sizer, memo *sizeMemo) erro
 
 // scanExplains lists --explain's records, explain/<target>/, each last
 // used at its directory's mtime: a rewrite of record.json renames into
-// it, and a build that keeps the record touches it (see explainer.save).
+// it, and a build that keeps the record touches it (see explain.Explainer.Save).
 func scanExplains(root *root.Root, inv *inventory, sz *sizer) error {
 	dir := filepath.Join(root.Dir, "explain")
 	ents, err := os.ReadDir(dir)

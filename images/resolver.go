@@ -31,6 +31,8 @@ type Resolver struct {
 
 var _ frontend.ImageResolver = (*Resolver)(nil)
 
+// Resolve pins ref for platform (frontend.ImageResolver); each name and
+// platform is resolved once per Resolver, so once per build.
 func (r *Resolver) Resolve(ctx context.Context, ref string, platform v1.Platform) (*frontend.ResolvedImage, error) {
 	name, err := registry.Normalize(ref)
 	if err != nil {

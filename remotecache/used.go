@@ -46,10 +46,10 @@ func (u *Used) Has(k solver.Key) bool {
 
 // Records returns what a --cache-to of mode exports: with "max" every
 // record solved or loaded in this build; with "min" only those whose
-// layers all belong to the final image, including those imported from
-// (nil: none; a rebuild that hits at the top never loads the steps below
-// it, and its inline records must still equal the last build's for the
-// image digest to repeat).
+// layers all belong to the final image, including such records among
+// from, the imported --cache-from (nil when none): a rebuild that hits at
+// the top never loads the steps below it, and its inline records must
+// still equal the last build's for the image digest to repeat.
 func (u *Used) Records(final *ops.State, mode string, from *Cache) map[string]*ops.State {
 	u.mu.Lock()
 	defer u.mu.Unlock()

@@ -8,7 +8,7 @@
 // What the root's data is worth keeping is decided by gc; root only
 // opens it and serializes access.
 //
-// root is level 3: it imports content, store, snapshot, cache, ops and
-// registry, and must never import gc, remotecache, images, container,
+// root is level 3: it imports archive, content, store, snapshot, cache,
+// ops and registry, and must never import gc, remotecache, images, container,
 // builder or cmd.
 package root
