@@ -28,6 +28,14 @@ const (
 // syncFd is where a child mapped by newuidmap waits for the mapping.
 const syncFd = 3
 
+// waiter runs waitScript, which waits on syncFd for the mapping and then
+// executes gorae ($0) with its arguments. Without it, gorae waits itself
+// and executes again (Child), which costs a second start of gorae.
+const (
+	waiter     = "/bin/sh"
+	waitScript = `read -r _ <&3; exec 3<&-; exec "$0" "$@"`
+)
+
 // Options say how to re-execute gorae.
 type Options struct {
 	// Root is the gorae root the child uses, chosen by the user's own
@@ -68,10 +76,9 @@ func Run(o Options) (int, error) {
 	}
 	if why == "" {
 		code, err := runChild(env, func(pid int) error {
-			if err := runHelper(uidmap, pid, mapArgs(uid, subUID)); err != nil {
-				return err
-			}
-			return runHelper(gidmap, pid, mapArgs(gid, subGID))
+			gidErr := make(chan error, 1)
+			go func() { gidErr <- runHelper(gidmap, pid, mapArgs(gid, subGID)) }()
+			return errors.Join(runHelper(uidmap, pid, mapArgs(uid, subUID)), <-gidErr)
 		})
 		if err == nil {
 			return code, nil
@@ -95,6 +102,17 @@ func runChild(env []string, mapWith func(pid int) error) (int, error) {
 	}
 	cmd := exec.Command(exe, os.Args[1:]...)
 	cmd.Args[0] = os.Args[0]
+	mode := mapSingle
+	if mapWith != nil {
+		mode = mapSubIDs
+		if _, err := os.Stat(waiter); err == nil {
+			// A shell waits for the mapping, then starts gorae as root
+			// of the namespace (with its capabilities): one start of
+			// gorae instead of two.
+			cmd = exec.Command(waiter, append([]string{"-c", waitScript, exe}, os.Args[1:]...)...)
+			mode = mapDone
+		}
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
@@ -110,9 +128,9 @@ func runChild(env []string, mapWith func(pid int) error) (int, error) {
 		defer w.Close()
 		syncW = w
 		cmd.ExtraFiles = []*os.File{syncR} // syncFd
-		cmd.Env = append(env, childEnv+"="+mapSubIDs)
+		cmd.Env = append(env, childEnv+"="+mode)
 	} else {
-		cmd.Env = append(env, childEnv+"="+mapSingle)
+		cmd.Env = append(env, childEnv+"="+mode)
 		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
 		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
 		cmd.SysProcAttr.GidMappingsEnableSetgroups = false
@@ -131,7 +149,7 @@ func runChild(env []string, mapWith func(pid int) error) (int, error) {
 			cmd.Wait()
 			return 0, err
 		}
-		syncW.Write([]byte{1})
+		syncW.Write([]byte("\n"))
 		syncW.Close()
 	}
 	done := make(chan struct{})
