@@ -57,4 +57,6 @@ lint: ## gofmt, go vet, go mod tidy check
 	$(GO) mod tidy -diff
 
 clean: ## remove build outputs and the demo root
+	@# A rootless root holds files of subordinate ids that only gorae can remove.
+	@[ ! -d $(DEMO_ROOT) ] || [ ! -x $(BIN) ] || GORAE_ROOT=$(DEMO_ROOT) $(BIN) prune --all -f >/dev/null || true
 	rm -rf bin $(DEMO_ROOT)

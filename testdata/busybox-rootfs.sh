@@ -27,5 +27,7 @@ root:x:0:
 app:x:1000:
 nogroup:x:65534:
 GR
-chown 1000:1000 "$dir/home/app"
-tar --numeric-owner --sort=name --mtime=2024-01-01 -C "$dir" -cf "$out" .
+# Owners are set in the tar, not on disk, so that a normal user can make
+# it too: everything root's, /home/app the app user's.
+tar --numeric-owner --owner=0 --group=0 --sort=name --mtime=2024-01-01 -C "$dir" --exclude=./home/app -cf "$out" .
+tar --numeric-owner --owner=1000 --group=1000 --mtime=2024-01-01 -C "$dir" --no-recursion -rf "$out" ./home/app
