@@ -113,7 +113,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		Content: root.Content, Snapshots: root.Snapshots, Images: root.Images,
 		Registry: o.Registry, Contexts: contexts, Compression: comp,
 		Docker: o.Docker, Jobs: o.Jobs, Epoch: o.Epoch,
-		Secrets: o.Secrets, SSH: o.SSH,
+		Secrets: o.Secrets, SSH: o.SSH, Outside: root.Outside,
 	}
 	defer env.Close()
 	roots := []*graph.Node{conv.Root}
@@ -177,7 +177,9 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	}
 	o.Progress.Logf("built %s in %.1fs", out.Digest, time.Since(start).Seconds())
 	unlock() // automatic GC needs the lock exclusively; the image is named now
-	gc.Auto(ctx, root, o.Progress)
+	if !root.Outside { // outside its namespace, a rootless gorae cannot remove subordinate ids' files
+		gc.Auto(ctx, root, o.Progress)
+	}
 	return out, nil
 }
 

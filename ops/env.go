@@ -57,6 +57,10 @@ type Env struct {
 	// from an imported cache. A seed that cannot be had is the hook's to
 	// report; an error fails the step.
 	SeedCacheMount func(ctx context.Context, id, dir string) error
+	// Outside says the build runs outside gorae's user namespace, as a
+	// rootless gorae's first, cache-only try: steps that would execute
+	// (RUN, COPY, WORKDIR) fail with ErrNeedsNamespace instead.
+	Outside bool
 
 	mu       sync.Mutex
 	roots    []*os.Root
@@ -111,11 +115,11 @@ func (e *Env) op(n *graph.Node) (solver.Op[*State], error) {
 	case graph.HTTP:
 		return &httpOp{env: e, op: o, node: n}, nil
 	case graph.Copy:
-		return &copyOp{env: e, op: o, node: n}, nil
+		return e.inside(&copyOp{env: e, op: o, node: n}), nil
 	case graph.Mkdir:
-		return &mkdirOp{env: e, op: o, node: n}, nil
+		return e.inside(&mkdirOp{env: e, op: o, node: n}), nil
 	case graph.Run:
-		return &runOp{env: e, op: o, node: n}, nil
+		return e.inside(&runOp{env: e, op: o, node: n}), nil
 	}
 	return nil, fmt.Errorf("unknown op %T", n.Op)
 }

@@ -16,6 +16,9 @@ func (p *Printer) Explain(step string, lines []string) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.keep(func() { p.Explain(step, lines) }) {
+		return
+	}
 	switch p.mode {
 	case "plain", "tty":
 		for _, l := range lines {

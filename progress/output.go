@@ -44,6 +44,9 @@ func (l *lineWriter) Write(b []byte) (int, error) {
 func (l *lineWriter) emit(line string) {
 	l.p.mu.Lock()
 	defer l.p.mu.Unlock()
+	if l.p.keep(func() { l.emit(line) }) {
+		return
+	}
 	switch {
 	case l.p.tty != nil:
 		l.p.tty.output(l.step, line)

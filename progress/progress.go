@@ -25,6 +25,10 @@ type Printer struct {
 
 	stop, done chan struct{} // of the redraw goroutine; nil when none runs
 	closeOnce  sync.Once
+
+	held    []func() // calls kept while holding (see Hold), to replay
+	holding bool
+	dropped bool // Drop was called: Close prints nothing
 }
 
 // Modes lists the accepted --progress values.
@@ -78,7 +82,9 @@ func (p *Printer) Close() error {
 		<-p.done
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		p.w.Write(p.tty.frame(p.now(), &p.transfers, true))
+		if !p.dropped {
+			p.w.Write(p.tty.frame(p.now(), &p.transfers, true))
+		}
 		p.tty = nil
 	})
 	return nil
@@ -102,9 +108,50 @@ func (p *Printer) redrawLoop() {
 func (p *Printer) redraw() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.tty != nil {
+	if p.tty != nil && !p.holding && !p.dropped {
 		p.w.Write(p.tty.frame(p.now(), &p.transfers, false))
 	}
+}
+
+// Hold keeps everything the Printer is asked to show from now on, to be
+// shown by Release or forgotten by Drop: a rootless gorae first tries a
+// build outside its user namespace and shows it only if it needs nothing
+// more (see cmd/gorae).
+func (p *Printer) Hold() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.holding = true
+}
+
+// Release shows what was held, in order, and ends the hold.
+func (p *Printer) Release() {
+	p.mu.Lock()
+	calls := p.held
+	p.held, p.holding = nil, false
+	p.mu.Unlock()
+	for _, c := range calls {
+		c()
+	}
+}
+
+// Drop forgets what was held; the Printer shows nothing more, not even
+// on Close.
+func (p *Printer) Drop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.held, p.dropped = nil, true
+}
+
+// keep records call while holding and reports whether it did; p.mu is
+// held. After Drop everything is kept, to be forgotten.
+func (p *Printer) keep(call func()) bool {
+	if p.dropped {
+		return true
+	}
+	if p.holding {
+		p.held = append(p.held, call)
+	}
+	return p.holding
 }
 
 // Quiet reports whether only the final image id should be printed.
@@ -118,6 +165,9 @@ func (p *Printer) Event(e solver.Event) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.keep(func() { p.Event(e) }) {
+		return
+	}
 	switch {
 	case p.tty != nil:
 		p.tty.event(e)
@@ -153,6 +203,9 @@ func (p *Printer) Logf(format string, args ...any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	msg := fmt.Sprintf(format, args...)
+	if p.keep(func() { p.Logf("%s", msg) }) {
+		return
+	}
 	switch p.mode {
 	case "plain", "tty":
 		p.line(msg)

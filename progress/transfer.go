@@ -66,6 +66,9 @@ func (p *Printer) Transfer(id, label string, done, total int64) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.keep(func() { p.Transfer(id, label, done, total) }) {
+		return
+	}
 	if done < 0 {
 		p.transfers.remove(id)
 		return

@@ -2,6 +2,8 @@ package root
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -37,6 +39,9 @@ type Root struct {
 	// Notice, when set, is said once, when the root is first used
 	// rootless: how RUN's snapshots are made in it.
 	Notice string
+	// Outside is set by OpenOutside: this process is a rootless gorae
+	// outside its user namespace and must not touch snapshots.
+	Outside bool
 }
 
 // Default is $GORAE_ROOT, else /var/lib/gorae for root, else
@@ -64,18 +69,43 @@ func Default() string {
 // Open opens (creating if needed) the root at dir. Call Close when
 // done so this process's temp directory goes away.
 func Open(dir string) (*Root, error) {
+	return open(dir, false)
+}
+
+// ErrNotRootless is OpenOutside's answer for a directory that holds no
+// root of a rootless gorae.
+var ErrNotRootless = errors.New("no rootless gorae root")
+
+// OpenOutside opens the root of a rootless gorae from outside its user
+// namespace, for a build that only reads the cache (ops.Env.Outside): it
+// cleans up nothing after dead processes (their files may belong to
+// subordinate ids) and must find a root made rootless (ErrNotRootless).
+func OpenOutside(dir string) (*Root, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "mode.json"))
+	var m mode
+	if err != nil || json.Unmarshal(b, &m) != nil || !m.UserNS {
+		return nil, ErrNotRootless
+	}
+	return open(dir, true)
+}
+
+func open(dir string, outside bool) (*Root, error) {
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
 		return nil, fmt.Errorf("open gorae root %s: %w (set GORAE_ROOT to a writable directory)", dir, err)
 	}
-	cleanStaleTmp(filepath.Join(dir, "tmp"))
+	if !outside {
+		cleanStaleTmp(filepath.Join(dir, "tmp"))
+	}
 	tmp, err := os.MkdirTemp(filepath.Join(dir, "tmp"), strconv.Itoa(os.Getpid())+".")
 	if err != nil {
 		return nil, fmt.Errorf("open gorae root %s: %w", dir, err)
 	}
-	r := &Root{Dir: dir, Tmp: tmp}
-	if r.Notice, err = r.checkMode(); err != nil {
-		os.RemoveAll(tmp)
-		return nil, err
+	r := &Root{Dir: dir, Tmp: tmp, Outside: outside}
+	if !outside {
+		if r.Notice, err = r.checkMode(); err != nil {
+			os.RemoveAll(tmp)
+			return nil, err
+		}
 	}
 	if r.Content, err = content.Open(filepath.Join(dir, "content"), tmp); err != nil {
 		return nil, err
@@ -84,7 +114,11 @@ func Open(dir string) (*Root, error) {
 	if r.Images, err = store.Open(filepath.Join(dir, "store"), r.Content); err != nil {
 		return nil, err
 	}
-	if r.Snapshots, err = snapshot.Open(filepath.Join(dir, "snapshots")); err != nil {
+	openSnapshots := snapshot.Open
+	if outside {
+		openSnapshots = snapshot.OpenShared
+	}
+	if r.Snapshots, err = openSnapshots(filepath.Join(dir, "snapshots")); err != nil {
 		return nil, err
 	}
 	if r.Cache, err = cache.Open[*ops.State](filepath.Join(dir, "cache"), tmp); err != nil {

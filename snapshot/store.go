@@ -32,14 +32,25 @@ type Layer struct {
 	Open   func() (io.ReadCloser, error)
 }
 
-// Open returns the Store under dir ($GORAE_ROOT/snapshots), creating it.
+// Open returns the Store under dir ($GORAE_ROOT/snapshots), creating it,
+// and cleans up after processes that died with active snapshots.
 func Open(dir string) (*Store, error) {
+	s, err := OpenShared(dir)
+	if err != nil {
+		return nil, err
+	}
+	s.cleanActive()
+	return s, nil
+}
+
+// OpenShared returns the Store under dir without cleaning up after dead
+// processes: for a process that must not touch their files (a rootless
+// gorae outside its user namespace).
+func OpenShared(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
-	s := &Store{dir: dir}
-	s.cleanActive()
-	return s, nil
+	return &Store{dir: dir}, nil
 }
 
 // Unpack makes sure the chain of every prefix of layers is unpacked and

@@ -13,9 +13,27 @@ import (
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/remotecache"
+	"github.com/gorae/gorae/root"
 )
 
 func runBuild(ctx context.Context, args []string) error {
+	return build(ctx, args, false)
+}
+
+// errNeedsNamespace is a rootless build's cache-only try (buildOutside)
+// that found a step to execute, or could not tell: the build runs again,
+// whole, in gorae's user namespace.
+var errNeedsNamespace = errors.New("the build needs gorae's user namespace")
+
+// buildOutside is a rootless `gorae build`'s first try, before entering
+// its user namespace (see docs/rootless.md): when every step is cached it
+// is the whole build, at the cost of a rootful one; otherwise nothing of
+// it was shown and it returns errNeedsNamespace.
+func buildOutside(ctx context.Context, args []string) error {
+	return build(ctx, args, true)
+}
+
+func build(ctx context.Context, args []string, outside bool) error {
 	fs := newFlags("build", "[OPTIONS] CONTEXT")
 	tags := fs.StringArrayP("tag", "t", nil, "name the image (repeatable), e.g. -t app:1.0")
 	file := fs.StringP("file", "f", "", "Dockerfile path (default CONTEXT/Dockerfile; - reads stdin)")
@@ -66,6 +84,9 @@ func runBuild(ctx context.Context, args []string) error {
 			return usagef("invalid --allow %q: use network.host or security.insecure", a)
 		}
 	}
+	if outside && *file == "-" {
+		return errNeedsNamespace // standard input cannot be read twice
+	}
 	printer, err := progress.New(os.Stderr, *prog)
 	if err != nil {
 		return usageError{err}
@@ -104,8 +125,13 @@ func runBuild(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	r, err := openRoot()
-	if err != nil {
+	var r *root.Root
+	if outside {
+		if r, err = root.OpenOutside(root.Default()); err != nil {
+			return errNeedsNamespace
+		}
+		printer.Hold()
+	} else if r, err = openRoot(); err != nil {
 		return err
 	}
 	defer r.Close()
@@ -123,6 +149,15 @@ func runBuild(ctx context.Context, args []string) error {
 		NoCacheFilter: splitList(*noCacheFilter),
 	})
 	var fe *builder.FlagError
+	if outside {
+		// Shown only when it is the whole build: a step to execute, or
+		// any failure, is the namespace's to run or report.
+		if err != nil && !errors.As(err, &fe) && ctx.Err() == nil {
+			printer.Drop()
+			return errNeedsNamespace
+		}
+		printer.Release()
+	}
 	if errors.As(err, &fe) {
 		return usageError{err}
 	}

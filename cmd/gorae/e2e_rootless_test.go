@@ -195,6 +195,7 @@ func TestRootlessFallbacks(t *testing.T) {
 	})
 
 	t.Run("user namespaces disabled", func(t *testing.T) {
+		g.Must(t, dir, "build", "-q", "-f", "app.Dockerfile", ".")
 		const knob = "/proc/sys/user/max_user_namespaces"
 		old, err := os.ReadFile(knob)
 		if err != nil {
@@ -207,6 +208,15 @@ func TestRootlessFallbacks(t *testing.T) {
 		r := g.Run(t, dir, "images")
 		if r.Code != 1 || !strings.Contains(r.Stderr, "user.max_user_namespaces is 0; as root, run `sysctl -w user.max_user_namespaces=15000`") {
 			t.Errorf("exit %d:\n%s", r.Code, r.Stderr)
+		}
+		// A rebuild with every step cached needs no namespace at all.
+		r = g.Must(t, dir, "build", "--progress=plain", "-f", "app.Dockerfile", ".")
+		if !strings.Contains(r.Stderr, "RUN echo ok > /ok CACHED") {
+			t.Errorf("warm rebuild:\n%s", r.Stderr)
+		}
+		r = g.Run(t, dir, "build", "--progress=plain", "--no-cache", "-f", "app.Dockerfile", ".")
+		if r.Code != 1 || !strings.Contains(r.Stderr, "user.max_user_namespaces is 0") || strings.Contains(r.Stderr, "CACHED") {
+			t.Errorf("a build that must run a step: exit %d:\n%s", r.Code, r.Stderr)
 		}
 	})
 }

@@ -61,6 +61,15 @@ func main() {
 		os.Exit(1)
 	}
 	if !child && os.Geteuid() != 0 && needsRoot(os.Args[1:]) {
+		if os.Args[1] == "build" {
+			// A rebuild with every step cached needs no namespace.
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			err := buildOutside(ctx, os.Args[2:])
+			stop()
+			if !errors.Is(err, errNeedsNamespace) {
+				os.Exit(exitCode(ctx, err))
+			}
+		}
 		code, err := rootless.Run(rootless.Options{Root: root.Default(), Warn: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "gorae: WARNING: "+format+"\n", args...)
 		}})
