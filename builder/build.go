@@ -176,8 +176,11 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		o.Progress.Warnf("%v (gorae build --explain will compare with an older build)", err)
 	}
 	o.Progress.Logf("built %s in %.1fs", out.Digest, time.Since(start).Seconds())
-	unlock()           // automatic GC needs the lock exclusively; the image is named now
-	if !root.Outside { // outside its namespace, a rootless gorae cannot remove subordinate ids' files
+	// Automatic GC needs the lock exclusively; the image is named now.
+	// Outside its user namespace, a rootless gorae cannot remove the
+	// files of subordinate ids: its next build inside does it.
+	unlock()
+	if !root.Outside {
 		gc.Auto(ctx, root, o.Progress)
 	}
 	return out, nil
