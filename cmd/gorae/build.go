@@ -84,8 +84,10 @@ func build(ctx context.Context, args []string, outside bool) error {
 			return usagef("invalid --allow %q: use network.host or security.insecure", a)
 		}
 	}
-	if outside && *file == "-" {
-		return errNeedsNamespace // standard input cannot be read twice
+	if outside && (*file == "-" || *noCache) {
+		// Standard input cannot be read twice; --no-cache executes
+		// every step anyway.
+		return errNeedsNamespace
 	}
 	printer, err := progress.New(os.Stderr, *prog)
 	if err != nil {
