@@ -23,8 +23,9 @@ var levels = map[string]int{
 	"container": 5, "builder": 5,
 	"cmd/gorae": 6,
 	// Test helpers sit above everything they start.
-	"internal/testutil":         6,
-	"internal/testutil/imgdiff": 6,
+	"internal/testutil":             6,
+	"internal/testutil/imgdiff":     6,
+	"internal/testutil/seccompexec": 6,
 	// Benchmarks sit above everything they measure.
 	"bench": 6,
 }

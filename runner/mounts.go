@@ -289,6 +289,9 @@ func pivotRoot(rootfs string) error {
 		return fmt.Errorf("change to root file system: %w", err)
 	}
 	if err := unix.PivotRoot(".", "."); err != nil {
+		if errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("pivot_root to %s: %w: in a container, its seccomp profile forbids pivot_root (Docker's default and Kubernetes' RuntimeDefault do, even with CAP_SYS_ADMIN): run gorae with deploy/seccomp/gorae.json (docs/rootless.md)", rootfs, err)
+		}
 		return fmt.Errorf("pivot_root to %s: %w", rootfs, err)
 	}
 	// The old root is now stacked on "."; keep host mount events out of it
