@@ -163,3 +163,35 @@ func TestPodUserNamespaced(t *testing.T) {
 		}
 	}
 }
+
+// TestPodManifests: the Jobs in deploy/kubernetes give the pod exactly
+// what the pod tests above reproduce.
+func TestPodManifests(t *testing.T) {
+	dir := filepath.Join(testutil.RepoRoot(t), "deploy", "kubernetes")
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	var caps []string
+	for _, c := range strings.Split(podCaps, ",")[1:] {
+		caps = append(caps, `"`+strings.ToUpper(strings.TrimPrefix(c, "+"))+`"`)
+	}
+	for name, want := range map[string][]string{
+		"gorae-rootful-job.yaml":  append([]string{"runAsUser: 0", `drop: ["ALL"]`}, caps...),
+		"gorae-userns-job.yaml":   append([]string{"hostUsers: false", "runAsUser: 0", `drop: ["ALL"]`, "procMount: Unmasked"}, caps...),
+		"gorae-rootless-job.yaml": {"runAsUser: 1000", "allowPrivilegeEscalation: true", `drop: ["ALL"]`},
+	} {
+		m := read(name)
+		for _, w := range append(want, "localhostProfile: profiles/gorae.json", "type: Unconfined", "emptyDir: {}", "secretName: gorae-registry", "DOCKER_CONFIG") {
+			if !strings.Contains(m, w) {
+				t.Errorf("%s lacks %s", name, w)
+			}
+		}
+	}
+	if strings.Contains(read("gorae-rootless-job.yaml"), "add:") {
+		t.Error("the rootless Job adds capabilities")
+	}
+}
