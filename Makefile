@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Where the demo keeps its images; tests use their own temporary roots.
 DEMO_ROOT ?= $(CURDIR)/.gorae-demo
 
-.PHONY: help build demo test test-short bench lint deps clean
+.PHONY: help build demo test test-short bench lint deps clean image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -38,6 +38,11 @@ demo: deps build ## import a busybox base offline, build examples/hello, show an
 	GORAE_ROOT=$(DEMO_ROOT) $(BIN) run --rm hello
 	@echo "--- again, with a command and an environment variable of our own:"
 	GORAE_ROOT=$(DEMO_ROOT) $(BIN) run --rm -e GREETING=annyeong hello sh -c 'echo "$$GREETING, $$(id -un) in $$(pwd) on $$(hostname)"; cat /app/data/lines'
+
+image: deps build ## build gorae's own container image (gorae:latest in the local store) with gorae itself
+	@bash deploy/image/context.sh bin/image-context $(BIN)
+	SOURCE_DATE_EPOCH=1700000000 $(BIN) build --progress=plain -t gorae:$(VERSION) -t gorae:latest bin/image-context
+	@echo "--- push it with: $(BIN) tag gorae:latest REGISTRY/gorae:latest && $(BIN) push REGISTRY/gorae:latest"
 
 test: deps ## run every test with the race detector (unit, golden, end-to-end)
 	$(GO) test -race -count=1 -timeout 20m ./...
