@@ -53,12 +53,37 @@ const (
 // OverlayOpaqueXattr is the xattr that marks a directory of an overlay
 // lower or upper directory as opaque (nothing below it in lower layers
 // shows through) in this process: trusted.overlay.opaque, or
-// user.overlay.opaque in a user namespace.
+// user.overlay.opaque where trusted.* is out of reach (see
+// UserOverlayXattrs).
 func OverlayOpaqueXattr() string {
-	if InUserNamespace() {
+	if UserOverlayXattrs() {
 		return userOverlayPrefix + "opaque"
 	}
 	return trustedOverlayPrefix + "opaque"
+}
+
+// UserOverlayXattrs reports whether this process keeps overlay metadata
+// in user.overlay.*: in a user namespace, and without CAP_SYS_ADMIN (a
+// container that allows no namespace, --isolation=chroot), where the
+// kernel refuses trusted.* xattrs.
+var UserOverlayXattrs = sync.OnceValue(func() bool {
+	return InUserNamespace() || !hasCapSysAdmin()
+})
+
+// hasCapSysAdmin reports whether CAP_SYS_ADMIN is in this process's
+// effective set.
+func hasCapSysAdmin() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && caps&(1<<21) != 0 // CAP_SYS_ADMIN
+		}
+	}
+	return false
 }
 
 // IsOverlayXattr reports whether key belongs to overlayfs's own metadata

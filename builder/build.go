@@ -113,7 +113,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		Content: root.Content, Snapshots: root.Snapshots, Images: root.Images,
 		Registry: o.Registry, Contexts: contexts, Compression: comp,
 		Docker: o.Docker, Jobs: o.Jobs, Epoch: o.Epoch,
-		Secrets: o.Secrets, SSH: o.SSH, Outside: root.Outside,
+		Secrets: o.Secrets, SSH: o.SSH, Outside: root.Outside, Isolation: o.Isolation,
 	}
 	defer env.Close()
 	roots := []*graph.Node{conv.Root}

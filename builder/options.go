@@ -48,6 +48,9 @@ type Options struct {
 	// Explain prints, for every step that misses the cache, which part
 	// of its key changed since the last build of the same target.
 	Explain bool
+	// Isolation is the RUN sandbox's: "" (namespaces) or "chroot" (none:
+	// RUN steps are not isolated; runner.IsolationChroot).
+	Isolation string
 	// NoCacheFilter names stages (--no-cache-filter) whose RUN, COPY and
 	// ADD steps, and every step after them, execute even when cached;
 	// see markNoCache.

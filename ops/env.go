@@ -61,6 +61,9 @@ type Env struct {
 	// rootless gorae's first, cache-only try: steps that would execute
 	// (RUN, COPY, WORKDIR) fail with ErrNeedsNamespace instead.
 	Outside bool
+	// Isolation is the RUN sandbox's (runner.Process.Isolation): "" for
+	// namespaces, runner.IsolationChroot for none.
+	Isolation string
 
 	mu       sync.Mutex
 	roots    []*os.Root

@@ -123,7 +123,8 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 		Rootfs: act.Merged, Args: o.op.Args, Env: env, Cwd: cwd,
 		UID: uid, GID: gid, Groups: groups, Network: o.op.Network, Mounts: append(mounts, sess.mounts...),
 		Stdout: out, Stderr: out,
-		Insecure: o.op.Security == "insecure",
+		Insecure:  o.op.Security == "insecure",
+		Isolation: o.env.Isolation,
 	}
 	err = o.env.Runner.Run(ctx, p)
 	out.Close()

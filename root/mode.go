@@ -26,6 +26,21 @@ type mode struct {
 	// the in-image ids only under the same maps.
 	IDs       string `json:"ids,omitempty"`
 	Snapshots string `json:"snapshots,omitempty"` // rootless: "overlay" or "copy"
+	// Xattrs is where unpacked layers keep overlay metadata: "trusted"
+	// (root with CAP_SYS_ADMIN) or "user" (rootless, or without
+	// CAP_SYS_ADMIN); "" in roots made before it was recorded.
+	Xattrs string `json:"xattrs,omitempty"`
+}
+
+// xattrs is m.Xattrs, inferred for a root that did not record it.
+func (m mode) xattrs() string {
+	switch {
+	case m.Xattrs != "":
+		return m.Xattrs
+	case m.UserNS:
+		return "user"
+	}
+	return "trusted"
 }
 
 func (m mode) String() string {
@@ -40,9 +55,12 @@ func (m mode) String() string {
 // that says, once, how its snapshots are made.
 func (r *Root) checkMode() (notice string, err error) {
 	path := filepath.Join(r.Dir, "mode.json")
-	cur := mode{UserNS: archive.InUserNamespace()}
+	cur := mode{UserNS: archive.InUserNamespace(), Xattrs: "trusted"}
 	if cur.UserNS {
 		cur.IDs = idMaps()
+	}
+	if archive.UserOverlayXattrs() {
+		cur.Xattrs = "user"
 	}
 	b, err := os.ReadFile(path)
 	if err == nil {
@@ -52,6 +70,9 @@ func (r *Root) checkMode() (notice string, err error) {
 		}
 		if was.UserNS != cur.UserNS {
 			return "", fmt.Errorf("the gorae root %s is used %s and cannot be used %s: its files' owners and overlay metadata differ; set GORAE_ROOT to another directory", r.Dir, was, cur)
+		}
+		if was.xattrs() != cur.Xattrs {
+			return "", fmt.Errorf("the gorae root %s keeps overlay metadata in %s.* xattrs, and this gorae can use only %s.* ones (it runs %s CAP_SYS_ADMIN): run gorae as it was run when the root was made, or set GORAE_ROOT to another directory", r.Dir, was.xattrs(), cur.Xattrs, map[bool]string{true: "without", false: "with"}[cur.Xattrs == "user"])
 		}
 		if was.IDs != cur.IDs {
 			return "", fmt.Errorf("the gorae root %s was made rootless with the id mapping %q, and this gorae runs with %q, under which its files' owners would be wrong: restore your /etc/subuid and /etc/subgid ranges and newuidmap, or set GORAE_ROOT to another directory", r.Dir, was.IDs, cur.IDs)

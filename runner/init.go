@@ -52,6 +52,12 @@ func initSandbox() error {
 	if err != nil {
 		return fmt.Errorf("read sandbox spec: %w", err)
 	}
+	if s.Isolation == IsolationChroot {
+		if err := enterChroot(&s); err != nil {
+			return err
+		}
+		return startCommand(&s)
+	}
 	if s.Network == "none" {
 		if err := loopbackUp(); err != nil {
 			return err
@@ -76,6 +82,12 @@ func initSandbox() error {
 	if err := unix.Sethostname([]byte(s.Hostname)); err != nil {
 		return fmt.Errorf("set hostname %s: %w", s.Hostname, err)
 	}
+	return startCommand(&s)
+}
+
+// startCommand finds the command in the sandbox's root, drops privileges
+// and execs it: the last steps of every isolation.
+func startCommand(s *spec) error {
 	argv0, err := lookPath(s.Args[0], s.Env)
 	if err != nil {
 		return err
@@ -86,7 +98,7 @@ func initSandbox() error {
 			return err
 		}
 	}
-	if err := switchUser(&s); err != nil {
+	if err := switchUser(s); err != nil {
 		return err
 	}
 	// A credential change clears the parent-death signal Run asked for;

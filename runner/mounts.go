@@ -17,6 +17,7 @@ import (
 // (and their missing parents). They land in an overlay's upper dir, so the
 // caller drops those that were not in the lower layers from the layer diff.
 // Everything under /dev lives on a tmpfs and never reaches the rootfs.
+// (IsolationChroot removes what it creates itself.)
 func CreatedPaths() []string {
 	return []string{"/proc", "/sys", "/dev", "/etc", "/etc/resolv.conf", "/etc/hosts"}
 }

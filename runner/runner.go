@@ -36,7 +36,16 @@ type Process struct {
 	Tty *os.File
 	// Signals are sent to the command while it runs (once it was exec'd).
 	Signals <-chan os.Signal
+	// Isolation is "" (namespaces) or IsolationChroot.
+	Isolation string
 }
+
+// IsolationChroot runs the command without any namespace, chrooted into
+// Rootfs with the host's devices copied in: for runtimes that allow no
+// namespace at all. It isolates nothing but the file system view: no
+// mounts (no /proc, no extra Mounts), the host's network, processes,
+// hostname and IPC; the command's process group is killed when it ends.
+const IsolationChroot = "chroot"
 
 // Mount is one extra mount inside the sandbox. Type is "bind" (Source is a
 // host path) or "tmpfs"; Options are "ro", "rw" and, for tmpfs, anything
@@ -87,17 +96,18 @@ const killGrace = 2 * time.Second
 
 // spec is what the parent sends to the init on the config pipe.
 type spec struct {
-	Rootfs   string
-	Args     []string
-	Env      []string
-	Cwd      string
-	UID, GID uint32
-	Groups   []uint32
-	Hostname string
-	Network  string
-	Mounts   []Mount
-	Insecure bool
-	Console  bool // stdin is a terminal to bind at /dev/console
+	Rootfs    string
+	Args      []string
+	Env       []string
+	Cwd       string
+	UID, GID  uint32
+	Groups    []uint32
+	Hostname  string
+	Network   string
+	Mounts    []Mount
+	Insecure  bool
+	Console   bool // stdin is a terminal to bind at /dev/console
+	Isolation string
 }
 
 // Run runs p to completion in a new sandbox. It returns an *ExitError when
@@ -139,18 +149,37 @@ func (r *Runner) Run(ctx context.Context, p Process) error {
 	if s.Network == "none" {
 		flags |= unix.CLONE_NEWNET
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
+	chroot := s.Isolation == IsolationChroot
+	if chroot {
+		flags = 0
+		undo, err := prepareChroot(s.Rootfs)
+		if err != nil {
+			return err
+		}
+		defer undo() // when Run returns: after the command's process group is killed
+	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags, Pdeathsig: syscall.SIGKILL, Setpgid: chroot}
 	if p.Tty != nil {
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = p.Tty, p.Tty, p.Tty
 		// A session of its own with the slave (fd 0) as controlling terminal.
 		cmd.SysProcAttr.Setsid, cmd.SysProcAttr.Setctty, cmd.SysProcAttr.Ctty = true, true, 0
+		cmd.SysProcAttr.Setpgid = false // a new session is a new process group too
 	}
 	// The command is PID 1 of its namespace: killing it kills every
-	// process it started.
-	cmd.Cancel = func() error { return cmd.Process.Kill() }
+	// process it started. In a chroot, its process group is what it
+	// started (a process that made a session of its own escapes).
+	cmd.Cancel = func() error {
+		if chroot {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		}
+		return cmd.Process.Kill()
+	}
 	cmd.WaitDelay = killGrace
 
 	if err := cmd.Start(); err != nil {
+		if errors.Is(err, syscall.EPERM) && !chroot {
+			return fmt.Errorf("start sandbox init %s: %w: namespaces cannot be made here (a container without CAP_SYS_ADMIN, or its seccomp profile); run gorae with deploy/seccomp/gorae.json and CAP_SYS_ADMIN, rootless, or, without any isolation, with --isolation=chroot (docs/rootless.md)", init, err)
+		}
 		return fmt.Errorf("start sandbox init %s: %w", init, err)
 	}
 	cfgR.Close()
@@ -178,6 +207,10 @@ func (r *Runner) Run(ctx context.Context, p Process) error {
 	}
 	werr := cmd.Wait()
 	close(stopSignals)
+	if chroot {
+		// What the command left behind in its process group.
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
 	if err := <-cfgErr; err != nil && len(msg) == 0 && ctx.Err() == nil {
 		return fmt.Errorf("send sandbox spec: %w", err)
 	}
@@ -201,7 +234,7 @@ func newSpec(p Process) (spec, error) {
 		Rootfs: p.Rootfs, Args: p.Args, Env: p.Env, Cwd: p.Cwd,
 		UID: p.UID, GID: p.GID, Groups: p.Groups, Hostname: p.Hostname,
 		Network: p.Network, Mounts: p.Mounts, Insecure: p.Insecure,
-		Console: p.Tty != nil,
+		Console: p.Tty != nil, Isolation: p.Isolation,
 	}
 	if s.Cwd == "" {
 		s.Cwd = "/"
@@ -215,6 +248,18 @@ func newSpec(p Process) (spec, error) {
 	case "none":
 	default:
 		return spec{}, fmt.Errorf("run: unknown network mode %q: use default, host or none", p.Network)
+	}
+	switch s.Isolation {
+	case "":
+	case IsolationChroot:
+		if len(s.Mounts) > 0 {
+			return spec{}, fmt.Errorf("run: --isolation=chroot cannot mount %s: it makes no mount (drop the RUN --mount, or run with namespaces)", s.Mounts[0].Target)
+		}
+		if s.Network == "none" {
+			return spec{}, errors.New("run: --isolation=chroot has only the host's network: --network=none needs namespaces")
+		}
+	default:
+		return spec{}, fmt.Errorf("run: unknown isolation %q: use chroot, or none for namespaces", s.Isolation)
 	}
 	for _, m := range s.Mounts {
 		if m.Type != "bind" && m.Type != "tmpfs" {

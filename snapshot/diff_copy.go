@@ -145,7 +145,7 @@ func (d *differ) unchangedLinks() map[string]bool {
 
 // hasMark reports whether directory p carries materialize's copiedMark.
 func hasMark(p string) bool {
-	_, err := unix.Lgetxattr(p, copiedMark, nil)
+	_, err := unix.Lgetxattr(p, copiedMarkName(), nil)
 	return err == nil
 }
 
@@ -194,7 +194,7 @@ func xattrs(p string) (map[string]string, error) {
 	}
 	out := map[string]string{}
 	for k := range strings.SplitSeq(string(buf[:n]), "\x00") {
-		if k == "" || k == copiedMark || archive.IsOverlayXattr(k) {
+		if k == "" || k == copiedMarkName() || archive.IsOverlayXattr(k) {
 			continue
 		}
 		v, err := lgetxattr(p, k)

@@ -143,7 +143,7 @@ func (a *Active) mount() error {
 	}
 	var err error
 	extras := []string{",index=off,redirect_dir=off,metacopy=off", ""}
-	if archive.InUserNamespace() {
+	if archive.UserOverlayXattrs() {
 		// Overlay metadata in user.overlay.* (Linux 5.11): trusted.* is
 		// the host root's only.
 		extras = []string{",userxattr,index=off,redirect_dir=off,metacopy=off", ",userxattr"}

@@ -44,7 +44,18 @@ func materialize(ctx context.Context, v *View, dst string) (marked bool, err err
 // copiedMark is the xattr materialize puts on the directories it copies.
 // It lives in the trusted namespace, which a RUN command (without
 // CAP_SYS_ADMIN) can neither see nor copy, and never reaches a layer.
+// Where gorae itself cannot set trusted.* (archive.UserOverlayXattrs) it
+// is user.gorae.copied, which a command could see and `cp -a` would
+// copy: a copied directory would then pass for one of the lowers'.
 const copiedMark = "trusted.gorae.copied"
+
+// copiedMarkName is copiedMark for this process.
+func copiedMarkName() string {
+	if archive.UserOverlayXattrs() {
+		return "user.gorae.copied"
+	}
+	return copiedMark
+}
 
 type materializer struct {
 	ctx    context.Context
@@ -96,7 +107,7 @@ func (m *materializer) copy(q string) error {
 		if err := os.Mkdir(dst, 0o700); err != nil {
 			return err
 		}
-		if m.marked && unix.Lsetxattr(dst, copiedMark, []byte("y"), 0) != nil {
+		if m.marked && unix.Lsetxattr(dst, copiedMarkName(), []byte("y"), 0) != nil {
 			m.marked = false
 		}
 		if err := m.dir(q); err != nil {

@@ -57,6 +57,7 @@ func build(ctx context.Context, args []string, outside bool) error {
 	explain := fs.Bool("explain", false, "say for every cache miss which part of its key changed since the last build of this target")
 	jobs := fs.Int("jobs", 0, "steps run at once (default 16; compression uses every CPU)")
 	allow := fs.StringArray("allow", nil, "allow an entitlement: network.host or security.insecure")
+	isolation := fs.String("isolation", "default", "RUN sandbox: default (namespaces) or chroot (no isolation, for containers that allow no namespace)")
 	cacheTo := fs.StringArray("cache-to", nil, "export the build cache (repeatable): type=registry,ref=REF[,mode=min|max], type=local,dest=DIR or type=inline")
 	cacheFrom := fs.StringArray("cache-from", nil, "import a build cache (repeatable): REF, type=registry,ref=REF or type=local,src=DIR")
 	secrets := fs.StringArray("secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)")
@@ -78,6 +79,18 @@ func build(ctx context.Context, args []string, outside bool) error {
 		if err := checkTag(t); err != nil {
 			return usagef("invalid tag -t %s: %v", t, err)
 		}
+	}
+	switch *isolation {
+	case "default", "":
+		*isolation = ""
+	case "chroot":
+		if os.Geteuid() != 0 {
+			return usagef("--isolation=chroot needs root (a chroot needs CAP_SYS_CHROOT); without root, gorae isolates RUN in a user namespace")
+		}
+		// Said in every progress mode, -q included.
+		fmt.Fprintln(os.Stderr, "gorae: WARNING: --isolation=chroot: RUN steps are NOT isolated: they run in a chroot with gorae's own privileges, network, processes and hostname, and without /proc or RUN --mount; use it only where no namespace can be made")
+	default:
+		return usagef("invalid --isolation %q: use default or chroot", *isolation)
 	}
 	for _, a := range *allow {
 		if a != "network.host" && a != "security.insecure" {
@@ -149,6 +162,7 @@ func build(ctx context.Context, args []string, outside bool) error {
 		// json consumers always get the reasons: they cost nothing to skip.
 		Explain:       *explain || *prog == "json",
 		NoCacheFilter: splitList(*noCacheFilter),
+		Isolation:     *isolation,
 	})
 	var fe *builder.FlagError
 	if outside {

@@ -195,3 +195,54 @@ func TestPodManifests(t *testing.T) {
 		t.Error("the rootless Job adds capabilities")
 	}
 }
+
+// TestPodNoNamespaces reproduces a container that allows no namespace:
+// root with Docker's default capabilities only and RuntimeDefault. RUN
+// fails naming --isolation=chroot; with it, RUN runs in a chroot, said
+// loudly, and the image is the one a namespaced build makes.
+func TestPodNoNamespaces(t *testing.T) {
+	g := newGorae(t)
+	sx := seccompExec(t)
+	dir := t.TempDir()
+	testutil.WriteFiles(t, dir, map[string]string{
+		"Dockerfile": "FROM busybox\nRUN echo built > /built && chown 1000:1000 /built && ls /dev/null && mkdir -p /d/x && touch /d/x/a /d/b && rm /etc/group\n" +
+			"RUN rm -rf /d/x && mkdir /d/x && touch /d/x/new && id -u > /uid\n",
+		"none.Dockerfile":  "FROM busybox\nRUN --network=none true\n",
+		"mount.Dockerfile": "FROM busybox\nRUN --mount=type=cache,target=/c true\n",
+	})
+	base := filepath.Join(t.TempDir(), "busybox.tar")
+	g.Must(t, dir, "save", "-o", base, "busybox")
+	root := filepath.Join(t.TempDir(), "root")
+	dockerCaps := strings.TrimSuffix(podCaps, ",+sys_admin,+net_admin")
+	run := func(args string) (string, error) {
+		return inPod(t, dir, "exec "+sx+" runtime-default setpriv --bounding-set="+dockerCaps+" --inh-caps=-all env GORAE_ROOT="+root+
+			" SOURCE_DATE_EPOCH=1700000000 "+g.Bin+" "+args)
+	}
+	if o, err := run("load -i " + base); err != nil {
+		t.Fatalf("load: %v\n%s", err, o)
+	}
+	o, err := run("build --progress=plain .")
+	if err == nil || !strings.Contains(o, "namespaces cannot be made here") || !strings.Contains(o, "--isolation=chroot") {
+		t.Errorf("RUN without namespaces: %v\n%s", err, o)
+	}
+	o, err = run("build -q --isolation=chroot .")
+	if err != nil {
+		t.Fatalf("--isolation=chroot: %v\n%s", err, o)
+	}
+	if !strings.Contains(o, "gorae: WARNING: --isolation=chroot: RUN steps are NOT isolated") {
+		t.Errorf("no warning that RUN is not isolated:\n%s", o)
+	}
+	lines := strings.Split(strings.TrimSpace(o), "\n")
+	g.Env = []string{"SOURCE_DATE_EPOCH=1700000000"}
+	if want := strings.TrimSpace(g.Must(t, dir, "build", "-q", ".").Stdout); lines[len(lines)-1] != want {
+		t.Errorf("--isolation=chroot made %s, a namespaced build %s", lines[len(lines)-1], want)
+	}
+	for file, want := range map[string]string{
+		"none.Dockerfile":  "--network=none needs namespaces",
+		"mount.Dockerfile": "--isolation=chroot cannot mount /c",
+	} {
+		if o, err := run("build -q --isolation=chroot -f " + file + " ."); err == nil || !strings.Contains(o, want) {
+			t.Errorf("%s: %v\n%s", file, err, o)
+		}
+	}
+}
