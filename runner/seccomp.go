@@ -28,6 +28,11 @@ func installSeccomp() error {
 	if err != nil {
 		return err
 	}
+	return loadFilter(f)
+}
+
+// loadFilter installs f on the calling thread.
+func loadFilter(f []unix.SockFilter) error {
 	prog := unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}
 	if err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0); err != nil {
 		return fmt.Errorf("install seccomp filter: %w", err)

@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -72,11 +71,7 @@ func InstallProfile(name string) error {
 	if err != nil {
 		return err
 	}
-	prog := unix.SockFprog{Len: uint16(len(f)), Filter: &f[0]}
-	if err := unix.Prctl(unix.PR_SET_SECCOMP, unix.SECCOMP_MODE_FILTER, uintptr(unsafe.Pointer(&prog)), 0, 0); err != nil {
-		return fmt.Errorf("install seccomp filter: %w", err)
-	}
-	return nil
+	return loadFilter(f)
 }
 
 // The seccomp profile format of Docker, containerd and Kubernetes
