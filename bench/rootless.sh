@@ -20,7 +20,7 @@ user=${ROOTLESS_USER:-}
 if [ -z "$user" ]; then
   user=gorae-bench-$$
   useradd -m "$user"
-  trap 'userdel -r "$user" 2>/dev/null || true' EXIT
+  trap 'rm -rf "/tmp/gorae-run-$(id -u "$user")"; userdel -r "$user" 2>/dev/null || true' EXIT
 fi
 home=$(getent passwd "$user" | cut -d: -f6)
 work=$home/bench

@@ -40,15 +40,18 @@ func NewUser(t testing.TB) *User {
 	if out, err := exec.Command("useradd", "-m", "-s", "/bin/sh", name).CombinedOutput(); err != nil {
 		t.Fatalf("useradd %s: %v\n%s", name, err, out)
 	}
-	t.Cleanup(func() {
-		// Files a rootless gorae made belong to subordinate ids too;
-		// userdel -r removes the home whoever owns what is in it.
-		exec.Command("userdel", "-r", name).Run()
-	})
 	u, err := user.Lookup(name)
 	if err != nil {
+		exec.Command("userdel", "-r", name).Run()
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		// Files a rootless gorae made belong to subordinate ids too;
+		// userdel -r removes the home whoever owns what is in it. The
+		// runtime directory gorae made for the user goes as well.
+		exec.Command("userdel", "-r", name).Run()
+		os.RemoveAll("/tmp/gorae-run-" + u.Uid)
+	})
 	uid, _ := strconv.Atoi(u.Uid)
 	gid, _ := strconv.Atoi(u.Gid)
 	return &User{Name: name, UID: uid, GID: gid, Home: u.HomeDir}
