@@ -53,10 +53,10 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a
 printf '| case | mode | root | rootless | rootless / root |\n|---|---|---:|---:|---:|\n'
 for c in $CASES runtrue; do
   for m in cold warm; do
-    declare -A t=()
-    for mode in root user; do
-      vals=()
-      for r in $(seq "$REPS"); do
+    declare -A vals=([root]="" [user]="")
+    # Root and rootless alternate, so that neither gets the quieter disk.
+    for r in $(seq "$REPS"); do
+      for mode in root user; do
         root=$work/root-$mode-$c-$m-$r
         rm -rf "$root"
         as "$mode" "$root" import "$work/busybox.tar" busybox >/dev/null 2>&1
@@ -64,18 +64,20 @@ for c in $CASES runtrue; do
         if [ "$c" = runtrue ] && [ "$m" = cold ]; then
           # the base unpacked: the build runs only the RUN
           as "$mode" "$root" build -q "$work/ctx/$c" >/dev/null 2>&1
-          vals+=("$(secs as "$mode" "$root" build -q --no-cache "$work/ctx/$c")")
+          vals[$mode]+=" $(secs as "$mode" "$root" build -q --no-cache "$work/ctx/$c")"
           # the RUN step alone, as the progress reports it
           as "$mode" "$root" build --progress=json --no-cache "$work/ctx/$c" 2>&1 >/dev/null |
             grep '"status":"done"' | grep 'RUN true' | sed 's/.*"seconds":\([0-9.e-]*\).*/\1/' >> "$work/runtrue-$mode"
         else
-          vals+=("$(secs as "$mode" "$root" build -q "$work/ctx/$c")")
+          vals[$mode]+=" $(secs as "$mode" "$root" build -q "$work/ctx/$c")"
         fi
         rm -rf "$root"
+        sync
       done
-      t[$mode]=$(printf '%s\n' "${vals[@]}" | median)
     done
-    printf '| %s | %s | %.3f | %.3f | %.2f |\n' "$c" "$m" "${t[root]}" "${t[user]}" "$(echo "scale=4; ${t[user]} / ${t[root]}" | bc)"
+    tr=$(printf '%s\n' ${vals[root]} | median)
+    tu=$(printf '%s\n' ${vals[user]} | median)
+    printf '| %s | %s | %.3f | %.3f | %.2f |\n' "$c" "$m" "$tr" "$tu" "$(echo "scale=4; $tu / $tr" | bc)"
   done
 done
 if [ -s "$work/runtrue-root" ]; then
