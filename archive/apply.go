@@ -207,6 +207,9 @@ func (a *applier) whiteout(entry, parent, base string) error {
 		return fmt.Errorf("layer entry %q: %w", entry, err)
 	}
 	if err := a.mknod(name, fs.ModeDevice|fs.ModeCharDevice, 0, 0); err != nil {
+		if errors.Is(err, unix.EPERM) && InUserNamespace() {
+			return fmt.Errorf("layer entry %q: create whiteout: %w: this file system does not let a user namespace make overlay whiteouts (the gorae root is on overlayfs, as a container's own file system is); put GORAE_ROOT on a volume (an emptyDir in Kubernetes, a bind mount in Docker)", entry, err)
+		}
 		return fmt.Errorf("layer entry %q: create whiteout: %w", entry, err)
 	}
 	return nil

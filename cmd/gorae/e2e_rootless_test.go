@@ -194,6 +194,35 @@ func TestRootlessFallbacks(t *testing.T) {
 		}
 	})
 
+	t.Run("overlay refused", func(t *testing.T) {
+		// A root on overlayfs (a container's own file system): no overlay
+		// over it, and no whiteout made in a user namespace.
+		ov := u.Dir(t, "ov")
+		for _, d := range []string{"l", "u", "w", "m"} {
+			os.MkdirAll(filepath.Join(ov, d), 0o755)
+		}
+		m := filepath.Join(ov, "m")
+		if out, err := exec.Command("mount", "-t", "overlay", "overlay", "-o", "lowerdir="+ov+"/l,upperdir="+ov+"/u,workdir="+ov+"/w", m).CombinedOutput(); err != nil {
+			t.Skipf("mount overlay: %v %s", err, out)
+		}
+		defer exec.Command("umount", "-l", m).Run()
+		g := *g
+		g.Root = filepath.Join(m, "root")
+		os.Mkdir(g.Root, 0o755)
+		u.Chown(t, g.Root)
+		r := g.Must(t, dir, "import", rootbox, "rootbox")
+		if !strings.Contains(r.Stderr, "rootless: overlayfs cannot be mounted in a user namespace here") || !strings.Contains(r.Stderr, "copy their snapshots") {
+			t.Errorf("no notice that snapshots are copies:\n%s", r.Stderr)
+		}
+		g.Must(t, dir, "build", "--progress=plain", ".")
+		testutil.WriteFiles(t, dir, map[string]string{"rm.Dockerfile": "FROM rootbox\nRUN rm /etc/group\nRUN true\n"})
+		u.Chown(t, dir)
+		r = g.Run(t, dir, "build", "--progress=plain", "-f", "rm.Dockerfile", ".")
+		if r.Code != 1 || !strings.Contains(r.Stderr, "put GORAE_ROOT on a volume") {
+			t.Errorf("a whiteout on overlayfs: exit %d\n%s", r.Code, r.Stderr)
+		}
+	})
+
 	t.Run("user namespaces disabled", func(t *testing.T) {
 		g.Must(t, dir, "build", "-q", "-f", "app.Dockerfile", ".")
 		const knob = "/proc/sys/user/max_user_namespaces"
