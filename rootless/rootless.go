@@ -16,7 +16,12 @@ import (
 )
 
 // childEnv marks the re-executed gorae; its value is the mapping mode.
-const childEnv = "_GORAE_USERNS"
+// parentEnv is the pid of the user's gorae, which the child must not
+// outlive.
+const (
+	childEnv  = "_GORAE_USERNS"
+	parentEnv = "_GORAE_USERNS_PARENT"
+)
 
 // Mapping modes, the value of childEnv.
 const (
@@ -61,7 +66,7 @@ func Run(o Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	env := append(os.Environ(), "GORAE_ROOT="+o.Root, "TMPDIR="+runtimeDir)
+	env := append(os.Environ(), "GORAE_ROOT="+o.Root, "TMPDIR="+runtimeDir, parentEnv+"="+strconv.Itoa(os.Getpid()))
 	subUID, okU, errU := subIDs("/etc/subuid", name, uid)
 	subGID, okG, errG := subIDs("/etc/subgid", name, uid)
 	var why string
@@ -234,6 +239,16 @@ func Child() (bool, error) {
 	if os.Geteuid() != 0 {
 		return true, fmt.Errorf("rootless: not root in the user namespace (uid %d)", os.Geteuid())
 	}
+	// Gaining root's capabilities at exec cleared the parent-death signal
+	// Run asked for: arm it again, then make sure the parent did not die
+	// in between (the child is then the init's).
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		return true, fmt.Errorf("rootless: set parent-death signal: %w", err)
+	}
+	if want := os.Getenv(parentEnv); want != "" && want != strconv.Itoa(os.Getppid()) {
+		return true, errors.New("rootless: the gorae that started this one is gone")
+	}
+	os.Unsetenv(parentEnv)
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return true, fmt.Errorf("rootless: make mounts private: %w", err)
 	}
