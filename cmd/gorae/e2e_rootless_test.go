@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gorae/gorae/internal/testutil"
 )
@@ -329,4 +330,61 @@ func withoutSubIDs(t *testing.T, name string) func() {
 			u()
 		}
 	}
+}
+
+// TestRootlessKilledLeavesNothing: a rootless gorae killed (SIGKILL)
+// during a RUN takes its namespace's gorae and the command with it, and
+// the next build on the root works.
+func TestRootlessKilledLeavesNothing(t *testing.T) {
+	g, u := rootlessGorae(t)
+	dir := u.Dir(t, "ctx")
+	testutil.WriteFiles(t, dir, map[string]string{
+		"Dockerfile":    "FROM busybox\nRUN sleep 31.5\n",
+		"ok.Dockerfile": "FROM busybox\nRUN echo ok > /ok\n",
+	})
+	u.Chown(t, dir)
+	cmd := u.Command(g.Bin, []string{"build", "-q", "."})
+	cmd.Dir = dir
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	running := func() []int { return pidsOf("sleep\x0031.5\x00") }
+	for deadline := time.Now().Add(30 * time.Second); len(running()) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the RUN did not start")
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	for deadline := time.Now().Add(10 * time.Second); len(running()) > 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the RUN's command outlived gorae: pids %v", running())
+		}
+	}
+	g.Must(t, dir, "build", "-q", "-f", "ok.Dockerfile", ".")
+}
+
+// pidsOf lists the live (not zombie) processes whose command line is
+// cmdline (arguments NUL-separated, NUL-terminated).
+func pidsOf(cmdline string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err != nil || string(b) != cmdline {
+			continue
+		}
+		if st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
+			if f := strings.Fields(string(st[strings.LastIndexByte(string(st), ')')+1:])); len(f) > 0 && f[0] == "Z" {
+				continue
+			}
+		}
+		out = append(out, pid)
+	}
+	return out
 }
