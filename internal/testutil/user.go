@@ -49,6 +49,7 @@ func NewUser(t testing.TB) *User {
 		// Files a rootless gorae made belong to subordinate ids too;
 		// userdel -r removes the home whoever owns what is in it. The
 		// runtime directory gorae made for the user goes as well.
+		exec.Command("pkill", "-KILL", "-u", name).Run() // what a failed test left running
 		exec.Command("userdel", "-r", name).Run()
 		os.RemoveAll("/tmp/gorae-run-" + u.Uid)
 	})
