@@ -206,10 +206,14 @@ func (a *applier) whiteout(entry, parent, base string) error {
 	if err := a.clear(name, false); err != nil {
 		return fmt.Errorf("layer entry %q: %w", entry, err)
 	}
-	if err := a.mknod(name, fs.ModeDevice|fs.ModeCharDevice, 0, 0); err != nil {
-		if errors.Is(err, unix.EPERM) && InUserNamespace() {
-			return fmt.Errorf("layer entry %q: create whiteout: %w: this file system does not let a user namespace make overlay whiteouts (the gorae root is on overlayfs, as a container's own file system is); put GORAE_ROOT on a volume (an emptyDir in Kubernetes, a bind mount in Docker)", entry, err)
-		}
+	err := a.mknod(name, fs.ModeDevice|fs.ModeCharDevice, 0, 0)
+	if errors.Is(err, unix.EPERM) && UserOverlayXattrs() {
+		// A file system that refuses even whiteout devices here (the
+		// root on overlayfs, as a container's own file system is): the
+		// xattr form (overlayfs "xwhiteouts", Linux 6.7).
+		err = a.xwhiteout(name, parent)
+	}
+	if err != nil {
 		return fmt.Errorf("layer entry %q: create whiteout: %w", entry, err)
 	}
 	return nil
@@ -218,6 +222,24 @@ func (a *applier) whiteout(entry, parent, base string) error {
 // errDeviceInUserNS is create's answer for a device node in a user
 // namespace, where the kernel refuses to make one: the entry is skipped.
 var errDeviceInUserNS = errors.New("device nodes cannot be created in a user namespace")
+
+// xwhiteout makes name a whiteout in overlayfs's xattr form: an empty
+// file with user.overlay.whiteout, in a directory marked
+// user.overlay.opaque="x" ("holds xattr whiteouts"; "y", opaque, stays).
+func (a *applier) xwhiteout(name, parent string) error {
+	f, err := a.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	if err := a.setXattr(name, XWhiteoutXattr, []byte("y")); err != nil {
+		return err
+	}
+	if v, _ := a.getXattr(parent, userOverlayPrefix+"opaque"); v == "y" {
+		return nil
+	}
+	return a.setXattr(parent, userOverlayPrefix+"opaque", []byte("x"))
+}
 
 func (a *applier) create(ctx context.Context, name string, h *tar.Header, r io.Reader) error {
 	switch h.Typeflag {

@@ -73,6 +73,20 @@ func (a *applier) setXattr(name, key string, value []byte) error {
 	})
 }
 
+// getXattr reads an xattr the way setXattr sets it.
+func (a *applier) getXattr(name, key string) (string, error) {
+	var v string
+	err := a.inParent(name, func(dirfd int, base string) error {
+		buf := make([]byte, 64)
+		n, err := unix.Lgetxattr("/proc/self/fd/"+strconv.Itoa(dirfd)+"/"+base, key, buf)
+		if err == nil {
+			v = string(buf[:n])
+		}
+		return err
+	})
+	return v, err
+}
+
 func (a *applier) setTime(name string, mtime time.Time) error {
 	t := unix.Timespec{Sec: mtime.Unix(), Nsec: int64(mtime.Nanosecond())}
 	ts := []unix.Timespec{t, t} // atime = mtime, as Docker restores it

@@ -42,6 +42,11 @@ var IDMapping = sync.OnceValue(func() int64 {
 	return n
 })
 
+// XWhiteoutXattr marks an empty regular file as a whiteout (overlayfs
+// "xwhiteouts", with userxattr), where even a 0/0 character device cannot
+// be made; its directory carries user.overlay.opaque="x".
+const XWhiteoutXattr = userOverlayPrefix + "whiteout"
+
 // Overlay metadata xattrs: overlayfs reads trusted.overlay.* as root on
 // the host and user.overlay.* when mounted with userxattr (in a user
 // namespace).

@@ -95,7 +95,7 @@ func (v *View) child(d *node, name string) (*node, error) {
 			return nil, err
 		}
 		if n == nil {
-			if isWhiteout(fi) {
+			if isWhiteout(fi) || (isEmptyFile(fi) && xwhiteouts(v.real(i, d.path)) && isXWhiteout(v.real(i, p))) {
 				return nil, fs.ErrNotExist
 			}
 			n = &node{path: p, layers: []int{i}, info: fi}
@@ -258,21 +258,23 @@ func (v *View) merge(n *node) ([]fs.DirEntry, error) {
 	seen := map[string]bool{}
 	var out []fs.DirEntry
 	for _, i := range n.layers {
-		ents, err := os.ReadDir(v.real(i, n.path))
+		dir := v.real(i, n.path)
+		ents, err := os.ReadDir(dir)
 		if err != nil {
 			return nil, &fs.PathError{Op: "readdir", Path: n.path, Err: err}
 		}
+		xw := xwhiteouts(dir)
 		for _, e := range ents {
 			if seen[e.Name()] {
 				continue
 			}
 			seen[e.Name()] = true
-			if e.Type()&fs.ModeCharDevice != 0 {
+			if e.Type()&fs.ModeCharDevice != 0 || (xw && e.Type().IsRegular()) {
 				fi, err := e.Info()
 				if err != nil {
 					return nil, err
 				}
-				if isWhiteout(fi) {
+				if isWhiteout(fi) || (isEmptyFile(fi) && isXWhiteout(filepath.Join(dir, e.Name()))) {
 					continue
 				}
 			}
@@ -312,6 +314,23 @@ func isWhiteout(fi fs.FileInfo) bool {
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	return ok && st.Rdev == 0
+}
+
+func isEmptyFile(fi fs.FileInfo) bool { return fi.Mode().IsRegular() && fi.Size() == 0 }
+
+// xwhiteouts reports whether directory p may hold whiteouts in xattr form
+// (archive.XWhiteoutXattr): it is marked user.overlay.opaque="x".
+func xwhiteouts(p string) bool {
+	buf := make([]byte, 4)
+	n, err := unix.Lgetxattr(p, "user.overlay.opaque", buf)
+	return err == nil && string(buf[:n]) == "x"
+}
+
+// isXWhiteout reports whether the empty file p is a whiteout in xattr
+// form.
+func isXWhiteout(p string) bool {
+	_, err := unix.Lgetxattr(p, archive.XWhiteoutXattr, nil)
+	return err == nil
 }
 
 func opaque(p string) bool {

@@ -193,3 +193,38 @@ func TestViewEmpty(t *testing.T) {
 		t.Errorf("Lstat(etc) = %v", err)
 	}
 }
+
+// TestViewXWhiteouts: an empty file with user.overlay.whiteout in a
+// directory marked user.overlay.opaque="x" hides the name below it, as
+// overlayfs's xattr whiteouts do; in an unmarked directory it is a file.
+func TestViewXWhiteouts(t *testing.T) {
+	lower, upper := t.TempDir(), t.TempDir()
+	for _, d := range []string{lower, upper} {
+		os.MkdirAll(filepath.Join(d, "etc"), 0o755)
+		os.MkdirAll(filepath.Join(d, "keep"), 0o755)
+	}
+	os.WriteFile(filepath.Join(lower, "etc", "group"), []byte("g"), 0o644)
+	os.WriteFile(filepath.Join(lower, "keep", "x"), []byte("x"), 0o644)
+	for _, p := range []string{"etc/group", "keep/x"} {
+		os.WriteFile(filepath.Join(upper, p), nil, 0o600)
+		if err := unix.Setxattr(filepath.Join(upper, p), archive.XWhiteoutXattr, []byte("y"), 0); err != nil {
+			t.Skipf("user xattrs: %v", err)
+		}
+	}
+	if err := unix.Setxattr(filepath.Join(upper, "etc"), "user.overlay.opaque", []byte("x"), 0); err != nil {
+		t.Fatal(err)
+	}
+	v := NewView([]string{lower, upper})
+	if _, err := v.Lstat("etc/group"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Lstat of an xattr whiteout: %v", err)
+	}
+	if ents, _ := v.ReadDir("etc"); len(ents) != 0 {
+		t.Errorf("etc lists %v", ents)
+	}
+	if fi, err := v.Lstat("keep/x"); err != nil || fi.Size() != 0 {
+		t.Errorf("keep/x (no opaque=x on its directory): %v, %v", fi, err)
+	}
+	if ents, _ := v.ReadDir("keep"); len(ents) != 1 {
+		t.Errorf("keep lists %v", ents)
+	}
+}
