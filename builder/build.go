@@ -65,7 +65,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &images.Resolver{Root: root, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress}
+	res := &images.Resolver{Root: root, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress, Outside: root.Outside}
 	named := map[string]bool{}
 	for k := range o.Contexts {
 		named[k] = true

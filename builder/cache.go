@@ -103,6 +103,12 @@ func (c *buildCache) Save(ctx context.Context, k solver.Key, s *ops.State) error
 // states (contexts, downloads), which are never saved, are sources, and
 // the solver claims no source.
 func (c *buildCache) Claim(ctx context.Context, k solver.Key, onWait func()) (func(), error) {
+	if c.root.Outside {
+		// A claim comes before an Exec, which the cache-only try cannot
+		// do: go to the namespace now rather than wait on another build
+		// with nothing shown.
+		return nil, ops.ErrNeedsNamespace
+	}
 	if c.noCache {
 		return func() {}, nil
 	}

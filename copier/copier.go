@@ -40,6 +40,10 @@ type Options struct {
 	// Epoch (SOURCE_DATE_EPOCH) is the mtime of directories the copy
 	// creates; without it they get the current time, as in BuildKit.
 	Epoch *time.Time
+	// Tmp is where ADD spools an archive's content while it sorts the
+	// entries: the gorae root's temp directory, on the disk that takes
+	// the layer anyway ("" = os.TempDir, which may be a small tmpfs).
+	Tmp string
 }
 
 // Write writes the layer tar for op to w. srcs is indexed like the Copy
@@ -92,10 +96,11 @@ type job struct {
 	now   time.Time
 	items int // source items processed so far; each has its own hard-link scope
 	spool *os.File
+	tmp   string // Options.Tmp
 }
 
 func newJob(op graph.Copy, o Options) (*job, error) {
-	j := &job{op: op, instr: "COPY", now: time.Now()}
+	j := &job{op: op, instr: "COPY", now: time.Now(), tmp: o.Tmp}
 	if op.Add {
 		j.instr = "ADD"
 	}

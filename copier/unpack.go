@@ -137,7 +137,7 @@ func (j *job) putArchived(tr *tar.Reader, h *tar.Header, dest, target string) er
 // content waits for the sorted write, and returns their offset.
 func (j *job) spoolCopy(r io.Reader, n int64) (int64, error) {
 	if j.spool == nil {
-		f, err := os.CreateTemp("", "gorae-add-*")
+		f, err := os.CreateTemp(j.tmp, "gorae-add-*")
 		if err != nil {
 			return 0, fmt.Errorf("create spool file: %w", err)
 		}

@@ -16,7 +16,12 @@ type Error struct {
 	Line int
 	Msg  string
 	Text string
+	// Err, when set, is the cause (a base image the resolver could not
+	// pin), for errors.Is and errors.As.
+	Err error
 }
+
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string {
 	if e.Line <= 0 {

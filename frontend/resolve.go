@@ -283,7 +283,9 @@ func (c *converter) pinnedImage(ctx context.Context, name, ref string, s *stage,
 		if m := suggest(name, c.stageNames()); m != "" {
 			msg += fmt.Sprintf(" (did you mean %s?)", m)
 		}
-		return nil, c.src.at(line, msg)
+		e := c.src.at(line, msg)
+		e.Err = err
+		return nil, e
 	}
 	return img, nil
 }

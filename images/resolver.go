@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/gorae/gorae/frontend"
+	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/root"
@@ -24,6 +25,10 @@ type Resolver struct {
 	Registry registry.Options
 	Pull     bool
 	Progress *progress.Printer
+	// Outside is a rootless gorae's cache-only try (ops.Env.Outside):
+	// an image that would be pulled is ops.ErrNeedsNamespace instead, so
+	// that the pull is shown as it happens, in the namespace.
+	Outside bool
 
 	mu   sync.Mutex
 	done map[string]*frontend.ResolvedImage
@@ -70,6 +75,9 @@ func (r *Resolver) resolve(ctx context.Context, name string, platform v1.Platfor
 		case !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
+	}
+	if r.Outside {
+		return nil, ops.ErrNeedsNamespace
 	}
 	return r.pullImage(ctx, name, platform)
 }

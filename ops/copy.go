@@ -58,7 +58,7 @@ func (o *copyOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 		srcs[i] = copier.Source{FS: fsys, Context: inputs[i].Context, HTTP: inputs[i].HTTP}
 	}
 	layer, err := o.env.writeLayer(ctx, func(w *archive.Writer) error {
-		return copier.Write(ctx, w, o.op, srcs, copier.Options{Dest: destFS, Epoch: o.env.Epoch})
+		return copier.Write(ctx, w, o.op, srcs, copier.Options{Dest: destFS, Epoch: o.env.Epoch, Tmp: o.env.Tmp})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: %w", o.node.Pos.File, o.node.Pos.Line, err)

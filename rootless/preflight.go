@@ -31,7 +31,7 @@ func userNSAllowed() error {
 		return fmt.Errorf("%w: kernel.unprivileged_userns_clone is 0; as root, run `sysctl -w kernel.unprivileged_userns_clone=1` (or run gorae as root)", ErrNoUserNS)
 	}
 	if v := sysctl("kernel.apparmor_restrict_unprivileged_userns"); v == "1" {
-		return fmt.Errorf("%w: AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns is 1); give gorae an AppArmor profile that allows `userns` (docs/rootless.md) or, as root, run `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`", ErrNoUserNS)
+		return fmt.Errorf("%w: AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns is 1); give gorae an AppArmor profile that allows `userns` (docs/rootless.md has one) or, as root, run `sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`", ErrNoUserNS)
 	}
 	return nil
 }

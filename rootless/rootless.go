@@ -1,6 +1,7 @@
 package rootless
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -54,9 +55,8 @@ type Options struct {
 // mount namespace and returns its exit code, or an error when the
 // namespace cannot be made. Signals meant for gorae are passed on.
 func Run(o Options) (int, error) {
-	if err := userNSAllowed(); err != nil {
-		return 0, err
-	}
+	// Kernel settings are read only to explain a refused namespace: an
+	// AppArmor profile may allow gorae what the sysctl forbids others.
 	uid, gid := os.Getuid(), os.Getgid()
 	name := strconv.Itoa(uid)
 	if u, err := user.LookupId(name); err == nil {
@@ -122,6 +122,13 @@ func runChild(env []string, mapWith func(pid int) error) (int, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{
 		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
 		Pdeathsig:  syscall.SIGKILL,
+		Setpgid:    true, // see signals.go
+	}
+	if tty, ok := foreground(); ok {
+		defer tty.Close()
+		defer takeBack(tty)
+		// The descriptor is the child's too until it executes.
+		cmd.SysProcAttr.Foreground, cmd.SysProcAttr.Ctty = true, int(tty.Fd())
 	}
 	var syncW *os.File
 	if mapWith != nil {
@@ -178,7 +185,11 @@ func runChild(env []string, mapWith func(pid int) error) (int, error) {
 func runHelper(helper string, pid int, args []string) error {
 	out, err := exec.Command(helper, append([]string{strconv.Itoa(pid)}, args...)...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s %d %v failed (%v): %s", filepath.Base(helper), pid, args, err, bytesTrim(out))
+		msg := fmt.Sprintf("%s %d %v failed (%v): %s", filepath.Base(helper), pid, args, err, bytesTrim(out))
+		if bytes.Contains(out, []byte("denied")) || bytes.Contains(out, []byte("not permitted")) {
+			msg += "; in a container that drops capabilities, the helpers need file capabilities (setcap cap_setuid=ep newuidmap, cap_setgid=ep newgidmap) with SETUID and SETGID kept, as gorae's image and deploy/kubernetes have them"
+		}
+		return errors.New(msg)
 	}
 	return nil
 }

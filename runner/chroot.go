@@ -40,12 +40,21 @@ func prepareChroot(rootfs string) (undo func(), err error) {
 			times[dir] = [2]time.Time{time.Unix(st.Atim.Unix()), fi.ModTime()}
 		}
 	}
+	left := map[string]time.Time{} // the touched directories' mtimes once prepared
 	undo = func() {
+		// A directory the command changed keeps the command's times.
+		restore := map[string]bool{}
+		for dir := range times {
+			fi, err := root.Lstat(dir)
+			restore[dir] = err == nil && fi.ModTime().Equal(left[dir])
+		}
 		for _, p := range slices.Backward(created) {
 			root.Remove(p)
 		}
 		for dir, t := range times {
-			root.Chtimes(dir, t[0], t[1])
+			if restore[dir] {
+				root.Chtimes(dir, t[0], t[1])
+			}
 		}
 		root.Close()
 	}
@@ -95,6 +104,11 @@ func prepareChroot(rootfs string) (undo func(), err error) {
 		err := create(f, func() error { return copyIn(root, "/"+f, f) })
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, err
+		}
+	}
+	for dir := range times {
+		if fi, err := root.Lstat(dir); err == nil {
+			left[dir] = fi.ModTime()
 		}
 	}
 	return undo, nil

@@ -3,7 +3,6 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -31,8 +30,7 @@ const noteMark = "\x00note "
 // note tells the parent about a fallback the sandbox took. The status pipe
 // is open until the exec; a failed write only loses the note.
 func note(msg string) {
-	status := os.NewFile(statusFd, "status")
-	status.Write([]byte(noteMark + strings.ReplaceAll(msg, "\n", " ") + "\n"))
+	unix.Write(statusFd, []byte(noteMark+strings.ReplaceAll(msg, "\n", " ")+"\n"))
 }
 
 // splitNotes takes the notes off the front of a status message.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorae/gorae/builder"
+	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/remotecache"
@@ -166,9 +167,9 @@ func build(ctx context.Context, args []string, outside bool) error {
 	})
 	var fe *builder.FlagError
 	if outside {
-		// Shown only when it is the whole build: a step to execute, or
-		// any failure, is the namespace's to run or report.
-		if err != nil && !errors.As(err, &fe) && ctx.Err() == nil {
+		// A step to execute is the namespace's to run; anything else,
+		// success or failure, is the build's result.
+		if errors.Is(err, ops.ErrNeedsNamespace) && ctx.Err() == nil {
 			printer.Drop()
 			return errNeedsNamespace
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"archive/tar"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -63,7 +64,7 @@ func TestGoraeImage(t *testing.T) {
 		mode     os.FileMode
 		uid, gid uint32
 	}{
-		"usr/bin/newuidmap": {os.ModeSetuid | 0o755, 0, 0}, "usr/bin/newgidmap": {os.ModeSetuid | 0o755, 0, 0},
+		"usr/bin/newuidmap": {0o755, 0, 0}, "usr/bin/newgidmap": {0o755, 0, 0},
 		"usr/local/bin/gorae": {0o755, 0, 0}, "home/gorae": {os.ModeDir | 0o755, 1000, 1000},
 		"tmp": {os.ModeDir | os.ModeSticky | 0o777, 0, 0}, "etc/ssl/certs/ca-certificates.crt": {0o644, 0, 0},
 	} {
@@ -77,6 +78,32 @@ func TestGoraeImage(t *testing.T) {
 		if mode != want.mode || st.Uid != want.uid || st.Gid != want.gid {
 			t.Errorf("%s: %v %d:%d, want %v %d:%d", name, mode, st.Uid, st.Gid, want.mode, want.uid, want.gid)
 		}
+	}
+	// The helpers carry file capabilities (they run where a pod keeps
+	// only SETUID and SETGID): the image's tar says so.
+	tarOut := filepath.Join(t.TempDir(), "rootfs.tar")
+	g.Must(t, from, "build", "-q", "--output", "type=tar,dest="+tarOut, ".")
+	caps := map[string]byte{"usr/bin/newuidmap": 1 << 7, "usr/bin/newgidmap": 1 << 6} // CAP_SETUID, CAP_SETGID
+	f, err := os.Open(tarOut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for tr := tar.NewReader(f); ; {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if bit, ok := caps[h.Name]; ok {
+			v := h.PAXRecords["SCHILY.xattr.security.capability"]
+			if len(v) < 5 || v[4]&bit == 0 {
+				t.Errorf("%s has no file capability %#x: %q", h.Name, bit, v)
+			}
+			delete(caps, h.Name)
+		}
+	}
+	if len(caps) > 0 {
+		t.Errorf("not in the image: %v", caps)
 	}
 	for name, want := range map[string]string{"etc/subuid": "gorae:100000:65536\n", "etc/subgid": "gorae:100000:65536\n"} {
 		if b, _ := os.ReadFile(filepath.Join(out, name)); string(b) != want {

@@ -337,9 +337,9 @@ func withoutSubIDs(t *testing.T, name string) func() {
 	}
 }
 
-// TestRootlessKilledLeavesNothing: a rootless gorae killed (SIGKILL)
-// during a RUN takes its namespace's gorae and the command with it, and
-// the next build on the root works.
+// TestRootlessKilledLeavesNothing: a rootless gorae interrupted or killed
+// (SIGKILL) during a RUN takes its namespace's gorae and the command
+// with it, and the next build on the root works.
 func TestRootlessKilledLeavesNothing(t *testing.T) {
 	g, u := rootlessGorae(t)
 	dir := u.Dir(t, "ctx")
@@ -348,23 +348,30 @@ func TestRootlessKilledLeavesNothing(t *testing.T) {
 		"ok.Dockerfile": "FROM busybox\nRUN echo ok > /ok\n",
 	})
 	u.Chown(t, dir)
-	cmd := u.Command(g.Bin, []string{"build", "-q", "."})
-	cmd.Dir = dir
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	running := func() []int { return pidsOf("sleep\x0031.5\x00") }
-	for deadline := time.Now().Add(30 * time.Second); len(running()) == 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatal("the RUN did not start")
+	// SIGINT to the user's gorae (as a CI runner sends it) interrupts the
+	// build once: exit 130; SIGKILL takes everything with it.
+	for _, sig := range []os.Signal{os.Interrupt, os.Kill} {
+		cmd := u.Command(g.Bin, []string{"build", "-q", "."})
+		cmd.Dir = dir
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-	}
-	cmd.Process.Kill()
-	cmd.Wait()
-	for deadline := time.Now().Add(10 * time.Second); len(running()) > 0; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the RUN's command outlived gorae: pids %v", running())
+		for deadline := time.Now().Add(30 * time.Second); len(running()) == 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				cmd.Process.Kill()
+				t.Fatal("the RUN did not start")
+			}
+		}
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		if ee, ok := err.(*exec.ExitError); sig == os.Interrupt && (!ok || ee.ExitCode() != 130) {
+			t.Errorf("after SIGINT: %v, want exit 130", err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); len(running()) > 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("after %v the RUN's command outlived gorae: pids %v", sig, running())
+			}
 		}
 	}
 	g.Must(t, dir, "build", "-q", "-f", "ok.Dockerfile", ".")

@@ -15,7 +15,23 @@ chmod 755 "$out" "$out"/rootfs "$out"/home "$out"/home/gorae
 chmod 1777 "$out"/rootfs/tmp
 cp "$here/Dockerfile" "$out/Dockerfile"
 cp "$gorae" "$out/gorae"
-cp /usr/bin/newuidmap /usr/bin/newgidmap "$out/"
+# newuidmap/newgidmap with file capabilities (CAP_SETUID, CAP_SETGID), in
+# a tar that ADD unpacks with its xattrs: they work in a container that
+# keeps only those two capabilities, where setuid-root ones cannot write
+# the maps. Without setcap (not root), setuid copies instead.
+mkdir -p "$out/helpers/usr/bin"
+cp /usr/bin/newuidmap /usr/bin/newgidmap "$out/helpers/usr/bin/"
+if command -v setcap >/dev/null && setcap cap_setuid=ep "$out/helpers/usr/bin/newuidmap" 2>/dev/null &&
+   setcap cap_setgid=ep "$out/helpers/usr/bin/newgidmap" 2>/dev/null; then
+  chmod 755 "$out"/helpers/usr/bin/*
+  helpers="ADD helpers.tar /"
+else
+  echo "context.sh: setcap failed (run as root, with libcap2-bin): the image's newuidmap/newgidmap are setuid instead" >&2
+  chmod 4755 "$out"/helpers/usr/bin/*
+  helpers="COPY helpers/ /"
+fi
+tar --xattrs --xattrs-include=security.capability --numeric-owner --owner=0 --group=0 --mtime=@1700000000 -C "$out/helpers" -cf "$out/helpers.tar" usr
+sed -i "s|^HELPERS$|$helpers|" "$out/Dockerfile"
 cp /bin/busybox "$out/rootfs/bin/busybox"
 ln -s busybox "$out/rootfs/bin/sh"
 cp /etc/ssl/certs/ca-certificates.crt "$out/rootfs/etc/ssl/certs/"
