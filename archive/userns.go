@@ -7,40 +7,50 @@ import (
 	"sync"
 )
 
+// uidMap is this process's /proc/self/uid_map: (inside, outside, count)
+// per line; nil when unreadable (as on the host, for gorae's purposes).
+var uidMap = sync.OnceValue(func() [][3]int64 {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return nil
+	}
+	var out [][3]int64
+	for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
+		var e [3]int64
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			continue
+		}
+		for i := range f {
+			e[i], _ = strconv.ParseInt(f[i], 10, 64)
+		}
+		out = append(out, e)
+	}
+	return out
+})
+
 // InUserNamespace reports whether this process runs in a user namespace
 // other than the host's (rootless gorae, or a pod with hostUsers: false).
 // There, the kernel refuses trusted.* xattrs and device nodes other than
 // whiteouts, so overlay metadata lives in the user.overlay.* namespace
 // (overlayfs's userxattr option) and devices in layers cannot be
 // created.
-var InUserNamespace = sync.OnceValue(func() bool {
-	b, err := os.ReadFile("/proc/self/uid_map")
-	if err != nil {
-		return false
-	}
+func InUserNamespace() bool {
 	// The initial namespace maps every id onto itself: "0 0 4294967295".
-	f := strings.Fields(string(b))
-	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
-})
+	m := uidMap()
+	return m != nil && !(len(m) == 1 && m[0] == [3]int64{0, 0, 4294967295})
+}
 
 // IDMapping is how many user ids this process's user namespace maps: 1
 // when a rootless gorae has only the user mapped (no subordinate ids),
 // 4294967295 on the host.
-var IDMapping = sync.OnceValue(func() int64 {
-	b, err := os.ReadFile("/proc/self/uid_map")
-	if err != nil {
-		return 0
-	}
+func IDMapping() int64 {
 	var n int64
-	for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 3 {
-			size, _ := strconv.ParseInt(f[2], 10, 64)
-			n += size
-		}
+	for _, e := range uidMap() {
+		n += e[2]
 	}
 	return n
-})
+}
 
 // XWhiteoutXattr marks an empty regular file as a whiteout (overlayfs
 // "xwhiteouts", with userxattr), where even a 0/0 character device cannot

@@ -50,6 +50,24 @@ func (m mode) String() string {
 	return "as root"
 }
 
+// readMode reads the mode.json of the root at dir; a missing one is
+// os.ErrNotExist.
+func readMode(dir string) (mode, error) {
+	path := filepath.Join(dir, "mode.json")
+	var m mode
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return m, err
+	}
+	if err != nil {
+		return m, fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("read %s: %w (remove it if the root is otherwise fine)", path, err)
+	}
+	return m, nil
+}
+
 // checkMode records the root's mode when it is new and refuses a root
 // made for the other mode. For a new rootless root it returns a notice
 // that says, once, how its snapshots are made.
@@ -62,12 +80,8 @@ func (r *Root) checkMode() (notice string, err error) {
 	if archive.UserOverlayXattrs() {
 		cur.Xattrs = "user"
 	}
-	b, err := os.ReadFile(path)
+	was, err := readMode(r.Dir)
 	if err == nil {
-		var was mode
-		if err := json.Unmarshal(b, &was); err != nil {
-			return "", fmt.Errorf("read %s: %w (remove it if the root is otherwise fine)", path, err)
-		}
 		if was.UserNS != cur.UserNS {
 			return "", fmt.Errorf("the gorae root %s is used %s and cannot be used %s: its files' owners and overlay metadata differ; set GORAE_ROOT to another directory", r.Dir, was, cur)
 		}
@@ -80,7 +94,7 @@ func (r *Root) checkMode() (notice string, err error) {
 		return "", nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("read %s: %w", path, err)
+		return "", err
 	}
 	if cur.UserNS {
 		var perr error
@@ -91,7 +105,7 @@ func (r *Root) checkMode() (notice string, err error) {
 			notice = fmt.Sprintf("rootless: overlayfs cannot be mounted in a user namespace here (%v), so RUN steps copy their snapshots, which is slower; Linux 5.11 or later on a filesystem with user xattrs (ext4, xfs, btrfs) allows it", perr)
 		}
 	}
-	b, err = json.Marshal(cur)
+	b, err := json.Marshal(cur)
 	if err != nil {
 		return "", err
 	}

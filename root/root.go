@@ -2,7 +2,6 @@ package root
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -81,9 +80,7 @@ var ErrNotRootless = errors.New("no rootless gorae root")
 // cleans up nothing after dead processes (their files may belong to
 // subordinate ids) and must find a root made rootless (ErrNotRootless).
 func OpenOutside(dir string) (*Root, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "mode.json"))
-	var m mode
-	if err != nil || json.Unmarshal(b, &m) != nil || !m.UserNS {
+	if m, err := readMode(dir); err != nil || !m.UserNS {
 		return nil, ErrNotRootless
 	}
 	return open(dir, true)

@@ -11,6 +11,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -185,20 +186,13 @@ func runChild(env []string, mapWith func(pid int) error) (int, error) {
 func runHelper(helper string, pid int, args []string) error {
 	out, err := exec.Command(helper, append([]string{strconv.Itoa(pid)}, args...)...).CombinedOutput()
 	if err != nil {
-		msg := fmt.Sprintf("%s %d %v failed (%v): %s", filepath.Base(helper), pid, args, err, bytesTrim(out))
+		msg := fmt.Sprintf("%s %d %v failed (%v): %s", filepath.Base(helper), pid, args, err, strings.TrimSpace(string(out)))
 		if bytes.Contains(out, []byte("denied")) || bytes.Contains(out, []byte("not permitted")) {
 			msg += "; in a container that drops capabilities, the helpers need file capabilities (setcap cap_setuid=ep newuidmap, cap_setgid=ep newgidmap) with SETUID and SETGID kept, as gorae's image and deploy/kubernetes have them"
 		}
 		return errors.New(msg)
 	}
 	return nil
-}
-
-func bytesTrim(b []byte) string {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return string(b)
 }
 
 // runtimeDir is where the rootless gorae keeps runtime files (its
