@@ -27,6 +27,9 @@ type Source struct {
 	// copied as a file, never extracted, owned by 0:0 and, without
 	// --chmod, given mode 0600 as BuildKit does.
 	HTTP bool
+	// Git marks a git checkout: owned by 0:0 (or --chown), never
+	// extracted, as BuildKit's git source.
+	Git bool
 }
 
 // Options are the parts of the build state a copy depends on.

@@ -86,7 +86,7 @@ func (j *job) planItem(ctx context.Context, it item, several bool) error {
 		_, err = j.walkDir(ctx, it.src, rp, "", dir, nil)
 		return err
 	}
-	if j.op.Add && j.op.Unpack && !it.src.HTTP && fi.Mode().IsRegular() {
+	if j.op.Add && j.op.Unpack && !it.src.HTTP && !it.src.Git && fi.Mode().IsRegular() {
 		ok, err := j.extract(ctx, it.src, rp)
 		if err != nil || ok {
 			return err

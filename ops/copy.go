@@ -55,7 +55,7 @@ func (o *copyOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 		if err != nil {
 			return nil, err
 		}
-		srcs[i] = copier.Source{FS: fsys, Context: inputs[i].Context, HTTP: inputs[i].HTTP}
+		srcs[i] = copier.Source{FS: fsys, Context: inputs[i].Context, HTTP: inputs[i].HTTP, Git: inputs[i].Git}
 	}
 	layer, err := o.env.writeLayer(ctx, func(w *archive.Writer) error {
 		return copier.Write(ctx, w, o.op, srcs, copier.Options{Dest: destFS, Epoch: o.env.Epoch, Tmp: o.env.Tmp})

@@ -12,6 +12,7 @@ import (
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/content"
+	"github.com/gorae/gorae/gitsource"
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/runner"
@@ -33,6 +34,9 @@ type Env struct {
 	Jobs        int
 	Epoch       *time.Time
 	HTTP        *http.Client
+	// Git fetches and checks out git sources (ADD <git URL>); nil
+	// refuses them.
+	Git *gitsource.Client
 	// Stats memoizes context file digests across builds, per context name.
 	Stats map[string]*cache.Stats
 	// Runner runs RUN steps; nil refuses them.
@@ -117,6 +121,8 @@ func (e *Env) op(n *graph.Node) (solver.Op[*State], error) {
 		return &contextOp{env: e, op: o}, nil
 	case graph.HTTP:
 		return &httpOp{env: e, op: o, node: n}, nil
+	case graph.Git:
+		return &gitOp{env: e, op: o, node: n}, nil
 	case graph.Copy:
 		return e.inside(&copyOp{env: e, op: o, node: n}), nil
 	case graph.Mkdir:
