@@ -45,6 +45,11 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	}
 	unlock = sync.OnceFunc(unlock) // released early for automatic GC
 	defer unlock()
+	orig := o // --explain compares builds of the context as given
+	o, imageCtx, err := remoteContexts(ctx, root, o)
+	if err != nil {
+		return nil, err
+	}
 	dockerfile, name, err := readDockerfile(o)
 	if err != nil {
 		return nil, err
@@ -65,7 +70,10 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &images.Resolver{Root: root, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress, Outside: root.Outside}
+	res, err := newImageContexts(&images.Resolver{Root: root, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress, Outside: root.Outside}, root, imageCtx)
+	if err != nil {
+		return nil, err
+	}
 	named := map[string]bool{}
 	for k := range o.Contexts {
 		named[k] = true
@@ -132,7 +140,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		return nil, err
 	}
 	xo := explain.Options{
-		RootDir: root.Dir, Tmp: root.Tmp, Target: explainTarget(o),
+		RootDir: root.Dir, Tmp: root.Tmp, Target: explainTarget(orig),
 		Namespace: namespace(comp, o.Epoch), NoCache: o.NoCache, Why: markNoCache(filter, roots, vs),
 	}
 	if o.Explain && o.Progress != nil {
