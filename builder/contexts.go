@@ -1,6 +1,8 @@
 package builder
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -76,7 +78,17 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		if o.Stdin == nil {
 			return o, nil, errors.New("build context -: no standard input to read the tar from")
 		}
-		in = o.Stdin
+		br := bufio.NewReaderSize(o.Stdin, 64<<10)
+		if !looksLikeTar(br) {
+			// docker build - < Dockerfile: the Dockerfile, no context.
+			empty := filepath.Join(r.Dir, "contexts", "empty")
+			if err := os.MkdirAll(empty, 0o755); err != nil {
+				return o, nil, err
+			}
+			o.ContextDir, o.Dockerfile, o.Stdin = empty, "-", br
+			return o, images, nil
+		}
+		in = br
 	}
 	dir, err := fetchContext(ctx, r, o, o.ContextDir, in)
 	if err != nil {
@@ -186,6 +198,19 @@ func extractContext(ctx context.Context, r *root.Root, in io.Reader) (string, er
 		return "", err
 	}
 	return final, nil
+}
+
+// looksLikeTar says whether the stream's head is a tar, plain or
+// compressed.
+func looksLikeTar(br *bufio.Reader) bool {
+	head, _ := br.Peek(br.Size())
+	rc, _, err := archive.Decompress(bytes.NewReader(head))
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	_, ok, _ := archive.IsTar(rc)
+	return ok
 }
 
 func notTar(err error) error {
