@@ -66,7 +66,7 @@ func sizes(root *root.Root, exclusive bool) (*inventory, error) {
 	for _, fi := range files {
 		inv.records = append(inv.records, &item{kind: kindRecord, name: fi.Name(), size: sz.file(fi), used: fi.ModTime()})
 	}
-	for _, d := range []string{"store", "statcache"} {
+	for _, d := range []string{"store", "statcache", "git", "contexts"} {
 		inv.fixed += sz.tree(filepath.Join(root.Dir, d))
 	}
 	saveSizeMemo(root, inv, memo, exclusive)

@@ -117,20 +117,20 @@ func (e *Error) Error() string {
 	if e.Stderr == "" {
 		return fmt.Sprintf("%s: %v", cmd, e.Err)
 	}
-	return fmt.Sprintf("%s: %s", cmd, lastLines(e.Stderr, 3))
+	return fmt.Sprintf("%s: %s", cmd, firstLines(e.Stderr, 4))
 }
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// lastLines keeps git's last n lines of complaint (the reason), each
-// redacted, joined by "; ".
-func lastLines(s string, n int) string {
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	for i, l := range lines {
-		lines[i] = strings.TrimSpace(l)
+// firstLines keeps git's first n non-empty lines of complaint (the
+// reason comes first: "ssh: connect to host …", "fatal: …"), joined by
+// "; ".
+func firstLines(s string, n int) string {
+	var lines []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" && len(lines) < n {
+			lines = append(lines, l)
+		}
 	}
 	return strings.Join(lines, "; ")
 }

@@ -94,7 +94,16 @@ func TestBuildContextURLs(t *testing.T) {
 	if r.Code != 1 || !strings.Contains(r.Stderr, "--build-context lib="+srv.URL+"/lib.git#nope: ") || !strings.Contains(r.Stderr, `no branch, tag or ref "nope"`) {
 		t.Errorf("missing ref: exit %d\n%s", r.Code, r.Stderr)
 	}
-	if _, err := os.Stat(filepath.Join(g.Root, "git")); err != nil {
-		t.Errorf("no git cache under the root: %v", err)
+	for _, d := range []string{"git", "contexts"} {
+		if _, err := os.Stat(filepath.Join(g.Root, d)); err != nil {
+			t.Errorf("no %s cache under the root: %v", d, err)
+		}
+	}
+	// prune --all drops git repositories, checkouts and remote contexts.
+	g.Must(t, dir, "prune", "--all")
+	for _, d := range []string{"git", "contexts"} {
+		if _, err := os.Stat(filepath.Join(g.Root, d)); err == nil {
+			t.Errorf("%s/ is still under the root after prune --all", d)
+		}
 	}
 }
