@@ -18,6 +18,7 @@ import (
 
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/gitsource"
+	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/root"
 )
 
@@ -128,6 +129,11 @@ func fetchContext(ctx context.Context, r *root.Root, o Options, src string, in i
 		}
 		o.Progress.Logf("build context %s is commit %s", u, res.Commit)
 		return c.Checkout(ctx, res, gitsource.Options{KeepGitDir: keep, NoSubmodules: u.Submodules != nil && !*u.Submodules})
+	}
+	if r.Outside {
+		// Extracting keeps the tar's owners: only root (in gorae's user
+		// namespace, for a rootless gorae) can.
+		return "", ops.ErrNeedsNamespace
 	}
 	if in == nil {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
