@@ -4,7 +4,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gorae/gorae/gitsource"
@@ -146,5 +148,38 @@ func TestNoGit(t *testing.T) {
 	_, err := c.Resolve(t.Context(), parse(t, "https://host/r.git#main"), "")
 	if !errors.Is(err, gitsource.ErrNoGit) || !strings.Contains(err.Error(), "install git") {
 		t.Errorf("without git: %v", err)
+	}
+}
+
+// TestConcurrentCheckout: builds sharing a root check a commit out once
+// and all get the same directory.
+func TestConcurrentCheckout(t *testing.T) {
+	srv := testutil.NewGitServer(t)
+	srv.Repo(t, "app")
+	srv.Commit(t, "app", map[string]string{"f": "x\n"})
+	dir := t.TempDir()
+	ctx := t.Context()
+	r, err := (&gitsource.Client{Dir: dir, Tmp: dir}).Resolve(ctx, parse(t, srv.URL+"/app.git#main"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := make([]string, 4)
+	errs := make([]error, 4)
+	var wg sync.WaitGroup
+	for i := range dirs {
+		wg.Go(func() {
+			tmp := filepath.Join(dir, "tmp"+strconv.Itoa(i))
+			os.Mkdir(tmp, 0o700)
+			dirs[i], errs[i] = (&gitsource.Client{Dir: filepath.Join(dir, "git"), Tmp: tmp}).Checkout(ctx, r, gitsource.Options{})
+		})
+	}
+	wg.Wait()
+	for i := range dirs {
+		if errs[i] != nil || dirs[i] != dirs[0] {
+			t.Errorf("checkout %d: %s, %v (first: %s)", i, dirs[i], errs[i], dirs[0])
+		}
+	}
+	if srv.Fetches() != 1 {
+		t.Errorf("%d fetches for one commit", srv.Fetches())
 	}
 }

@@ -198,6 +198,9 @@ func Fields(op graph.Op) []Field {
 	case graph.HTTP:
 		add("url", o.URL, true)
 		add("checksum", o.Checksum, true)
+	case graph.Git:
+		add("git url", o.URL, true)
+		add("checksum", o.Checksum, true)
 	case graph.Mkdir:
 		add("path", o.Path, true)
 		add("user", o.User, false)
