@@ -27,6 +27,9 @@ type Source struct {
 	// copied as a file, never extracted, owned by 0:0 and, without
 	// --chmod, given mode 0600 as BuildKit does.
 	HTTP bool
+	// inline marks a heredoc's filesystem (inlineSource): never
+	// extracted, whatever ADD's --unpack says.
+	inline bool
 }
 
 // Options are the parts of the build state a copy depends on.
@@ -56,6 +59,9 @@ func Write(ctx context.Context, w *archive.Writer, op graph.Copy, srcs []Source,
 	}
 	defer j.close()
 	for _, s := range op.Sources {
+		if s.Inline() {
+			continue
+		}
 		if s.Input < 1 || s.Input >= len(srcs) || srcs[s.Input].FS == nil {
 			return fmt.Errorf("%s %s: source input %d is missing", j.instr, s.Path, s.Input)
 		}

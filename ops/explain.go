@@ -203,6 +203,13 @@ func Fields(op graph.Op) []Field {
 		add("user", o.User, false)
 	case graph.Copy:
 		for i, s := range o.Sources {
+			if s.Inline() {
+				// The text of a heredoc is in the Dockerfile, but its
+				// content may come from ARG or ENV.
+				add(fmt.Sprintf("source %d", i+1), "<<"+s.Path, true)
+				add(fmt.Sprintf("heredoc %s", s.Path), s.Data, false)
+				continue
+			}
 			add(fmt.Sprintf("source %d", i+1), s.Path, true)
 		}
 		add("destination", o.Dest, true)
