@@ -60,7 +60,7 @@ func full() *v1.ConfigFile {
 		Config: v1.Config{
 			AttachStderr: true, AttachStdin: true, AttachStdout: true, Cmd: []string{"c"},
 			Healthcheck: &v1.HealthConfig{Test: []string{"CMD", "true"}, Interval: 1, Timeout: 2, StartPeriod: 3, Retries: 4},
-			Domainname: "d", Entrypoint: []string{"e"}, Env: []string{"A=1"}, Hostname: "h", Image: "i",
+			Domainname:  "d", Entrypoint: []string{"e"}, Env: []string{"A=1"}, Hostname: "h", Image: "i",
 			Labels: map[string]string{"b": "2", "a": "1"}, OnBuild: []string{"RUN x"}, OpenStdin: true, StdinOnce: true, Tty: true,
 			User: "u", Volumes: map[string]struct{}{"/v": {}}, WorkingDir: "/w", ExposedPorts: map[string]struct{}{"80/tcp": {}},
 			ArgsEscaped: true, NetworkDisabled: true, MacAddress: "m", StopSignal: "SIGTERM", Shell: []string{"/bin/sh"},
