@@ -115,9 +115,12 @@ func TestBuildCopyHeredocs(t *testing.T) {
 	if l := stepLine(r.Stderr, "COPY <<EOF /x", "CACHED"); l == "" {
 		t.Errorf("unchanged heredoc not cached:\n%s", r.Stderr)
 	}
-	img, r = buildImage(t, g, dir, "--build-arg", "NAME=there")
+	img, r = buildImage(t, g, dir, "--explain", "--build-arg", "NAME=there")
 	if l := stepLine(r.Stderr, "COPY <<EOF /x", "CACHED"); l != "" {
 		t.Errorf("heredoc with new content reused the old layer: %s", l)
+	}
+	if !strings.Contains(r.Stderr, `changed: heredoc EOF: "14 bytes, sha256:`) {
+		t.Errorf("--explain does not name the heredoc:\n%s", r.Stderr)
 	}
 	hs, bodies = files(t, img)
 	wantFile(t, hs, bodies, "/x", 0o644, 0, 0, "hello \"there\"\n")
