@@ -1,11 +1,11 @@
 package copier
 
 import (
-	"io"
 	"io/fs"
 	"strings"
 	"time"
 
+	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/graph"
 )
 
@@ -59,7 +59,10 @@ type inlineFile struct {
 func (f *inlineFile) Stat() (fs.FileInfo, error) { return f.info, nil }
 func (f *inlineFile) Close() error               { return nil }
 
-var _ io.Reader = (*inlineFile)(nil)
+var (
+	_ archive.FS = inlineFS{}
+	_ fs.File    = (*inlineFile)(nil)
+)
 
 type inlineInfo inlineFS
 
