@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
 	"github.com/gorae/gorae/frontend"
+	"github.com/gorae/gorae/imageconfig"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/root"
 )
@@ -100,9 +101,13 @@ func (ic *imageContexts) ociLayout(ctx context.Context, ref, spec string, platfo
 	if err != nil {
 		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
 	}
-	cf, err := img.ConfigFile()
+	raw, err := img.RawConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("OCI layout %s: %w", dir, err)
+	}
+	cf, err := imageconfig.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("OCI layout %s: config: %w", dir, err)
 	}
 	d, err := img.Digest()
 	if err != nil {

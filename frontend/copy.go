@@ -50,9 +50,6 @@ func (x *step) copyOp(cs copySpec, keepGitDir *bool) error {
 	if cs.add {
 		verb = "ADD"
 	}
-	if len(cs.params.SourceContents) > 0 {
-		return x.errorf("%s heredocs are not supported yet; write the file into the build context and %s it from there", verb, verb)
-	}
 	if cs.chown != "" && cs.link && chownByName(cs.chown) {
 		return x.errorf("--chown=%s: user and group names can't be resolved when used with --link, use numeric uid[:gid] instead", cs.chown)
 	}
@@ -118,6 +115,15 @@ func (x *step) copyOp(cs copySpec, keepGitDir *bool) error {
 		}
 		sources = append(sources, graph.Source{Input: inputIndex(&inputs, in), Path: p})
 	}
+	// Heredocs come after the paths, whatever their order on the line,
+	// as in BuildKit (its history text lists them there too).
+	for _, doc := range cs.params.SourceContents {
+		if doc.Path == "" || doc.Path == "." || doc.Path == ".." || strings.Contains(doc.Path, "/") {
+			return x.errorf("%s heredoc <<%s: the delimiter names the file it becomes, so it must be a plain file name (such as EOF or app.conf)", verb, doc.Path)
+		}
+		msg += " <<" + doc.Path
+		sources = append(sources, graph.Source{Path: doc.Path, Data: doc.Data})
+	}
 	msg += " " + cs.params.DestPath
 	unpack := cs.add && local
 	if cs.unpack != nil {
@@ -125,12 +131,14 @@ func (x *step) copyOp(cs copySpec, keepGitDir *bool) error {
 	}
 	n := &graph.Node{
 		Op: graph.Copy{
-			Add:        cs.add,
-			Sources:    sources,
-			Dest:       destPath(x.workdirOrRoot(), cs.params.DestPath),
-			Chown:      cs.chown,
-			Chmod:      cs.chmod,
-			Link:       cs.link,
+			Add:     cs.add,
+			Sources: sources,
+			Dest:    destPath(x.workdirOrRoot(), cs.params.DestPath),
+			Chown:   cs.chown,
+			Chmod:   cs.chmod,
+			// BuildKit links (copies onto an empty layer merged later)
+			// only without --chmod; with it, --link is a plain copy.
+			Link:       cs.link && cs.chmod == "",
 			Parents:    cs.parents,
 			Excludes:   cs.excludes,
 			Unpack:     unpack,

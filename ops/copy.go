@@ -24,6 +24,9 @@ type copyOp struct {
 func (o *copyOp) CacheKey(ctx context.Context) (solver.Key, error) {
 	var extra []string
 	for _, s := range o.op.Sources {
+		if s.Inline() {
+			continue // its content is part of the op itself
+		}
 		c, ok := o.node.Inputs[s.Input].Op.(graph.Context)
 		if !ok {
 			continue
