@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"syscall"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/longpath"
 )
 
 // change is one entry of a layer diff, in the order the tar holds them.
@@ -131,7 +131,7 @@ func (d *differ) walkUpper(root, p string, inLower bool) ([]change, bool, error)
 	if err := d.ctx.Err(); err != nil {
 		return nil, false, err
 	}
-	ents, err := os.ReadDir(filepath.Join(root, p))
+	ents, err := longpath.ReadDir(filepath.Join(root, p))
 	if err != nil {
 		return nil, false, err
 	}
@@ -230,7 +230,7 @@ func sameXattrs(a, b string) bool {
 }
 
 func emptyDir(p string) bool {
-	f, err := os.Open(p)
+	f, err := longpath.Open(p)
 	if err != nil {
 		return false
 	}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/longpath"
 )
 
 // writeChanges writes changes to w as tar entries. Regular files that
@@ -40,7 +41,7 @@ func writeChanges(ctx context.Context, w *archive.Writer, changes []change) erro
 }
 
 func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]uint64]string) error {
-	fi, err := os.Lstat(c.src)
+	fi, err := longpath.Lstat(c.src)
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]u
 		}
 	case m&fs.ModeSymlink != 0:
 		h.Typeflag = tar.TypeSymlink
-		if h.Linkname, err = os.Readlink(c.src); err != nil {
+		if h.Linkname, err = longpath.Readlink(c.src); err != nil {
 			return err
 		}
 	case m&fs.ModeCharDevice != 0:
@@ -101,7 +102,7 @@ func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]u
 	if h.Typeflag != tar.TypeReg {
 		return nil
 	}
-	f, err := os.OpenFile(c.src, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	f, err := longpath.OpenFile(c.src, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]u
 func lgetxattr(p, key string) (string, error) {
 	buf := make([]byte, 256)
 	for {
-		n, err := unix.Lgetxattr(p, key, buf)
+		n, err := longpath.Lgetxattr(p, key, buf)
 		if errors.Is(err, unix.ERANGE) {
 			buf = make([]byte, 2*len(buf))
 			continue
