@@ -171,3 +171,8 @@ type entry struct {
 }
 
 func (e entry) Info() (fs.FileInfo, error) { return Lstat(e.full) }
+
+// Remove is os.Remove for a path of any length.
+func Remove(p string) error {
+	return Do(p, func(s string) error { return os.Remove(s) })
+}

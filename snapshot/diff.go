@@ -47,7 +47,8 @@ const (
 // so that later steps do not see it either.
 //
 // Diff reports whether anything changed; when nothing did, the caller
-// records an empty layer. Diff must be called before Commit.
+// records an empty layer. Sockets are left out of the layer: Dropped
+// names them. Diff must be called before Commit.
 func (a *Active) Diff(ctx context.Context, w *archive.Writer, skip []string) (changed bool, err error) {
 	d := &differ{ctx: ctx, lower: NewView(a.Lowers), skip: map[string]bool{}}
 	for _, p := range skip {
@@ -68,7 +69,7 @@ func (a *Active) Diff(ctx context.Context, w *archive.Writer, skip []string) (ch
 		return false, err
 	}
 	a.diff = &diffState{skip: skip, pruned: d.pruned}
-	if err := writeChanges(ctx, w, changes); err != nil {
+	if err := writeChanges(ctx, w, changes, &a.diff.dropped); err != nil {
 		return false, err
 	}
 	return len(changes) > 0, nil
@@ -237,4 +238,13 @@ func emptyDir(p string) bool {
 	defer f.Close()
 	names, _ := f.Readdirnames(1)
 	return len(names) == 0
+}
+
+// Dropped names the entries the last Diff found but could not write to
+// the layer (sockets), so that the caller can say so.
+func (a *Active) Dropped() []string {
+	if a.diff == nil {
+		return nil
+	}
+	return a.diff.dropped
 }

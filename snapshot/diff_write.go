@@ -18,7 +18,9 @@ import (
 
 // writeChanges writes changes to w as tar entries. Regular files that
 // share an inode with one already written become hard links to it.
-func writeChanges(ctx context.Context, w *archive.Writer, changes []change) error {
+// Sockets, which a layer cannot hold, are left out and their names
+// added to dropped.
+func writeChanges(ctx context.Context, w *archive.Writer, changes []change, dropped *[]string) error {
 	links := map[[2]uint64]string{}
 	for _, c := range changes {
 		if err := ctx.Err(); err != nil {
@@ -33,14 +35,14 @@ func writeChanges(ctx context.Context, w *archive.Writer, changes []change) erro
 			}
 			continue
 		}
-		if err := writeEntry(ctx, w, c, links); err != nil {
+		if err := writeEntry(ctx, w, c, links, dropped); err != nil {
 			return fmt.Errorf("write layer entry %s: %w", c.name, err)
 		}
 	}
 	return nil
 }
 
-func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]uint64]string) error {
+func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]uint64]string, dropped *[]string) error {
 	fi, err := longpath.Lstat(c.src)
 	if err != nil {
 		return err
@@ -94,7 +96,10 @@ func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]u
 	case m&fs.ModeNamedPipe != 0:
 		h.Typeflag = tar.TypeFifo
 	default:
-		return nil // sockets cannot be in a layer
+		// A socket cannot be in a layer (tar has no type for it);
+		// BuildKit leaves it out silently, gorae tells the caller.
+		*dropped = append(*dropped, c.name)
+		return nil
 	}
 	if err := w.WriteHeader(h); err != nil {
 		return err
