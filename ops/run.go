@@ -50,7 +50,7 @@ func (o *runOp) CacheKey(ctx context.Context) (solver.Key, error) {
 		rec := explainSource(ctx, "mount "+m.Target)
 		d, err := o.env.hashPath(ctx, c.Name, fsys, src, rec)
 		if err != nil {
-			return solver.Key{}, err
+			return solver.Key{}, o.env.contextError(c.Name, err)
 		}
 		rec.done(d)
 		extra = append(extra, m.Target, d)
