@@ -148,7 +148,7 @@ func exitCode(ctx context.Context, err error) int {
 		fmt.Fprintln(os.Stderr, "gorae: interrupted")
 		return 130
 	}
-	fmt.Fprintf(os.Stderr, "gorae: %v\n", err)
+	fmt.Fprintf(os.Stderr, "gorae: %s\n", shortenPaths(err.Error()))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
