@@ -176,3 +176,10 @@ func (e entry) Info() (fs.FileInfo, error) { return Lstat(e.full) }
 func Remove(p string) error {
 	return Do(p, func(s string) error { return os.Remove(s) })
 }
+
+// Link is os.Link for paths of any length.
+func Link(oldname, newname string) error {
+	return Do(oldname, func(o string) error {
+		return Do(newname, func(n string) error { return os.Link(o, n) })
+	})
+}
