@@ -129,3 +129,39 @@ func TestUnreadableContextFile(t *testing.T) {
 	}
 	g.Must(t, dir, "build", "-q", ".")
 }
+
+// TestLocalOutputDeviceWarned: rootless, type=local cannot create the
+// image's device nodes; it leaves them out with a warning naming the
+// first, where type=tar keeps them.
+func TestLocalOutputDeviceWarned(t *testing.T) {
+	g, u := rootlessGorae(t)
+	dir := u.Dir(t, "ctx")
+	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\nCOPY null /dev/null\nCOPY Dockerfile /\n"})
+	u.Chown(t, dir)
+	if err := syscall.Mknod(filepath.Join(dir, "null"), syscall.S_IFCHR|0o666, 1<<8|3); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(u.Home, "out")
+	r := g.Must(t, dir, "build", "--progress=plain", "--output", "type=local,dest="+out, "--output", "type=tar,dest="+out+".tar", ".")
+	if !strings.Contains(r.Stderr, "WARNING: type=local,dest="+out+": 1 device node(s) not written (/dev/null first)") {
+		t.Errorf("no warning for the device type=local left out:\n%s", r.Stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "Dockerfile")); err != nil {
+		t.Errorf("type=local lacks the other files: %v", err)
+	}
+	f, err := os.Open(out + ".tar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tr := tar.NewReader(f)
+	found := false
+	for h, err := tr.Next(); err == nil; h, err = tr.Next() {
+		if strings.TrimPrefix(h.Name, "./") == "dev/null" && h.Typeflag == tar.TypeChar && h.Devmajor == 1 && h.Devminor == 3 {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("type=tar lacks the device node")
+	}
+}
