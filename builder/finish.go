@@ -51,6 +51,11 @@ func parseTargets(o Options) (*targets, error) {
 				x.Registry.Options = o.Registry
 				sinks = append(sinks, x)
 			}
+		case exporter.Local:
+			if o.Progress != nil {
+				x.Warn = o.Progress.Warnf
+			}
+			sinks = append(sinks, x)
 		default:
 			sinks = append(sinks, e)
 		}

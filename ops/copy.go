@@ -38,7 +38,7 @@ func (o *copyOp) CacheKey(ctx context.Context) (solver.Key, error) {
 		src := explainSource(ctx, s.Path)
 		d, err := o.env.hashPath(ctx, c.Name, fsys, s.Path, src)
 		if err != nil {
-			return solver.Key{}, err
+			return solver.Key{}, o.env.contextError(c.Name, err)
 		}
 		src.done(d)
 		extra = append(extra, s.Path, d)

@@ -48,6 +48,9 @@ type Env struct {
 	Tmp, Mounts string
 	// Output receives a step's command output.
 	Output func(step string) io.Writer
+	// Warn, if set, is told what a step had to leave out (a socket a
+	// RUN created, which no layer can hold).
+	Warn func(format string, args ...any)
 	// Transfer, if set, is told the bytes written so far of a large
 	// layer (progress.Printer.Transfer).
 	Transfer func(id, label string, done, total int64)
@@ -136,6 +139,12 @@ func (e *Env) op(n *graph.Node) (solver.Op[*State], error) {
 func (e *Env) uncompressed(l Layer) func() (io.ReadCloser, error) {
 	return func() (io.ReadCloser, error) {
 		return e.Content.Layer(l.Digest, l.DiffID, l.Size, l.MediaType).Uncompressed()
+	}
+}
+
+func (e *Env) warn(format string, args ...any) {
+	if e.Warn != nil {
+		e.Warn(format, args...)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/copier"
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/longpath"
 	"github.com/gorae/gorae/runner"
 	"github.com/gorae/gorae/solver"
 )
@@ -49,7 +50,7 @@ func (o *runOp) CacheKey(ctx context.Context) (solver.Key, error) {
 		rec := explainSource(ctx, "mount "+m.Target)
 		d, err := o.env.hashPath(ctx, c.Name, fsys, src, rec)
 		if err != nil {
-			return solver.Key{}, err
+			return solver.Key{}, o.env.contextError(c.Name, err)
 		}
 		rec.done(d)
 		extra = append(extra, m.Target, d)
@@ -147,6 +148,9 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: write RUN layer: %w", o.where(), err)
+	}
+	if dropped := act.Dropped(); len(dropped) > 0 {
+		o.env.warn("%s: %d socket(s) left out of the RUN's layer (/%s first): a layer cannot hold a socket; create it when the container starts", o.where(), len(dropped), longpath.Shorten(dropped[0]))
 	}
 	if !changed {
 		return base.unchanged(), nil
