@@ -25,6 +25,7 @@ var levels = map[string]int{
 	// Test helpers sit above everything they start.
 	"internal/testutil":             6,
 	"internal/testutil/imgdiff":     6,
+	"internal/testutil/gitserve":    6,
 	"internal/testutil/seccompexec": 6,
 	// Benchmarks sit above everything they measure.
 	"bench": 6,
