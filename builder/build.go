@@ -45,11 +45,11 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	}
 	unlock = sync.OnceFunc(unlock) // released early for automatic GC
 	defer unlock()
-	dockerfile, name, err := readDockerfile(o)
+	dockerfile, name, err := loadDockerfile(o)
 	if err != nil {
 		return nil, err
 	}
-	excludes, err := readExcludes(o)
+	excludes, err := loadExcludes(o)
 	if err != nil {
 		return nil, err
 	}
@@ -150,6 +150,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 			for i, n := range roots {
 				byNode[n.Digest()] = states[i]
 			}
+			exp := o.Progress.Step("exporting to image")
 			var img v1.Image
 			img, err = assemble(root.Content, assembly{
 				config: conv.Config, history: conv.History, final: states[0],
@@ -161,6 +162,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 			if err == nil {
 				out, err = finish(ctx, root, img, tg, o)
 			}
+			exp.End(err)
 		}
 		if !bc.retry(err, o.Progress.Warnf) {
 			break
@@ -212,8 +214,9 @@ func readDockerfile(o Options) ([]byte, string, error) {
 }
 
 // readExcludes reads NAME.dockerignore beside the Dockerfile if it
-// exists, else .dockerignore at the context root, as BuildKit does.
-func readExcludes(o Options) ([]string, error) {
+// exists, else .dockerignore at the context root, as BuildKit does; it
+// returns the patterns and the file's size (0 when there is none).
+func readExcludes(o Options) ([]string, int, error) {
 	candidates := []string{}
 	if o.Dockerfile != "" && o.Dockerfile != "-" {
 		candidates = append(candidates, o.Dockerfile+".dockerignore")
@@ -225,15 +228,15 @@ func readExcludes(o Options) ([]string, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", p, err)
+			return nil, 0, fmt.Errorf("read %s: %w", p, err)
 		}
 		ex, err := copier.ReadDockerignore(bytes.NewReader(b))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, 0, fmt.Errorf("%s: %w", p, err)
 		}
-		return ex, nil
+		return ex, len(b), nil
 	}
-	return nil, nil
+	return nil, 0, nil
 }
 
 // stepSlots is how many steps may execute at once. RUN steps mostly wait

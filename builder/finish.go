@@ -84,7 +84,7 @@ func finish(ctx context.Context, root *root.Root, img v1.Image, t *targets, o Op
 		return nil, fmt.Errorf("store image: %w", err)
 	}
 	for _, n := range names {
-		o.Progress.Logf("naming to %s", n)
+		o.Progress.Logf("naming to %s done", n)
 	}
 	if o.Push {
 		o.Progress.Logf("pushing %s", strings.Join(names, ", "))
