@@ -45,34 +45,45 @@ func (p *Printer) write(step string, b []byte, t time.Time) {
 		return
 	}
 	if p.partial == nil {
-		p.partial = map[string][]byte{}
+		p.partial = map[string]partLine{}
 	}
-	buf := append(p.partial[step], b...)
+	part, ok := p.partial[step]
+	if !ok {
+		part.t = t
+	}
+	buf := append(part.b, b...)
 	for {
 		i := bytes.IndexByte(buf, '\n')
 		if i < 0 {
 			break
 		}
-		p.output(step, string(buf[:i]), t)
-		buf = buf[i+1:]
+		p.output(step, string(buf[:i]), part.t)
+		buf, part.t = buf[i+1:], t
 	}
 	if len(buf) >= maxLine { // no newline in sight: show what came
-		p.output(step, string(buf), t)
+		p.output(step, string(buf), part.t)
 		buf = nil
 	}
 	if len(buf) == 0 {
 		delete(p.partial, step)
 	} else {
-		p.partial[step] = bytes.Clone(buf)
+		p.partial[step] = partLine{b: bytes.Clone(buf), t: part.t}
 	}
+}
+
+// partLine is output after a step's last newline, and when it began:
+// a line is shown with the time its first byte came, as BuildKit does.
+type partLine struct {
+	b []byte
+	t time.Time
 }
 
 // endOutput shows the unfinished last line of step, when it ends; p.mu
 // is held.
-func (p *Printer) endOutput(step string, t time.Time) {
-	if b, ok := p.partial[step]; ok {
+func (p *Printer) endOutput(step string) {
+	if part, ok := p.partial[step]; ok {
 		delete(p.partial, step)
-		p.output(step, string(b), t)
+		p.output(step, string(part.b), part.t)
 	}
 }
 

@@ -29,9 +29,9 @@ type Printer struct {
 	stop, done chan struct{} // of the redraw goroutine; nil when none runs
 	closeOnce  sync.Once
 
-	closed  bool              // Close was called
-	partial map[string][]byte // output of a step after its last newline
-	held    []func()          // calls kept while holding (see Hold), to replay
+	closed  bool                // Close was called
+	partial map[string]partLine // output of a step after its last newline
+	held    []func()            // calls kept while holding (see Hold), to replay
 	holding bool
 	dropped bool // Drop was called: Close prints nothing
 }
@@ -199,7 +199,7 @@ func (p *Printer) event(e solver.Event, step bool) {
 		p.plain.hostEvent(e)
 	}
 	if e.Status != solver.Started && e.Status != solver.Waiting {
-		p.endOutput(e.Vertex, e.Time)
+		p.endOutput(e.Vertex)
 	}
 	switch {
 	case p.tty != nil:
