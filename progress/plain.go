@@ -329,20 +329,27 @@ func (p *Printer) plainEvent(e solver.Event) {
 
 // failure is the end line of a failed step: CANCELED when it stopped
 // because the build did (another step failed, or an interrupt), as
-// BuildKit says; otherwise ERROR and the first line of the error (the
-// rest quotes output already shown, and the whole error follows the
-// display).
+// BuildKit says; otherwise ERROR and the error's Summary if it has one
+// (a RUN's, without the output lines the block showed already), else its
+// first line. The whole error follows the display.
 func failure(e solver.Event) string {
 	var ve *solver.VertexError
 	if errors.Is(e.Err, context.Canceled) || (errors.As(e.Err, &ve) && ve.Vertex != e.Vertex) {
 		return "CANCELED"
 	}
-	msg := "unknown error"
-	if e.Err != nil {
-		msg, _, _ = strings.Cut(e.Err.Error(), "\n")
+	var short summarizer
+	switch {
+	case errors.As(e.Err, &short):
+		return "ERROR: " + short.Summary()
+	case e.Err == nil:
+		return "ERROR: unknown error"
 	}
+	msg, _, _ := strings.Cut(e.Err.Error(), "\n")
 	return "ERROR: " + msg
 }
+
+// summarizer is an error that can say itself in one line.
+type summarizer interface{ Summary() string }
 
 // plainShow shows what is due and, when lines still wait, makes sure a
 // timer shows them later; p.mu is held.

@@ -357,3 +357,20 @@ func TestStepOtherModes(t *testing.T) {
 		t.Errorf("tty screen has no step line:\n%s", strings.Join(s.text(), "\n"))
 	}
 }
+
+type shortError struct{}
+
+func (shortError) Error() string   { return "RUN x: exit code 2; last lines of its output:\n    out" }
+func (shortError) Summary() string { return "RUN x: exit code 2" }
+
+// TestPlainErrorSummary: an error that can say itself in one line (a
+// RUN's, whose output the block showed) ends the block with that line.
+func TestPlainErrorSummary(t *testing.T) {
+	c := newClock()
+	p, buf := newPlain(c)
+	p.Event(ev(c, "[1/1] RUN x", solver.Started, 0))
+	p.Event(solver.Event{Vertex: "[1/1] RUN x", Status: solver.Failed, Time: c.now(), Err: fmt.Errorf("wrapped: %w", shortError{})})
+	if want := "#1 [1/1] RUN x\n#1 ERROR: RUN x: exit code 2\n"; buf.String() != want {
+		t.Errorf("got %q, want %q", buf.String(), want)
+	}
+}
