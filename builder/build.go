@@ -73,7 +73,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	conv, err := frontend.Convert(ctx, frontend.Options{
 		File: name, Source: dockerfile, BuildArgs: o.BuildArgs, Target: o.Target,
 		Platform: platform, PlatformImplicit: o.Platform == "", BuildPlatform: images.HostPlatform(), Excludes: excludes,
-		Contexts: named, Labels: o.Labels, Resolver: res,
+		Contexts: named, Labels: o.Labels, Resolver: stepResolver{res, o.Progress},
 		Warn: func(w frontend.Warning) {
 			if w.Line > 0 {
 				o.Progress.Warnf("%s:%d: %s", w.File, w.Line, w.Msg)

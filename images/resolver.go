@@ -49,9 +49,7 @@ func (r *Resolver) Resolve(ctx context.Context, ref string, platform v1.Platform
 	if ri, ok := r.done[k]; ok {
 		return ri, nil
 	}
-	st := r.Progress.Step("[internal] load metadata for " + name)
 	ri, err := r.resolve(ctx, name, platform)
-	st.End(err)
 	if err != nil {
 		return nil, err
 	}
