@@ -13,8 +13,10 @@ import (
 
 // Printer renders events and messages of one build. All methods are safe
 // for concurrent use. In tty mode a goroutine owned by the Printer redraws
-// the live block; Close stops it and prints the final state, so every
-// Printer must be closed (Close is a no-op in the other modes).
+// the live block; in plain mode a timer shows lines of parallel steps that
+// wait their turn (see plain.go). Close stops both and prints the final
+// state, so every Printer that reported steps must be closed (Close is a
+// no-op in json and quiet mode).
 type Printer struct {
 	mu        sync.Mutex
 	w         io.Writer
@@ -176,8 +178,9 @@ func (p *Printer) keep(call func()) bool {
 // Quiet reports whether only the final image id should be printed.
 func (p *Printer) Quiet() bool { return p.mode == "quiet" }
 
-// Event renders one solver event. Steps without a name (internal
-// vertices such as the build context) are not shown.
+// Event renders one solver event: in plain mode it opens, ends or
+// continues the step's numbered block (see plain.go). Steps without a
+// name (internal vertices) are not shown.
 func (p *Printer) Event(e solver.Event) {
 	p.event(e, false)
 }
