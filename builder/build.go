@@ -50,11 +50,11 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	dockerfile, name, err := readDockerfile(o)
+	dockerfile, name, err := loadDockerfile(o)
 	if err != nil {
 		return nil, err
 	}
-	excludes, err := readExcludes(o)
+	excludes, err := loadExcludes(o)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	conv, err := frontend.Convert(ctx, frontend.Options{
 		File: name, Source: dockerfile, BuildArgs: o.BuildArgs, Target: o.Target,
 		Platform: platform, PlatformImplicit: o.Platform == "", BuildPlatform: images.HostPlatform(), Excludes: excludes,
-		Contexts: named, Labels: o.Labels, Resolver: res,
+		Contexts: named, Labels: o.Labels, Resolver: stepResolver{res, o.Progress},
 		Warn: func(w frontend.Warning) {
 			if w.Line > 0 {
 				o.Progress.Warnf("%s:%d: %s", w.File, w.Line, w.Msg)
@@ -159,6 +159,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 			for i, n := range roots {
 				byNode[n.Digest()] = states[i]
 			}
+			exp := o.Progress.Step("exporting to image")
 			var img v1.Image
 			img, err = assemble(root.Content, assembly{
 				config: conv.Config, history: conv.History, final: states[0],
@@ -170,6 +171,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 			if err == nil {
 				out, err = finish(ctx, root, img, tg, o)
 			}
+			exp.End(err)
 		}
 		if !bc.retry(err, o.Progress.Warnf) {
 			break
@@ -221,8 +223,9 @@ func readDockerfile(o Options) ([]byte, string, error) {
 }
 
 // readExcludes reads NAME.dockerignore beside the Dockerfile if it
-// exists, else .dockerignore at the context root, as BuildKit does.
-func readExcludes(o Options) ([]string, error) {
+// exists, else .dockerignore at the context root, as BuildKit does; it
+// returns the patterns and the file's size (0 when there is none).
+func readExcludes(o Options) ([]string, int, error) {
 	candidates := []string{}
 	if o.Dockerfile != "" && o.Dockerfile != "-" {
 		candidates = append(candidates, o.Dockerfile+".dockerignore")
@@ -234,15 +237,15 @@ func readExcludes(o Options) ([]string, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", p, err)
+			return nil, 0, fmt.Errorf("read %s: %w", p, err)
 		}
 		ex, err := copier.ReadDockerignore(bytes.NewReader(b))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, 0, fmt.Errorf("%s: %w", p, err)
 		}
-		return ex, nil
+		return ex, len(b), nil
 	}
-	return nil, nil
+	return nil, 0, nil
 }
 
 // stepSlots is how many steps may execute at once. RUN steps mostly wait

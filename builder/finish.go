@@ -88,8 +88,10 @@ func finish(ctx context.Context, root *root.Root, img v1.Image, t *targets, o Op
 	if err := root.Images.Export(ctx, img, names); err != nil {
 		return nil, fmt.Errorf("store image: %w", err)
 	}
+	o.Progress.Logf("exporting manifest %s done", digest)
+	o.Progress.Logf("exporting config %s done", cfgDigest)
 	for _, n := range names {
-		o.Progress.Logf("naming to %s", n)
+		o.Progress.Logf("naming to %s done", n)
 	}
 	if o.Push {
 		o.Progress.Logf("pushing %s", strings.Join(names, ", "))

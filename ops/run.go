@@ -136,7 +136,7 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 			if archive.InUserNamespace() && archive.IDMapping() == 1 {
 				hint = "\n(gorae runs rootless with only your own user mapped, so a chown to any other user fails with \"Invalid argument\": give your user a range in /etc/subuid and /etc/subgid and install newuidmap)"
 			}
-			return nil, fmt.Errorf("%s: RUN %s: %v; last lines of its output:\n%s%s", o.where(), strings.Join(o.op.Args, " "), ee, tail.String(), hint)
+			return nil, &runError{summary: fmt.Sprintf("%s: RUN %s: %v", o.where(), strings.Join(o.op.Args, " "), ee), detail: tail.String() + hint}
 		}
 		return nil, fmt.Errorf("%s: RUN: %w", o.where(), err)
 	}
