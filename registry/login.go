@@ -41,11 +41,11 @@ func (o Options) CheckLogin(ctx context.Context, host, user, password string) er
 	if err != nil {
 		return o.loginError(err, host, user)
 	}
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusOK {
-		return nil
+	defer resp.Body.Close()
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		return o.loginError(err, host, user)
 	}
-	return o.loginError(transport.CheckError(resp, http.StatusOK), host, user)
+	return nil
 }
 
 func (o Options) loginError(err error, host, user string) error {
