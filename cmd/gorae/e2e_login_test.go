@@ -48,6 +48,10 @@ func TestLogin(t *testing.T) {
 	}
 	noConfig("unknown CA")
 	t.Logf("login with an unknown CA said:\n%s", r.Stderr)
+	r = g.Run(t, ".", "pull", reg.Host+"/team/app:1")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "unknown authority") || !strings.Contains(r.Stderr, filepath.Join(certsD, reg.Host, "ca.crt")) {
+		t.Errorf("pull with an unknown CA: exit %d, want 1 and an error naming certs.d:\n%s", r.Code, r.Stderr)
+	}
 	if err := os.MkdirAll(filepath.Join(certsD, reg.Host), 0o755); err != nil {
 		t.Fatal(err)
 	}
