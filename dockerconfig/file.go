@@ -152,16 +152,17 @@ func (f *File) save() (err error) {
 	if err != nil {
 		return err
 	}
+	if err := os.MkdirAll(filepath.Dir(f.path), 0o700); err != nil {
+		return fmt.Errorf("write Docker config: %w", err)
+	}
 	target := f.path
 	if p, err := filepath.EvalSymlinks(target); err == nil {
 		target = p
 	} else if pe := (*fs.PathError)(nil); errors.As(err, &pe) && errors.Is(err, fs.ErrNotExist) {
+		// A dangling symlink: write where it points.
 		target = pe.Path
 	}
 	dir := filepath.Dir(target)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("write Docker config: %w", err)
-	}
 	tmp, err := os.CreateTemp(dir, filepath.Base(target)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("write Docker config: %w", err)

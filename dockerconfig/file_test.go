@@ -148,3 +148,37 @@ func TestLoadBadJSON(t *testing.T) {
 		t.Errorf("Load of bad JSON: %v", err)
 	}
 }
+
+// TestStoreCreates: a first login creates the directory (0700) and the
+// file; through a symlink, the link's target is written.
+func TestStoreCreates(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "new", "docker", "config.json")
+	f, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Store(ServerOf("reg:5000"), "a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat(filepath.Dir(p)); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("config directory: %v, %v", st, err)
+	}
+	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+		t.Errorf("config file: %v, %v", st, err)
+	}
+
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real.json")
+	link := filepath.Join(dir, "config.json")
+	os.Symlink("real.json", link)
+	f, _ = Load(link)
+	if _, err := f.Store(ServerOf("reg:5000"), "a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("symlink replaced: %v, %v", fi, err)
+	}
+	if b, err := os.ReadFile(real); err != nil || !strings.Contains(string(b), "reg:5000") {
+		t.Errorf("symlink target: %s, %v", b, err)
+	}
+}

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/gorae/gorae/internal/testutil"
+	"github.com/gorae/gorae/runner"
 )
 
 // loginEnv points gorae at a temporary Docker config directory and
@@ -217,4 +223,76 @@ func readConfig(t *testing.T, p string) dockerConfig {
 		t.Fatalf("%s: %v\n%s", p, err, b)
 	}
 	return c
+}
+
+// TestLoginPrompt: on a terminal, gorae login asks for what is missing,
+// and the password is not echoed.
+func TestLoginPrompt(t *testing.T) {
+	requireRoot(t)
+	g := newGorae(t)
+	reg := testutil.StartSecureRegistry(t, "carol", "s3cret-pw")
+	config, certsD := loginEnv(t, g)
+	os.MkdirAll(filepath.Join(certsD, reg.Host), 0o755)
+	os.WriteFile(filepath.Join(certsD, reg.Host, "ca.crt"), reg.CA, 0o644)
+	con, err := runner.NewConsole()
+	if err != nil {
+		t.Skipf("no pseudo-terminal: %v", err)
+	}
+	defer con.Close()
+	cmd := exec.Command(g.Bin, "login", reg.Host)
+	cmd.Env = append(append(os.Environ(), g.Env...), "GORAE_ROOT="+g.Root)
+	var stderr bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = con.Slave, con.Slave, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu  sync.Mutex
+		out []byte
+	)
+	go func() {
+		buf := make([]byte, 1024)
+		for {
+			n, err := con.Master.Read(buf)
+			mu.Lock()
+			out = append(out, buf[:n]...)
+			mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	waitFor := func(s string) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			mu.Lock()
+			ok := strings.Contains(string(out), s)
+			mu.Unlock()
+			if ok {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("no %q on the terminal; it shows:\n%s\nstderr:\n%s", s, out, stderr.String())
+	}
+	waitFor("Username: ")
+	io.WriteString(con.Master, reg.User+"\n")
+	waitFor("Password: ")
+	io.WriteString(con.Master, reg.Password+"\n")
+	waitFor("Login Succeeded")
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("login: %v\n%s", err, stderr.String())
+	}
+	mu.Lock()
+	shown := string(out)
+	mu.Unlock()
+	if strings.Contains(shown, reg.Password) {
+		t.Errorf("the password was echoed:\n%s", shown)
+	}
+	if cfg := readConfig(t, filepath.Join(config, "config.json")); cfg.Auths[reg.Host]["auth"] != base64.StdEncoding.EncodeToString([]byte("carol:s3cret-pw")) {
+		t.Errorf("config after the prompted login: %+v", cfg)
+	}
 }
