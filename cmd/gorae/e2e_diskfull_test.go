@@ -170,8 +170,9 @@ func TestDiskFullExport(t *testing.T) {
 }
 
 // TestDiskFullPush: a build --push on a root with no space left, its
-// steps cached, says the root is full and how to free it; once space
-// is freed, the same command works.
+// steps cached, says the root is full and how to free it, as does a
+// load; a push of a stored image only reads and works; once space is
+// freed, the build works.
 func TestDiskFullPush(t *testing.T) {
 	g := diskFullGorae(t)
 	reg := testutil.Registry(t)
@@ -187,6 +188,18 @@ func TestDiskFullPush(t *testing.T) {
 	}
 	// A push of a stored image only reads the root.
 	g.Must(t, dir, "push", reg+"/app:0")
+	// Loading an image writes to it.
+	saved := filepath.Join(t.TempDir(), "app.tar")
+	os.Remove(filler)
+	g.Must(t, dir, "save", "-o", saved, "app")
+	g.Must(t, dir, "rmi", "app")
+	g.Must(t, dir, "prune", "--all", "-f")
+	fill(t, filler)
+	r = g.Run(t, dir, "load", "-i", saved)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "no space left on device") || !strings.Contains(r.Stderr, "gorae prune") {
+		t.Errorf("load on a full root: exit %d, want 1 and a disk-full error:\n%s", r.Code, r.Stderr)
+	}
+	t.Logf("load on a full root said:\n%s", r.Stderr)
 	os.Remove(filler)
 	g.Must(t, dir, "build", "--progress=plain", "--push", "-t", reg+"/app:1", ".")
 	checkStoreIntact(t, g)
