@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # Where the demo keeps its images; tests use their own temporary roots.
 DEMO_ROOT ?= $(CURDIR)/.gorae-demo
 
-.PHONY: help build demo test test-short bench lint deps clean image
+.PHONY: help build demo test test-short bench lint deps clean image fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -15,13 +15,14 @@ help: ## list the targets
 build: ## build bin/gorae
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/gorae
 
-deps: ## install what tests and the demo need (busybox-static, docker-registry, uidmap, libcap2-bin, git) when missing
+deps: ## install what tests and the demo need (busybox-static, docker-registry, uidmap, libcap2-bin, git, apache2-utils) when missing
 	@missing=""; \
 	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
 	command -v newuidmap >/dev/null || missing="$$missing uidmap"; \
 	command -v setcap >/dev/null || missing="$$missing libcap2-bin"; \
 	command -v git >/dev/null || missing="$$missing git"; \
+	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
@@ -52,6 +53,18 @@ test: deps ## run every test with the race detector (unit, golden, end-to-end)
 
 test-short: ## unit tests only (no registry, no binary)
 	$(GO) test -short -count=1 ./...
+
+# Every Go fuzz target, as PACKAGE:TARGET; each runs for FUZZTIME.
+FUZZTIME ?= 20s
+FUZZ_TARGETS := frontend:FuzzConvert archive:FuzzApply archive:FuzzApplyRaw \
+	exporter:FuzzParse remotecache:FuzzParseSpec registry:FuzzNormalize cmd/gorae:FuzzParseSecret
+
+fuzz: ## run each fuzz target for FUZZTIME (default 20s); a crash is saved in PACKAGE/testdata/fuzz/TARGET
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "--- $$name (./$$pkg, $(FUZZTIME))"; \
+		$(GO) test -short -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg; \
+	done
 
 bench: build ## Go benchmarks, then the BuildKit comparison if ../shared/bench is set up
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./archive/

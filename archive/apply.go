@@ -71,6 +71,11 @@ func Apply(ctx context.Context, dir string, r io.Reader) (int64, error) {
 	// parent's afterwards (it would not anyway, but renames might).
 	for i := len(a.dirTimes) - 1; i >= 0; i-- {
 		d := a.dirTimes[i]
+		if !a.realDir(d.name) {
+			// A later entry replaced it (or a parent) with something
+			// else; its time went with it.
+			continue
+		}
 		if err := a.setTime(d.name, d.mtime); err != nil {
 			return a.written, err
 		}
@@ -164,6 +169,20 @@ func (a *applier) parents(dir string) error {
 		}
 	}
 	return nil
+}
+
+// realDir reports whether name and every parent of it are directories,
+// not symlinks or anything else.
+func (a *applier) realDir(name string) bool {
+	p := ""
+	for c := range strings.SplitSeq(name, "/") {
+		p = path.Join(p, c)
+		fi, err := a.root.Lstat(p)
+		if err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
 }
 
 // clear removes whatever is at name unless both it and the new entry are

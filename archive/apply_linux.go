@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"strconv"
 	"time"
@@ -21,7 +22,9 @@ func (a *applier) inParent(name string, fn func(dirfd int, base string) error) e
 	if name == "." {
 		parent, base = ".", "."
 	}
-	d, err := a.root.Open(parent)
+	// O_DIRECTORY: a later entry may have replaced the parent with a
+	// fifo, whose open would block forever.
+	d, err := a.root.OpenFile(parent, os.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return err
 	}

@@ -235,3 +235,37 @@ func TestApplyReplacesAndCancels(t *testing.T) {
 		t.Errorf("Apply with cancelled ctx = %v", err)
 	}
 }
+
+// TestApplyReplacedParent: a directory replaced by a fifo after its
+// children were written must not hang Apply (opening the fifo as the
+// parent of a child whose time is restored would block forever).
+func TestApplyReplacedParent(t *testing.T) {
+	needRoot(t)
+	layer := layerTar(t, []*tar.Header{
+		{Name: "a/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "a/b/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "a", Typeflag: tar.TypeFifo, Mode: 0o644},
+		{Name: "c/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "c/d/", Typeflag: tar.TypeDir, Mode: 0o755},
+		{Name: "c", Typeflag: tar.TypeSymlink, Linkname: "a"},
+	}, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	dir := t.TempDir()
+	go func() {
+		_, err := Apply(ctx, dir, bytes.NewReader(layer))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Apply hangs on a directory replaced by a fifo")
+	}
+	if fi, err := os.Lstat(filepath.Join(dir, "a")); err != nil || fi.Mode()&fs.ModeNamedPipe == 0 {
+		t.Errorf("a: %v, %v; want the fifo", fi, err)
+	}
+}

@@ -117,7 +117,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		allow[a] = true
 	}
 	env := &ops.Env{Stats: stats, Runner: &runner.Runner{Notes: once(o.Progress.Warnf)}, Allow: allow,
-		Tmp: root.Tmp, Mounts: filepath.Join(root.Dir, "mounts"), Output: o.Progress.Output, Transfer: o.Progress.Transfer, Warn: o.Progress.Warnf,
+		Root: root.Dir, Tmp: root.Tmp, Mounts: filepath.Join(root.Dir, "mounts"), Output: o.Progress.Output, Transfer: o.Progress.Transfer, Warn: o.Progress.Warnf,
 		Content: root.Content, Snapshots: root.Snapshots, Images: root.Images,
 		Registry: o.Registry, Contexts: contexts, Compression: comp,
 		Docker: o.Docker, Jobs: o.Jobs, Epoch: o.Epoch,

@@ -13,6 +13,7 @@ import (
 	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/exporter"
 	"github.com/gorae/gorae/images"
+	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/remotecache"
 	"github.com/gorae/gorae/root"
@@ -83,10 +84,10 @@ func finish(ctx context.Context, root *root.Root, img v1.Image, t *targets, o Op
 		label = o.Tags[0] // as the user spelled it, for error messages
 	}
 	if err := remotecache.RecordLazy(root.Content, img, label); err != nil {
-		return nil, fmt.Errorf("store image: %w", err)
+		return nil, ops.CheckSpace(fmt.Errorf("store image: %w", err), root.Dir)
 	}
 	if err := root.Images.Export(ctx, img, names); err != nil {
-		return nil, fmt.Errorf("store image: %w", err)
+		return nil, ops.CheckSpace(fmt.Errorf("store image: %w", err), root.Dir)
 	}
 	o.Progress.Logf("exporting manifest %s done", digest)
 	o.Progress.Logf("exporting config %s done", cfgDigest)
@@ -96,12 +97,12 @@ func finish(ctx context.Context, root *root.Root, img v1.Image, t *targets, o Op
 	if o.Push {
 		o.Progress.Logf("pushing %s", strings.Join(names, ", "))
 		if err := images.PushImage(ctx, root.Content, img, names, o.Registry, o.Progress); err != nil {
-			return nil, err
+			return nil, ops.CheckSpace(err, root.Dir)
 		}
 	}
 	for _, s := range sinks {
 		if err := s.Export(ctx, img, names); err != nil {
-			return nil, err
+			return nil, ops.CheckSpace(err, root.Dir, destOf(s))
 		}
 	}
 	res := &Result{Image: img, Digest: digest, ConfigDigest: cfgDigest, Names: names}
@@ -148,6 +149,20 @@ func writeMetadata(path string, img v1.Image, r *Result) error {
 // checkDest makes sure an output's destination directory exists before
 // the build starts, so a typo fails fast instead of after the work.
 func checkDest(spec string, e exporter.Exporter) error {
+	dest := destOf(e)
+	if dest == "" {
+		return nil
+	}
+	parent := filepath.Dir(dest)
+	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
+		return fmt.Errorf("invalid --output %q: directory %s does not exist; create it or choose another dest", spec, parent)
+	}
+	return nil
+}
+
+// destOf is the file or directory an output writes ("" for none or
+// stdout).
+func destOf(e exporter.Exporter) string {
 	var dest string
 	switch x := e.(type) {
 	case exporter.OCI:
@@ -159,12 +174,8 @@ func checkDest(spec string, e exporter.Exporter) error {
 	case exporter.Tar:
 		dest = x.Dest
 	}
-	if dest == "" || dest == exporter.Stdout {
-		return nil
+	if dest == exporter.Stdout {
+		return ""
 	}
-	parent := filepath.Dir(dest)
-	if fi, err := os.Stat(parent); err != nil || !fi.IsDir() {
-		return fmt.Errorf("invalid --output %q: directory %s does not exist; create it or choose another dest", spec, parent)
-	}
-	return nil
+	return dest
 }

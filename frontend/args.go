@@ -1,6 +1,7 @@
 package frontend
 
 import (
+	"fmt"
 	"maps"
 	"runtime"
 	"slices"
@@ -131,6 +132,9 @@ func metaArgs(env envList, lex *shell.Lex, cmds []instructions.ArgCommand, build
 				continue
 			}
 			v, _, err := lex.ProcessWord(*kv.Value, env)
+			if err == nil {
+				err = checkExpanded(v)
+			}
 			if err != nil {
 				return nil, nil, src.wrap(err, startLine(cmd.Location()))
 			}
@@ -185,4 +189,17 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// maxExpanded bounds what one word may expand to. A variable that
+// references itself twice doubles with each redeclaration
+// (ARG A=$A$A), so thirty lines would ask for gigabytes; no real value
+// comes near a mebibyte.
+const maxExpanded = 1 << 20
+
+func checkExpanded(w string) error {
+	if len(w) > maxExpanded {
+		return fmt.Errorf("a value expands to %d bytes, more than the limit of 1 MiB: check variables that reference themselves (e.g. ARG A=$A$A)", len(w))
+	}
+	return nil
 }

@@ -197,6 +197,9 @@ func (x *step) expand() error {
 			err := ex.Expand(func(word string) (string, error) {
 				w, unmatched, err := x.lex.ProcessWord(word, x.st.env)
 				x.reportUndefined(unmatched)
+				if err == nil {
+					err = checkExpanded(w)
+				}
 				return w, err
 			})
 			if err != nil {
@@ -210,6 +213,9 @@ func (x *step) expand() error {
 		return ex.ExpandRaw(func(word string) (string, error) {
 			w, unmatched, err := lex.ProcessWord(word, x.st.env)
 			x.reportUndefined(unmatched)
+			if err == nil {
+				err = checkExpanded(w)
+			}
 			return w, err
 		})
 	}

@@ -182,6 +182,9 @@ func (x *step) arg(c *instructions.ArgCommand) error {
 		case a.Value != nil:
 			v, unmatched, err := x.lex.ProcessWord(*a.Value, x.st.env)
 			x.reportUndefined(unmatched)
+			if err == nil {
+				err = checkExpanded(v)
+			}
 			if err != nil {
 				return err
 			}

@@ -24,6 +24,9 @@ import (
 // Env is what ops need to execute: where blobs, snapshots and images live,
 // and the build's settings. One Env serves one build.
 type Env struct {
+	// Root is $GORAE_ROOT; a step that fails while its filesystem is
+	// full says so (CheckSpace).
+	Root        string
 	Content     *content.Store
 	Snapshots   *snapshot.Store
 	Images      *store.Store
@@ -97,7 +100,7 @@ func (e *Env) Vertices(roots []*graph.Node) ([]*solver.Vertex[*State], error) {
 		if err != nil {
 			return err
 		}
-		v := &solver.Vertex[*State]{Name: n.Name, Op: op}
+		v := &solver.Vertex[*State]{Name: n.Name, Op: spaceOp{Op: op, root: e.Root}}
 		for _, in := range n.Inputs {
 			v.Inputs = append(v.Inputs, vs[in])
 		}

@@ -5,12 +5,10 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"hash"
 	"io"
 	"runtime"
-	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -23,12 +21,13 @@ import (
 // and the compressor into the content store, in one pass and with memory
 // bounded independent of its size. Nothing is stored unless fill succeeds.
 func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) (l Layer, err error) {
-	defer func() { err = diskFull(err) }()
 	cw, err := e.Content.NewWriter()
 	if err != nil {
-		return Layer{}, err
+		return Layer{}, CheckSpace(err, e.Root)
 	}
 	defer cw.Close()
+	// Runs before cw.Close removes the partial blob.
+	defer func() { err = CheckSpace(err, e.Root) }()
 	comp, err := archive.NewCompressor(cw, e.Compression, e.jobs())
 	if err != nil {
 		return Layer{}, err
@@ -69,15 +68,6 @@ func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) 
 		}
 	}
 	return Layer{Digest: digest, DiffID: diffID, Size: size, MediaType: e.layerMediaType()}, nil
-}
-
-// diskFull says what to do when a layer did not fit on the store's
-// filesystem; the partial blob is already gone by then.
-func diskFull(err error) error {
-	if errors.Is(err, syscall.ENOSPC) {
-		return fmt.Errorf("%w: the filesystem of the gorae root ($GORAE_ROOT) is full; free space (gorae prune) or point GORAE_ROOT at a bigger filesystem", err)
-	}
-	return err
 }
 
 // hashWriter hashes what passes through and stops at cancellation, so a

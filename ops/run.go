@@ -62,7 +62,7 @@ func (o *runOp) where() string {
 	return fmt.Sprintf("%s:%d", o.node.Pos.File, o.node.Pos.Line)
 }
 
-func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
+func (o *runOp) Exec(ctx context.Context, inputs []*State) (_ *State, err error) {
 	if err := o.allowed(); err != nil {
 		return nil, err
 	}
@@ -130,6 +130,9 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 	err = o.env.Runner.Run(ctx, p)
 	out.Close()
 	if err != nil {
+		// Before the upper directory is removed: a command that filled
+		// the disk may only have printed its own error and exited 1.
+		defer func() { err = CheckSpace(err, o.env.Root, act.Upper) }()
 		var ee *runner.ExitError
 		if errors.As(err, &ee) {
 			hint := ""

@@ -58,7 +58,7 @@ func explainStatus(err error, ref, reg string) string {
 	switch {
 	case te.StatusCode == http.StatusUnauthorized || code(transport.UnauthorizedErrorCode):
 		return fmt.Sprintf("registry %s refused access to %s: authentication required (HTTP 401). "+
-			"Log in with docker login %s or check the credentials in ~/.docker/config.json and its credential helpers.", reg, ref, reg)
+			"Log in with gorae login %s (or docker login) or check the credentials in ~/.docker/config.json and its credential helpers.", reg, ref, reg)
 	case te.StatusCode == http.StatusForbidden || code(transport.DeniedErrorCode):
 		return fmt.Sprintf("registry %s denied access to %s (HTTP 403): the credentials in use do not grant this access. "+
 			"Check that the repository exists and that your account may read or push it; log in with docker login %s as a user who may.", reg, ref, reg)
@@ -89,7 +89,8 @@ func explainNet(err error, reg string) string {
 			"If it really serves plain HTTP, use --insecure-registry %s.", reg, reg)
 	case errors.As(err, &unknownCA):
 		return fmt.Sprintf("cannot verify the TLS certificate of registry %s: it is signed by an unknown authority (%v). "+
-			"Install the CA certificate in the system trust store, or for a plain-HTTP registry use --insecure-registry %s.", reg, err, reg)
+			"Put the CA certificate in %s/%s/ca.crt (Docker's certs.d convention), install it in the system trust store, "+
+			"or for a plain-HTTP registry use --insecure-registry %s.", reg, err, CertsDirs()[0], reg, reg)
 	case errors.As(err, &badHost):
 		return fmt.Sprintf("the TLS certificate of registry %s is not valid for that name (%v): use the host name the certificate was issued for.", reg, err)
 	case errors.As(err, &badCert):

@@ -22,6 +22,8 @@ type Options struct {
 	// (~/.docker/config.json and its credential helpers).
 	Keychain authn.Keychain
 	// Transport carries the requests; nil means remote.DefaultTransport.
+	// An *http.Transport (or nil) also gets the CAs and client
+	// certificates of Docker's certs.d directories (see CertsDirs).
 	Transport http.RoundTripper
 	// Jobs is the number of concurrent blob uploads; 0 means 4.
 	Jobs int
@@ -53,10 +55,6 @@ func (o Options) Remote(ctx context.Context, extra ...remote.Option) []remote.Op
 	if kc == nil {
 		kc = authn.DefaultKeychain
 	}
-	t := o.Transport
-	if t == nil {
-		t = remote.DefaultTransport
-	}
 	jobs := o.Jobs
 	if jobs <= 0 {
 		jobs = 4
@@ -64,13 +62,26 @@ func (o Options) Remote(ctx context.Context, extra ...remote.Option) []remote.Op
 	opts := []remote.Option{
 		remote.WithContext(ctx),
 		remote.WithAuthFromKeychain(kc),
-		remote.WithTransport(&tlsGuard{next: t, o: o}),
+		remote.WithTransport(o.transport()),
 		remote.WithRetryBackoff(backoff),
 		remote.WithRetryStatusCodes(retryStatus...),
 		remote.WithJobs(jobs),
 		remote.WithUserAgent(UserAgent),
 	}
 	return append(opts, extra...)
+}
+
+// transport is the one place registry transports are made: certs.d
+// TLS files over the given (or default) transport, under tlsGuard.
+func (o Options) transport() http.RoundTripper {
+	t := o.Transport
+	if t == nil {
+		t = remote.DefaultTransport
+	}
+	if ht, ok := t.(*http.Transport); ok {
+		t = newCertsTransport(ht, CertsDirs())
+	}
+	return &tlsGuard{next: t, o: o}
 }
 
 // tlsGuard refuses plain-HTTP requests to hosts that must use TLS. ggcr

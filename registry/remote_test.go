@@ -112,7 +112,7 @@ func TestUnauthorizedExplained(t *testing.T) {
 		t.Fatal("pull without credentials succeeded")
 	}
 	err = Explain(err, ref.String())
-	for _, want := range []string{"registry " + host, "401", "docker login " + host, "~/.docker/config.json"} {
+	for _, want := range []string{"registry " + host, "401", "gorae login " + host, "~/.docker/config.json"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

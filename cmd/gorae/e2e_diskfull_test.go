@@ -24,22 +24,28 @@ func diskFullGorae(t *testing.T) *testutil.Gorae {
 	if testing.Short() {
 		t.Skip("end-to-end test (runs the gorae binary)")
 	}
-	root := filepath.Join(t.TempDir(), strconv.Itoa(os.Getpid())+"-tmpfs")
-	if err := os.Mkdir(root, 0o700); err != nil {
+	g := &testutil.Gorae{Bin: goraeBin, Root: tmpfs(t, "32m")}
+	g.Must(t, ".", "import", "-c", `CMD ["sh"]`, testutil.BusyboxTar(t), "busybox")
+	return g
+}
+
+// tmpfs mounts a fresh tmpfs of size for the test and returns its path.
+func tmpfs(t *testing.T, size string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), strconv.Itoa(os.Getpid())+"-tmpfs")
+	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := unix.Mount("tmpfs", root, "tmpfs", 0, "size=32m,mode=0700"); err != nil {
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0700"); err != nil {
 		t.Skipf("cannot mount a tmpfs to fill: %v", err)
 	}
 	t.Cleanup(func() {
-		if err := unix.Unmount(root, 0); err != nil {
+		if err := unix.Unmount(dir, 0); err != nil {
 			t.Errorf("unmount the test's tmpfs: %v", err)
-			unix.Unmount(root, unix.MNT_DETACH)
+			unix.Unmount(dir, unix.MNT_DETACH)
 		}
 	})
-	g := &testutil.Gorae{Bin: goraeBin, Root: root}
-	g.Must(t, ".", "import", "-c", `CMD ["sh"]`, testutil.BusyboxTar(t), "busybox")
-	return g
+	return dir
 }
 
 // TestDiskFull fills the store's filesystem from a RUN, from a RUN's
@@ -57,7 +63,14 @@ func TestDiskFull(t *testing.T) {
 			name:       "RUN writes too much",
 			dockerfile: "FROM busybox\nRUN dd if=/dev/zero of=/big bs=1M count=200\n",
 			line:       "Dockerfile:2",
-			// The command's own error, in its output.
+			hint:       "is full (0 B free of",
+		},
+		{
+			// The command hides ENOSPC behind its own message and exit 1.
+			name:       "RUN fails with its own error",
+			dockerfile: "FROM busybox\nRUN dd if=/dev/zero of=/big bs=1M count=200 2>/dev/null || { echo 'saving failed' >&2; exit 1; }\n",
+			line:       "Dockerfile:2",
+			hint:       "saving failed\nno space left on device: the filesystem of the gorae root",
 		},
 		{
 			// The command succeeds; writing its (incompressible) layer
@@ -65,13 +78,13 @@ func TestDiskFull(t *testing.T) {
 			name:       "RUN layer too big",
 			dockerfile: "FROM busybox\nRUN head -c 40000000 /dev/urandom > /big || true\n",
 			line:       "Dockerfile:2: write RUN layer",
-			hint:       "is full; free space (gorae prune)",
+			hint:       "free space (gorae prune, or gorae prune --all)",
 		},
 		{
 			name:       "COPY of a file bigger than the free space",
 			dockerfile: "FROM busybox\nCOPY big /big\n",
 			line:       "Dockerfile:2: copy /big",
-			hint:       "is full; free space (gorae prune)",
+			hint:       "free space (gorae prune, or gorae prune --all)",
 			files:      map[string]int{"big": 40 << 20},
 		},
 	}
@@ -86,7 +99,8 @@ func TestDiskFull(t *testing.T) {
 			if r.Code != 1 {
 				t.Fatalf("build exit %d, want 1\nstderr:\n%s", r.Code, r.Stderr)
 			}
-			if !strings.Contains(strings.ToLower(r.Stderr), "no space left on device") || !strings.Contains(r.Stderr, c.line) || !strings.Contains(r.Stderr, c.hint) {
+			if !strings.Contains(strings.ToLower(r.Stderr), "no space left on device") || !strings.Contains(r.Stderr, c.line) ||
+				!strings.Contains(r.Stderr, c.hint) || !strings.Contains(r.Stderr, "gorae prune") {
 				t.Errorf("error does not say the disk is full at %s (and %q):\n%s", c.line, c.hint, r.Stderr)
 			}
 			t.Logf("gorae build said:\n%s", r.Stderr)
@@ -130,5 +144,79 @@ func writeRandom(t *testing.T, p string, size int) {
 	defer f.Close()
 	if _, err := io.CopyN(f, rand.Reader, int64(size)); err != nil {
 		t.Fatal(fmt.Errorf("write %s: %w", p, err))
+	}
+}
+
+// TestDiskFullExport: an --output that does not fit on its filesystem
+// fails with exit 1, names that filesystem (not the gorae root, whose
+// prune would not help) and leaves no partial file there.
+func TestDiskFullExport(t *testing.T) {
+	g := diskFullGorae(t)
+	small := tmpfs(t, "1m")
+	dir := t.TempDir()
+	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox\nRUN head -c 3000000 /dev/urandom > /rand\n"})
+	for _, out := range []string{"type=tar,dest=" + small + "/rootfs.tar", "type=oci,dest=" + small + "/image.tar", "type=local,dest=" + small + "/rootfs"} {
+		r := g.Run(t, dir, "build", "--progress=plain", "--output", out, ".")
+		if r.Code != 1 || !strings.Contains(r.Stderr, "no space left on device") ||
+			!strings.Contains(r.Stderr, "the filesystem of "+small+" ran out of space") || !strings.Contains(r.Stderr, "free space there") {
+			t.Errorf("--output %s on a full filesystem: exit %d, want 1 and an error naming %s:\n%s", out, r.Code, small, r.Stderr)
+		}
+		t.Logf("--output %s said:\n%s", out, r.Stderr)
+		if ents, _ := os.ReadDir(small); len(ents) != 0 {
+			t.Errorf("--output %s left %v", out, ents)
+		}
+	}
+	checkStoreIntact(t, g)
+}
+
+// TestDiskFullPush: a build --push on a root with no space left, its
+// steps cached, says the root is full and how to free it, as does a
+// load; a push of a stored image only reads and works; once space is
+// freed, the build works.
+func TestDiskFullPush(t *testing.T) {
+	g := diskFullGorae(t)
+	reg := testutil.Registry(t)
+	dir := t.TempDir()
+	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox\nRUN echo v1 > /v\n"})
+	g.Must(t, dir, "build", "-q", "-t", "app", "-t", reg+"/app:0", ".")
+	filler := filepath.Join(g.Root, "filler")
+	fill(t, filler)
+	r := g.Run(t, dir, "build", "--progress=plain", "--push", "-t", reg+"/app:1", ".")
+	t.Logf("build --push on a full root said:\n%s", r.Stderr)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "no space left on device") || !strings.Contains(r.Stderr, "gorae prune") {
+		t.Errorf("build --push on a full root: exit %d, want 1 and a disk-full error:\n%s", r.Code, r.Stderr)
+	}
+	// A push of a stored image only reads the root.
+	g.Must(t, dir, "push", reg+"/app:0")
+	// Loading an image writes to it.
+	saved := filepath.Join(t.TempDir(), "app.tar")
+	os.Remove(filler)
+	g.Must(t, dir, "save", "-o", saved, "app")
+	g.Must(t, dir, "rmi", "app")
+	g.Must(t, dir, "prune", "--all", "-f")
+	fill(t, filler)
+	r = g.Run(t, dir, "load", "-i", saved)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "no space left on device") || !strings.Contains(r.Stderr, "gorae prune") {
+		t.Errorf("load on a full root: exit %d, want 1 and a disk-full error:\n%s", r.Code, r.Stderr)
+	}
+	t.Logf("load on a full root said:\n%s", r.Stderr)
+	os.Remove(filler)
+	g.Must(t, dir, "build", "--progress=plain", "--push", "-t", reg+"/app:1", ".")
+	checkStoreIntact(t, g)
+}
+
+// fill writes p until its filesystem has no space left.
+func fill(t *testing.T, p string) {
+	t.Helper()
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 1<<16)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			break
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/root"
 )
@@ -20,7 +21,8 @@ func withRoot(fn func(*root.Root) error) error {
 		return err
 	}
 	defer r.Close()
-	return fn(r)
+	// A pull, load or import that fills the disk says so.
+	return ops.CheckSpace(fn(r), r.Dir)
 }
 
 // openRoot opens $GORAE_ROOT and says its notice, if it has one.

@@ -44,6 +44,8 @@ func commands() []command {
 		{"import", "Make an image from a root filesystem tar", runImport},
 		{"prune", "Remove build cache and unused data", runPrune},
 		{"du", "Show disk usage of the gorae root", runDu},
+		{"login", "Log in to a registry (Docker's config.json and credential helpers)", runLogin},
+		{"logout", "Log out from a registry", runLogout},
 		{"version", "Show the gorae version", runVersion},
 	}
 }
@@ -93,7 +95,7 @@ func main() {
 // needsRoot reports whether the command in args uses the gorae root (all
 // but version, help and unknown commands).
 func needsRoot(args []string) bool {
-	if len(args) == 0 || args[0] == "version" {
+	if len(args) == 0 || args[0] == "version" || args[0] == "login" || args[0] == "logout" {
 		return false
 	}
 	for _, c := range commands() {

@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"crypto/tls"
 	"fmt"
 	"net"
 	"net/http"
@@ -16,16 +17,31 @@ import (
 // stopped when the test ends.
 func Registry(t testing.TB) string {
 	t.Helper()
-	bin, err := exec.LookPath("docker-registry")
-	if err != nil {
-		t.Skip("docker-registry is not installed (make test installs it: apt-get install docker-registry)")
-	}
+	addr := freeAddr(t)
+	startRegistry(t, addr, "", "", "http://"+addr)
+	return addr
+}
+
+// freeAddr returns a loopback host:port nobody listens on.
+func freeAddr(t testing.TB) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := l.Addr().String()
-	l.Close()
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startRegistry runs docker-registry on addr with top added to its
+// configuration's top level (auth) and httpExtra to its http section
+// (TLS), and waits until url answers.
+func startRegistry(t testing.TB, addr, top, httpExtra, url string) {
+	t.Helper()
+	bin, err := exec.LookPath("docker-registry")
+	if err != nil {
+		t.Skip("docker-registry is not installed (make test installs it: apt-get install docker-registry)")
+	}
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "config.yml")
 	conf := fmt.Sprintf(`version: 0.1
@@ -38,9 +54,9 @@ storage:
     rootdirectory: %s
   delete:
     enabled: true
-http:
+%shttp:
   addr: %s
-`, filepath.Join(dir, "data"), addr)
+%s`, filepath.Join(dir, "data"), top, addr, httpExtra)
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -58,15 +74,18 @@ http:
 		cmd.Process.Kill()
 		cmd.Wait()
 	})
+	// Only whether it answers matters here, not whom it proves to be.
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		resp, err := http.Get("http://" + addr + "/v2/")
+		resp, err := client.Get(url + "/v2/")
 		if err == nil {
 			resp.Body.Close()
-			return addr
+			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("docker-registry did not start on %s: %v", addr, err)
+			log, _ := os.ReadFile(logf.Name())
+			t.Fatalf("docker-registry did not start on %s: %v\n%s", addr, err, log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
