@@ -96,7 +96,10 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		if o.ContextDir == StdinContext {
 			return o, nil, fmt.Errorf("build context from standard input: %w", err)
 		}
-		return o, nil, fmt.Errorf("build context %s: %w", gitsource.Redact(o.ContextDir), err)
+		if u := gitsource.Redact(o.ContextDir); !strings.HasPrefix(err.Error(), u) {
+			return o, nil, fmt.Errorf("build context %s: %w", u, err)
+		}
+		return o, nil, fmt.Errorf("build context %w", err)
 	}
 	// docker build: a relative -f names a file in the remote context; an
 	// absolute one is a local file.
