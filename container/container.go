@@ -49,6 +49,9 @@ type Config struct {
 	Env           []string // K=V, over the image's Env
 	Workdir       string   // replaces WorkingDir; created when missing
 	User          string   // replaces User: name|uid[:group|gid]
+	// GroupAdd are docker run --group-add values: group names of the
+	// image's /etc/group or gids, added to the user's groups.
+	GroupAdd []string
 }
 
 // Volume is a host directory or file bound into the container.
@@ -152,13 +155,18 @@ func (c *Container) configure(p *runner.Process, cfg v1.Config, o Options) error
 		return err
 	}
 	view := archive.RootFS{Root: rootFS}
-	uid, gid, err := copier.LookupUser(view, user)
-	home := copier.HomeDir(view, uint32(uid))
-	rootFS.Close()
+	u, err := copier.LookupExecUser(view, user)
+	home := copier.HomeDir(view, uint32(u.UID))
 	if err != nil {
+		rootFS.Close()
 		return fmt.Errorf("user %s: %w", user, err)
 	}
-	p.UID, p.GID = uint32(uid), uint32(gid)
+	groups, err := copier.LookupGroups(view, u.Groups, o.Config.GroupAdd)
+	rootFS.Close()
+	if err != nil {
+		return fmt.Errorf("--group-add: %w", err)
+	}
+	p.UID, p.GID, p.Groups = uint32(u.UID), uint32(u.GID), ops.Gids(groups)
 	p.Env = containerEnv(cfg.Env, o.Config.Env, p.Hostname, home, o.Tty)
 	p.Cwd = cfg.WorkingDir
 	if o.Config.Workdir != "" {

@@ -173,14 +173,20 @@ func (o *runOp) allowed() error {
 // runc does: a name or uid, an optional group, and the user's
 // supplementary groups.
 func (o *runOp) user(view archive.FS) (uint32, uint32, []uint32, error) {
-	if o.op.User == "" {
-		return 0, 0, nil, nil
-	}
-	uid, gid, err := copier.LookupUser(view, o.op.User)
+	u, err := copier.LookupExecUser(view, o.op.User)
 	if err != nil {
 		return 0, 0, nil, fmt.Errorf("%s: USER %s: %w", o.where(), o.op.User, err)
 	}
-	return uint32(uid), uint32(gid), nil, nil
+	return uint32(u.UID), uint32(u.GID), Gids(u.Groups), nil
+}
+
+// Gids converts group ids for runner.Process.
+func Gids(groups []int) []uint32 {
+	out := make([]uint32, len(groups))
+	for i, g := range groups {
+		out[i] = uint32(g)
+	}
+	return out
 }
 
 // WithPath adds Docker's default PATH when the image sets none.

@@ -153,10 +153,13 @@ func switchUser(s *spec) error {
 	}
 	if err := syscall.Setgroups(groups); err != nil {
 		// A user namespace that maps only its creator denies setgroups
-		// (see user_namespaces(7)); with no groups asked for, the ones
-		// inherited stay, unmapped, as nogroup.
-		if !(errors.Is(err, syscall.EPERM) && len(groups) == 0 && setgroupsDenied()) {
+		// (see user_namespaces(7)): the groups inherited stay, unmapped,
+		// as nogroup, and the caller hears of supplementary groups lost.
+		if !errors.Is(err, syscall.EPERM) || !setgroupsDenied() {
 			return fmt.Errorf("set supplementary groups %v: %w", s.Groups, err)
+		}
+		if len(groups) > 1 || (len(groups) == 1 && groups[0] != int(s.GID)) {
+			note(fmt.Sprintf("supplementary groups %v not set: this user namespace maps only your own user and forbids setgroups; give your user ranges in /etc/subuid and /etc/subgid and install newuidmap", s.Groups))
 		}
 	}
 	if err := syscall.Setgid(int(s.GID)); err != nil {

@@ -74,6 +74,7 @@ func runRun(ctx context.Context, args []string) error {
 	fs.StringArrayVarP(&f.vol, "volume", "v", nil, "bind a host path: /host/path:/container/path[:ro|rw]")
 	fs.StringVarP(&o.Config.Workdir, "workdir", "w", "", "working directory in the container (created when missing)")
 	fs.StringVarP(&o.Config.User, "user", "u", "", "user to run as: name|uid[:group|gid]")
+	fs.StringArrayVar(&o.Config.GroupAdd, "group-add", nil, "add the user to a group: a name in the image's /etc/group or a gid (repeatable)")
 	fs.StringVar(&o.Network, "network", "default", "network: default or host (the host's network), none (only lo)")
 	fs.StringVar(&f.entrypoint, "entrypoint", "", "replace the image's ENTRYPOINT (and drop its CMD); \"\" clears it")
 	fs.StringVarP(&o.Hostname, "hostname", "h", "", "the container's host name (default: its id)")
