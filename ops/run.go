@@ -119,12 +119,17 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 	// One writer for both streams keeps them in one pipe, in order; it
 	// masks the secrets before anything is shown or kept.
 	out := newRedactor(multi(tail, o.env.output(o.node.Name)), sess.secrets)
+	hosts, limits, err := o.sandboxExtras()
+	if err != nil {
+		return nil, err
+	}
 	p := runner.Process{
 		Rootfs: act.Merged, Args: o.op.Args, Env: env, Cwd: cwd,
 		UID: uid, GID: gid, Groups: groups, Network: o.op.Network, Mounts: append(mounts, sess.mounts...),
 		Stdout: out, Stderr: out,
-		Insecure:  o.op.Security == "insecure",
-		Isolation: o.env.Isolation,
+		Insecure:   o.op.Security == "insecure",
+		Isolation:  o.env.Isolation,
+		ExtraHosts: hosts, Ulimits: limits,
 	}
 	err = o.env.Runner.Run(ctx, p)
 	out.Close()

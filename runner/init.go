@@ -92,6 +92,11 @@ func startCommand(s *spec) error {
 	if err != nil {
 		return err
 	}
+	// Before capabilities are dropped: raising a hard limit needs
+	// CAP_SYS_RESOURCE.
+	if err := setRlimits(s.Ulimits); err != nil {
+		return err
+	}
 	if !s.Insecure {
 		// Needs CAP_SETPCAP, which a switch to a non-root uid clears.
 		if err := dropBounding(); err != nil {
