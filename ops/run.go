@@ -29,6 +29,12 @@ type runOp struct {
 // digest of what it exposes. Secret values and cache-mount contents are
 // never part of it.
 func (o *runOp) CacheKey(ctx context.Context) (solver.Key, error) {
+	// Entitlements are checked before the cache is asked, as BuildKit
+	// validates them over the whole definition: a cached step needs
+	// them as much as one to run.
+	if err := o.allowed(); err != nil {
+		return solver.Key{}, err
+	}
 	var extra []string
 	for _, m := range o.op.Mounts {
 		if m.Input == 0 {

@@ -97,6 +97,9 @@ func build(ctx context.Context, args []string, outside bool) error {
 	default:
 		return usagef("invalid --isolation %q: use default or chroot", *isolation)
 	}
+	if err := extras.checkIsolation(*isolation); err != nil {
+		return err
+	}
 	for _, a := range *allow {
 		if a != "network.host" && a != "security.insecure" {
 			return usagef("invalid --allow %q: use network.host or security.insecure", a)

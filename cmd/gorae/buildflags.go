@@ -159,3 +159,21 @@ func parseBytes(s string) (int64, error) {
 	}
 	return int64(v), nil
 }
+
+// checkIsolation refuses the flags --isolation=chroot cannot honour: it
+// mounts nothing (no /dev/shm of a size, no /etc/hosts of the build's)
+// and has only the host's network.
+func (x *buildExtras) checkIsolation(isolation string) error {
+	if isolation != "chroot" {
+		return nil
+	}
+	switch {
+	case len(x.addHosts) > 0:
+		return usagef("--add-host needs namespaces: --isolation=chroot cannot give RUN an /etc/hosts of its own")
+	case x.shmSize != "":
+		return usagef("--shm-size needs namespaces: --isolation=chroot mounts nothing, not even /dev/shm")
+	case x.network == "none":
+		return usagef("--network=none needs namespaces: --isolation=chroot has only the host's network")
+	}
+	return nil
+}
