@@ -212,6 +212,11 @@ func (o *outliner) markGlobals(used map[string]bool, visited map[string]bool) {
 
 func (o *outliner) mounts(c *instructions.RunCommand, i int, deps *[]int) {
 	line := startLine(c.Location())
+	// Mount fields are parsed when the command is expanded; the outline
+	// takes them as written.
+	if err := c.Expand(func(w string) (string, error) { return w, nil }); err != nil {
+		return
+	}
 	for _, m := range instructions.GetMounts(c) {
 		if m.From != "" {
 			*deps = append(*deps, o.stageRef(m.From, i)...)
