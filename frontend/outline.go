@@ -132,25 +132,25 @@ func (o *outliner) visit(i int, done map[int]bool) {
 	}
 	done[i] = true
 	s := o.stages[i]
-	var deps []int
 	used := map[string]bool{}
-	for _, w := range []string{s.BaseName, s.Platform} {
-		if res, err := o.lex.ProcessWordWithMatches(w, o.global); err == nil {
-			for k := range res.Matched {
-				used[k] = true
-			}
-			if w == s.BaseName {
-				deps = append(deps, o.stageRef(res.Result, i)...)
-			}
-		}
-	}
+	deps := o.fromArgs(i, used)
+	env := mapEnv{} // the stage's ARGs and ENVs so far (base image ENVs unknown)
 	for _, c := range s.Commands {
 		switch c := c.(type) {
+		case *instructions.EnvCommand:
+			for _, kv := range c.Env {
+				if v, _, err := o.lex.ProcessWord(kv.Value, env); err == nil {
+					env[kv.Key] = v
+				}
+			}
 		case *instructions.ArgCommand:
 			for _, kv := range c.Args {
 				_, hasValue := o.build[kv.Key]
 				if _, ok := o.globals[kv.Key]; ok && kv.Value == nil && !hasValue {
 					used[kv.Key] = true // inherits the global ARG
+					if v, ok := o.global[kv.Key]; ok {
+						env[kv.Key] = v
+					}
 					continue
 				}
 				it := OutlineItem{Name: kv.Key, Description: kv.DocComment, Line: startLine(c.Location())}
@@ -158,9 +158,12 @@ func (o *outliner) visit(i int, done map[int]bool) {
 					it.Value = v
 				} else if kv.Value != nil {
 					it.Value = *kv.Value
-					if res, err := o.lex.ProcessWordWithMatches(*kv.Value, o.global); err == nil {
-						it.Value = res.Result
+					if v, _, err := o.lex.ProcessWord(*kv.Value, env); err == nil {
+						it.Value = v
 					}
+				}
+				if hasValue || kv.Value != nil {
+					env[kv.Key] = it.Value
 				}
 				o.addArg(it)
 			}
@@ -174,6 +177,30 @@ func (o *outliner) visit(i int, done map[int]bool) {
 	for _, d := range deps {
 		o.visit(d, done)
 	}
+}
+
+// fromArgs adds to used the global ARGs stage i's FROM uses, and those
+// of the stages it is built on: BuildKit starts a stage's outline from
+// its base stage's. It returns the base stage, if the base is one.
+func (o *outliner) fromArgs(i int, used map[string]bool) []int {
+	s := o.stages[i]
+	var base []int
+	for _, w := range []string{s.BaseName, s.Platform} {
+		res, err := o.lex.ProcessWordWithMatches(w, o.global)
+		if err != nil {
+			continue
+		}
+		for k := range res.Matched {
+			used[k] = true
+		}
+		if w == s.BaseName {
+			base = o.stageRef(res.Result, i)
+		}
+	}
+	for _, b := range base {
+		o.fromArgs(b, used)
+	}
+	return base
 }
 
 func (o *outliner) addArg(it OutlineItem) {
