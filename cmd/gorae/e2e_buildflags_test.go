@@ -84,7 +84,7 @@ func TestBuildNetworkFlag(t *testing.T) {
 	g := newGorae(t)
 	dir := t.TempDir()
 	testutil.WriteFiles(t, dir, map[string]string{
-		"Dockerfile": "FROM busybox\nRUN ls /sys/class/net > /nets\nRUN --network=default ls /sys/class/net > /nets-default\n",
+		"Dockerfile":      "FROM busybox\nRUN ls /sys/class/net > /nets\nRUN --network=default ls /sys/class/net > /nets-default\n",
 		"host.Dockerfile": "FROM busybox\nRUN --network=host ls /sys/class/net > /nets\n",
 	})
 	out := filepath.Join(t.TempDir(), "out")
