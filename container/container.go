@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -37,6 +38,14 @@ type Options struct {
 	Tty      bool   // sets TERM=xterm; the terminal itself comes with IO
 	Registry registry.Options
 	Progress *progress.Printer // says when the image is pulled
+	Limits   Limits
+}
+
+// Limits are docker run's --add-host, --ulimit and --shm-size.
+type Limits struct {
+	ExtraHosts []runner.HostIP // with any, /etc/hosts is gorae's own plus these
+	Ulimits    []runner.Ulimit
+	ShmSize    int64 // bytes of /dev/shm; 0 = 64 MiB
 }
 
 // Config overrides the image config as docker run's flags do.
@@ -128,7 +137,14 @@ func New(ctx context.Context, root *root.Root, o Options) (_ *Container, err err
 	if hostname == "" {
 		hostname = c.ID[:12]
 	}
-	p := runner.Process{Rootfs: c.active.Merged, Args: args, Hostname: hostname, Network: o.Network}
+	p := runner.Process{
+		Rootfs: c.active.Merged, Args: args, Hostname: hostname, Network: o.Network,
+		ExtraHosts: o.Limits.ExtraHosts, Ulimits: o.Limits.Ulimits,
+	}
+	if o.Limits.ShmSize > 0 {
+		p.Mounts = append(p.Mounts, runner.Mount{Type: "tmpfs", Source: "shm", Target: "/dev/shm",
+			Options: []string{"mode=1777", "size=" + strconv.FormatInt(o.Limits.ShmSize, 10)}})
+	}
 	if err := c.configure(&p, cfg, o); err != nil {
 		return nil, err
 	}

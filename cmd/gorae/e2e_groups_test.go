@@ -59,3 +59,22 @@ RUN id > /tmp/uid-id
 		t.Errorf("unknown --group-add: exit %d, stderr %q; want 125 naming the group", r.Code, r.Stderr)
 	}
 }
+
+// TestRunLimits: gorae run takes docker run's --add-host, --ulimit and
+// --shm-size.
+func TestRunLimits(t *testing.T) {
+	requireRoot(t)
+	g := newGorae(t)
+	r := g.Run(t, ".", "run", "--rm", "--add-host", "db:10.0.0.5", "--ulimit", "nofile=256:512", "--shm-size", "16m", "-h", "box",
+		"busybox", "sh", "-c", "cat /etc/hosts; ulimit -n; ulimit -Hn; df -k /dev/shm | tail -1 | awk '{print $2}'")
+	want := "127.0.0.1\tlocalhost box\n::1\tlocalhost ip6-localhost ip6-loopback\n10.0.0.5\tdb\n256\n512\n16384\n"
+	if r.Code != 0 || r.Stdout != want {
+		t.Errorf("gorae run with limits: exit %d, %q (stderr %q); want %q", r.Code, r.Stdout, r.Stderr, want)
+	}
+	for _, args := range [][]string{{"--add-host", "db"}, {"--ulimit", "nofile=x"}, {"--shm-size", "big"}} {
+		r := g.Run(t, ".", append(append([]string{"run", "--rm"}, args...), "busybox", "true")...)
+		if r.Code != 125 || !strings.Contains(r.Stderr, args[0]) {
+			t.Errorf("gorae run %s: exit %d, stderr %q; want 125 naming the flag", strings.Join(args, " "), r.Code, r.Stderr)
+		}
+	}
+}
