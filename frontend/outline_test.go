@@ -37,10 +37,10 @@ ARG B
 		Args: []OutlineItem{
 			{Name: "REG", Value: "docker.io", Line: 1},
 			{Name: "IMG", Value: "docker.io/busybox", Line: 2},
-			// The stage's own declarations win, as in BuildKit: VERSION
-			// has a --build-arg, so the stage's ARG is listed; final's
+			// As in BuildKit, final starts from base's FROM args, so the
+			// global VERSION comes before base's own ARG VERSION; final's
 			// ARG B (no default) hides base's.
-			{Name: "VERSION", Value: "1.36", Line: 7},
+			{Name: "VERSION", Value: "1.36", Description: "of the base", Line: 4},
 			{Name: "A", Value: "1", Description: "first", Line: 9},
 			{Name: "O", Value: "o", Line: 15},
 			{Name: "B", Line: 21},

@@ -16,7 +16,7 @@ import (
 	"github.com/gorae/gorae/runner"
 )
 
-// runFlags are the build flags that shape every RUN (--network,
+// buildExtras are the build flags that shape every RUN (--network,
 // --add-host, --shm-size, --ulimit), the image (--annotation) and what
 // the build does (--call, --check, --load), as `docker buildx build`
 // takes them.
@@ -29,7 +29,7 @@ type buildExtras struct {
 	call        string
 	check       bool
 
-	// Parsed by check.
+	// Filled by parse.
 	hosts  []string
 	shm    int64
 	limits []string
