@@ -15,12 +15,13 @@ help: ## list the targets
 build: ## build bin/gorae
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/gorae
 
-deps: ## install what tests and the demo need (busybox-static, docker-registry, uidmap, libcap2-bin) when missing
+deps: ## install what tests and the demo need (busybox-static, docker-registry, uidmap, libcap2-bin, git) when missing
 	@missing=""; \
 	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
 	command -v newuidmap >/dev/null || missing="$$missing uidmap"; \
 	command -v setcap >/dev/null || missing="$$missing libcap2-bin"; \
+	command -v git >/dev/null || missing="$$missing git"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \

@@ -45,11 +45,16 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	}
 	unlock = sync.OnceFunc(unlock) // released early for automatic GC
 	defer unlock()
-	dockerfile, name, err := readDockerfile(o)
+	orig := o // --explain compares builds of the context as given
+	o, imageCtx, err := remoteContexts(ctx, root, o)
 	if err != nil {
 		return nil, err
 	}
-	excludes, err := readExcludes(o)
+	dockerfile, name, err := loadDockerfile(o)
+	if err != nil {
+		return nil, err
+	}
+	excludes, err := loadExcludes(o)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +74,10 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &images.Resolver{Root: root, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress, Outside: root.Outside}
+	res, err := newImageContexts(&images.Resolver{Root: root, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress, Outside: root.Outside}, root, imageCtx)
+	if err != nil {
+		return nil, err
+	}
 	named := map[string]bool{}
 	for k := range o.Contexts {
 		named[k] = true
@@ -77,7 +85,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	conv, err := frontend.Convert(ctx, frontend.Options{
 		File: name, Source: dockerfile, BuildArgs: o.BuildArgs, Target: o.Target,
 		Platform: platform, PlatformImplicit: o.Platform == "", BuildPlatform: images.HostPlatform(), Excludes: excludes,
-		Contexts: named, Labels: o.Labels, Resolver: res, Run: o.Run,
+		Contexts: named, Labels: o.Labels, Resolver: stepResolver{res, o.Progress}, Run: o.Run,
 		Warn: func(w frontend.Warning) {
 			if w.Line > 0 {
 				o.Progress.Warnf("%s:%d: %s", w.File, w.Line, w.Msg)
@@ -113,11 +121,12 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		allow[a] = true
 	}
 	env := &ops.Env{Stats: stats, Runner: &runner.Runner{Notes: once(o.Progress.Warnf)}, Allow: allow,
-		Tmp: root.Tmp, Mounts: filepath.Join(root.Dir, "mounts"), Output: o.Progress.Output, Transfer: o.Progress.Transfer,
+		Tmp: root.Tmp, Mounts: filepath.Join(root.Dir, "mounts"), Output: o.Progress.Output, Transfer: o.Progress.Transfer, Warn: o.Progress.Warnf,
 		Content: root.Content, Snapshots: root.Snapshots, Images: root.Images,
 		Registry: o.Registry, Contexts: contexts, Compression: comp,
 		Docker: o.Docker, Jobs: o.Jobs, Epoch: o.Epoch,
 		Secrets: o.Secrets, SSH: o.SSH, Outside: root.Outside, Isolation: o.Isolation,
+		Git: gitClient(root, o),
 	}
 	defer env.Close()
 	roots := []*graph.Node{conv.Root}
@@ -135,7 +144,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		return nil, err
 	}
 	xo := explain.Options{
-		RootDir: root.Dir, Tmp: root.Tmp, Target: explainTarget(o),
+		RootDir: root.Dir, Tmp: root.Tmp, Target: explainTarget(orig),
 		Namespace: namespace(comp, o.Epoch), NoCache: o.NoCache, Why: markNoCache(filter, roots, vs),
 	}
 	if o.Explain && o.Progress != nil {
@@ -154,6 +163,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 			for i, n := range roots {
 				byNode[n.Digest()] = states[i]
 			}
+			exp := o.Progress.Step("exporting to image")
 			var img v1.Image
 			img, err = assemble(root.Content, assembly{
 				config: conv.Config, history: conv.History, final: states[0],
@@ -165,6 +175,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 			if err == nil {
 				out, err = finish(ctx, root, img, tg, o)
 			}
+			exp.End(err)
 		}
 		if !bc.retry(err, o.Progress.Warnf) {
 			break
@@ -216,8 +227,9 @@ func readDockerfile(o Options) ([]byte, string, error) {
 }
 
 // readExcludes reads NAME.dockerignore beside the Dockerfile if it
-// exists, else .dockerignore at the context root, as BuildKit does.
-func readExcludes(o Options) ([]string, error) {
+// exists, else .dockerignore at the context root, as BuildKit does; it
+// returns the patterns and the file's size (0 when there is none).
+func readExcludes(o Options) ([]string, int, error) {
 	candidates := []string{}
 	if o.Dockerfile != "" && o.Dockerfile != "-" {
 		candidates = append(candidates, o.Dockerfile+".dockerignore")
@@ -229,15 +241,15 @@ func readExcludes(o Options) ([]string, error) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read %s: %w", p, err)
+			return nil, 0, fmt.Errorf("read %s: %w", p, err)
 		}
 		ex, err := copier.ReadDockerignore(bytes.NewReader(b))
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
+			return nil, 0, fmt.Errorf("%s: %w", p, err)
 		}
-		return ex, nil
+		return ex, len(b), nil
 	}
-	return nil, nil
+	return nil, 0, nil
 }
 
 // stepSlots is how many steps may execute at once. RUN steps mostly wait

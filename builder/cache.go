@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -125,8 +126,10 @@ func (c *buildCache) importRemote(ctx context.Context, o Options) func() {
 	if len(o.CacheFrom) == 0 || o.NoCache {
 		return func() {} // --no-cache loads no record, local or remote
 	}
+	st := o.Progress.Step("importing cache manifest from " + specList(o.CacheFrom))
 	c.remote = remotecache.Import(ctx, o.CacheFrom, o.Registry, o.Progress.Warnf)
 	o.Progress.Logf("imported %d cache records from %d --cache-from", c.remote.Len(), len(o.CacheFrom))
+	st.End(nil)
 	store := c.root.Content
 	store.SetFetcher(c.remote.Fetcher(ctx, o.Progress))
 	return func() { store.SetFetcher(nil) }
@@ -207,10 +210,25 @@ func exportCaches(ctx context.Context, r *root.Root, o Options, bc *buildCache, 
 	if slices.ContainsFunc(o.CacheTo, func(s remotecache.Spec) bool { return s.Mode == "max" && s.Type != "inline" }) {
 		bc.noteBelowHits(ctx)
 	}
-	return remotecache.Export(ctx, remotecache.ExportOptions{
+	if len(o.CacheTo) == 0 {
+		return nil
+	}
+	st := o.Progress.Step("exporting cache to " + specList(o.CacheTo))
+	err := remotecache.Export(ctx, remotecache.ExportOptions{
 		To: o.CacheTo, Content: r.Content, From: bc.remote,
 		Records:   func(mode string) map[string]*ops.State { return bc.records(final, mode) },
 		MountsDir: filepath.Join(r.Dir, "mounts"), MountIDs: bc.mountIDs,
 		Registry: o.Registry, Jobs: o.Jobs, Progress: o.Progress,
 	})
+	st.End(err)
+	return err
+}
+
+// specList names cache specs in a step's name: "type=registry,ref=…".
+func specList[S fmt.Stringer](specs []S) string {
+	names := make([]string, len(specs))
+	for i, s := range specs {
+		names[i] = s.String()
+	}
+	return strings.Join(names, " ")
 }

@@ -70,6 +70,11 @@ func parseTargets(o Options) (*targets, error) {
 				x.Registry.Options = o.Registry
 				sinks = append(sinks, x)
 			}
+		case exporter.Local:
+			if o.Progress != nil {
+				x.Warn = o.Progress.Warnf
+			}
+			sinks = append(sinks, x)
 		default:
 			sinks = append(sinks, e)
 		}
@@ -102,8 +107,10 @@ func finish(ctx context.Context, root *root.Root, img v1.Image, t *targets, o Op
 	if err := root.Images.Export(ctx, img, names); err != nil {
 		return nil, fmt.Errorf("store image: %w", err)
 	}
+	o.Progress.Logf("exporting manifest %s done", digest)
+	o.Progress.Logf("exporting config %s done", cfgDigest)
 	for _, n := range names {
-		o.Progress.Logf("naming to %s", n)
+		o.Progress.Logf("naming to %s done", n)
 	}
 	if o.Push {
 		o.Progress.Logf("pushing %s", strings.Join(names, ", "))

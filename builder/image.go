@@ -7,13 +7,14 @@ import (
 
 	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/frontend"
+	"github.com/gorae/gorae/imageconfig"
 	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/ops"
 )
 
 // assembly is what the image is made of once the graph is solved.
 type assembly struct {
-	config  *v1.ConfigFile
+	config  *imageconfig.File
 	history []frontend.HistoryStep
 	final   *ops.State
 	states  map[string]*ops.State // node digest → its state, for history steps

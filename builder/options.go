@@ -12,6 +12,8 @@ import (
 
 // Options are the settings of one build, as `gorae build` flags give them.
 type Options struct {
+	// ContextDir is the build context: a directory, a git URL, an
+	// http(s) URL of a tarball or StdinContext (see remoteContexts).
 	ContextDir string
 	// Dockerfile is the Dockerfile's path; "" = ContextDir/Dockerfile,
 	// "-" = read from Stdin.
@@ -26,7 +28,7 @@ type Options struct {
 	Push       bool
 	Outputs    []string          // --output specs
 	Labels     map[string]string // --label
-	Contexts   map[string]string // --build-context NAME=DIR
+	Contexts   map[string]string // --build-context NAME=DIR|git URL|tarball URL|docker-image://REF|oci-layout://DIR
 	Registry   registry.Options
 	// Compression is gzip (default), zstd or uncompressed.
 	Compression string

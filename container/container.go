@@ -14,10 +14,9 @@ import (
 	"strings"
 	"sync"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/copier"
+	"github.com/gorae/gorae/imageconfig"
 	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/progress"
@@ -161,7 +160,7 @@ func New(ctx context.Context, root *root.Root, o Options) (_ *Container, err err
 
 // configure sets user, environment and working directory from cfg with
 // the overrides of o, resolving the user in the container's own files.
-func (c *Container) configure(p *runner.Process, cfg v1.Config, o Options) error {
+func (c *Container) configure(p *runner.Process, cfg imageconfig.Config, o Options) error {
 	user := cfg.User
 	if o.Config.User != "" {
 		user = o.Config.User
@@ -254,7 +253,7 @@ func (c *Container) Close() error {
 // args is the command line as Docker builds it: Entrypoint followed by
 // Cmd; --entrypoint drops the image's Cmd, arguments after the image
 // replace it.
-func (rc Config) args(cfg v1.Config) ([]string, error) {
+func (rc Config) args(cfg imageconfig.Config) ([]string, error) {
 	ep, cmd := cfg.Entrypoint, cfg.Cmd
 	if rc.EntrypointSet {
 		ep, cmd = rc.Entrypoint, nil

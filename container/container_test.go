@@ -5,16 +5,16 @@ import (
 	"slices"
 	"testing"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/gorae/gorae/imageconfig"
 )
 
 // TestContainerArgs: ENTRYPOINT + CMD as docker run combines them.
 func TestContainerArgs(t *testing.T) {
-	img := v1.Config{Entrypoint: []string{"/ep", "-a"}, Cmd: []string{"default"}}
+	img := imageconfig.Config{Entrypoint: []string{"/ep", "-a"}, Cmd: []string{"default"}}
 	cases := []struct {
 		name string
 		rc   Config
-		cfg  v1.Config
+		cfg  imageconfig.Config
 		want []string
 	}{
 		{"image", Config{}, img, []string{"/ep", "-a", "default"}},
@@ -22,7 +22,7 @@ func TestContainerArgs(t *testing.T) {
 		{"--entrypoint drops CMD", Config{Entrypoint: []string{"sh"}, EntrypointSet: true}, img, []string{"sh"}},
 		{"--entrypoint with args", Config{Entrypoint: []string{"sh"}, EntrypointSet: true, Cmd: []string{"-c", "true"}}, img, []string{"sh", "-c", "true"}},
 		{"--entrypoint '' with args", Config{EntrypointSet: true, Cmd: []string{"ls"}}, img, []string{"ls"}},
-		{"CMD only", Config{}, v1.Config{Cmd: []string{"sh"}}, []string{"sh"}},
+		{"CMD only", Config{}, imageconfig.Config{Cmd: []string{"sh"}}, []string{"sh"}},
 	}
 	for _, c := range cases {
 		got, err := c.rc.args(c.cfg)
@@ -35,7 +35,7 @@ func TestContainerArgs(t *testing.T) {
 			t.Errorf("%+v: err %v, want ErrNoCommand", rc, err)
 		}
 	}
-	if _, err := (Config{}).args(v1.Config{}); !errors.Is(err, ErrNoCommand) {
+	if _, err := (Config{}).args(imageconfig.Config{}); !errors.Is(err, ErrNoCommand) {
 		t.Errorf("no CMD or ENTRYPOINT: err %v, want ErrNoCommand", err)
 	}
 }

@@ -7,6 +7,6 @@
 // signals and its exit code.
 //
 // container is level 5: it imports root, images, runner, snapshot,
-// copier, ops, archive, registry and progress, and must never import
+// copier, imageconfig, ops, archive, registry and progress, and must never import
 // builder, gc, remotecache or cmd.
 package container

@@ -16,7 +16,7 @@ func ParseChmod(s string) (func(fs.FileMode) fs.FileMode, error) {
 	if s == "" {
 		return nil, nonOctal
 	}
-	if s[0] >= '0' && s[0] <= '9' {
+	if octalChmod(s) {
 		n, err := strconv.ParseUint(s, 8, 32)
 		if err != nil || n > 0o7777 {
 			return nil, nonOctal
@@ -36,6 +36,10 @@ func ParseChmod(s string) (func(fs.FileMode) fs.FileMode, error) {
 		return m&fs.ModeType | fromUnix(u)
 	}, nil
 }
+
+// octalChmod reports whether a --chmod value is an octal mode (BuildKit's
+// Mode) rather than a symbolic one (its ModeStr).
+func octalChmod(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
 
 // toUnix and fromUnix convert between Go's FileMode and the octal
 // permission word (with setuid 04000, setgid 02000, sticky 01000).

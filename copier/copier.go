@@ -27,6 +27,12 @@ type Source struct {
 	// copied as a file, never extracted, owned by 0:0 and, without
 	// --chmod, given mode 0600 as BuildKit does.
 	HTTP bool
+	// Git marks a git checkout: owned by 0:0 (or --chown), never
+	// extracted, as BuildKit's git source.
+	Git bool
+	// inline marks a heredoc's filesystem (inlineSource): never
+	// extracted, whatever ADD's --unpack says.
+	inline bool
 }
 
 // Options are the parts of the build state a copy depends on.
@@ -56,6 +62,9 @@ func Write(ctx context.Context, w *archive.Writer, op graph.Copy, srcs []Source,
 	}
 	defer j.close()
 	for _, s := range op.Sources {
+		if s.Inline() {
+			continue
+		}
 		if s.Input < 1 || s.Input >= len(srcs) || srcs[s.Input].FS == nil {
 			return fmt.Errorf("%s %s: source input %d is missing", j.instr, s.Path, s.Input)
 		}
@@ -157,14 +166,17 @@ func (j *job) close() {
 }
 
 // newDirMeta is the owner and mode of a directory the copy creates on
-// the way to the destination: the --chown owner (else root) and 0755,
-// changed by --chmod as BuildKit does.
+// the way to the destination (the destination itself and its missing
+// parents): the --chown owner (else root) and 0755, or the mode of an
+// octal --chmod. That is what BuildKit's copy (fsutil's MkdirAll with the
+// copy's Chown and Mode) makes; a symbolic --chmod is not a mode there,
+// so those directories stay 0755.
 func (j *job) newDirMeta() dirMeta {
 	m := dirMeta{mode: fs.ModeDir | 0o755}
 	if j.chown != nil {
 		m.uid, m.gid = j.chown.uid, j.chown.gid
 	}
-	if j.chmod != nil {
+	if j.chmod != nil && octalChmod(j.op.Chmod) {
 		m.mode = j.chmod(m.mode)
 	}
 	return m

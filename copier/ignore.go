@@ -1,6 +1,7 @@
 package copier
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -71,12 +72,20 @@ func (c *contextFS) hiddenLocked(name string) (bool, error) {
 		return ex, nil
 	}
 	fi, err := c.fsys.Lstat(name)
-	if err != nil || !fi.IsDir() {
+	if errors.Is(err, fs.ErrNotExist) {
 		return true, nil
 	}
+	if err != nil {
+		return false, err
+	}
+	if !fi.IsDir() {
+		return true, nil
+	}
+	// An excluded directory with exceptions below it must be read to
+	// know: one that cannot be is an error, never silently hidden.
 	ents, err := c.fsys.ReadDir(name)
 	if err != nil {
-		return true, nil
+		return false, err
 	}
 	hidden := true
 	for _, e := range ents {

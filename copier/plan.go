@@ -20,7 +20,14 @@ type item struct {
 func (j *job) plan(ctx context.Context, srcs []Source) error {
 	if j.op.Parents {
 		for _, s := range j.op.Sources {
-			if err := j.planParents(ctx, srcs[s.Input], s.Path); err != nil {
+			var err error
+			if s.Inline() {
+				// --parents shapes paths of the context only.
+				err = j.planItem(ctx, item{inlineSource(s, j.now), s.Path}, false)
+			} else {
+				err = j.planParents(ctx, srcs[s.Input], s.Path)
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -28,6 +35,10 @@ func (j *job) plan(ctx context.Context, srcs []Source) error {
 	}
 	var items []item
 	for _, s := range j.op.Sources {
+		if s.Inline() {
+			items = append(items, item{inlineSource(s, j.now), s.Path})
+			continue
+		}
 		src := srcs[s.Input]
 		if !hasWildcards(s.Path) {
 			items = append(items, item{src, clean(s.Path)})
@@ -86,7 +97,7 @@ func (j *job) planItem(ctx context.Context, it item, several bool) error {
 		_, err = j.walkDir(ctx, it.src, rp, "", dir, nil)
 		return err
 	}
-	if j.op.Add && j.op.Unpack && !it.src.HTTP && fi.Mode().IsRegular() {
+	if j.op.Add && j.op.Unpack && !it.src.HTTP && !it.src.Git && !it.src.inline && fi.Mode().IsRegular() {
 		ok, err := j.extract(ctx, it.src, rp)
 		if err != nil || ok {
 			return err

@@ -155,7 +155,13 @@ func expand(fsys readDirFS, pattern string) ([]string, error) {
 		}
 		for _, p := range paths {
 			dir, fi, err := resolve(fsys, p, true)
-			if err != nil || !fi.IsDir() {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+				continue // nothing matches below a missing path
+			}
+			if err != nil {
+				return nil, err
+			}
+			if !fi.IsDir() {
 				continue
 			}
 			ents, err := fsys.ReadDir(dirName(dir))

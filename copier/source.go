@@ -64,7 +64,7 @@ func (j *job) putSource(src Source, p string, fi fs.FileInfo, target string) err
 	switch {
 	case j.chown != nil:
 		h.Uid, h.Gid = j.chown.uid, j.chown.gid
-	case src.Context || src.HTTP:
+	case src.Context || src.HTTP || src.Git:
 		h.Uid, h.Gid = 0, 0
 	default:
 		h.Uid, h.Gid = ownerOf(fi)

@@ -20,8 +20,13 @@ import (
 
 // Local exports the image's final root filesystem as plain files in the
 // directory Dest, which it replaces. Owners are kept when running as root;
-// otherwise files belong to the caller and device nodes are skipped.
-type Local struct{ Dest string }
+// otherwise files belong to the caller and device nodes, which only root
+// can create, are left out with a warning through Warn.
+type Local struct {
+	Dest string
+	// Warn, if set, is told what the export left out.
+	Warn func(format string, args ...any)
+}
 
 var _ Exporter = Local{}
 
@@ -43,6 +48,9 @@ func (l Local) Export(ctx context.Context, img v1.Image, _ []string) error {
 		}
 		if err := x.finishDirs(); err != nil {
 			return fmt.Errorf("write root filesystem to %s: %w", l.Dest, err)
+		}
+		if len(x.devices) > 0 && l.Warn != nil {
+			l.Warn("type=local,dest=%s: %d device node(s) not written (/%s first): only root can create them; use type=tar to keep them", l.Dest, len(x.devices), x.devices[0])
 		}
 		return nil
 	})
@@ -93,9 +101,10 @@ func (t Tar) Export(ctx context.Context, img v1.Image, _ []string) error {
 // once; directories may arrive after their contents, so their mode, owner
 // and times are applied at the end, deepest first.
 type extractor struct {
-	root   *os.Root
-	owners bool
-	dirs   []*tar.Header
+	root    *os.Root
+	owners  bool
+	dirs    []*tar.Header
+	devices []string // left out: not root
 }
 
 func (x *extractor) entry(h *tar.Header, r io.Reader) error {
@@ -134,6 +143,7 @@ func (x *extractor) entry(h *tar.Header, r io.Reader) error {
 		return nil
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		if h.Typeflag != tar.TypeFifo && !x.owners {
+			x.devices = append(x.devices, name)
 			return nil
 		}
 		if err := x.mknod(h); err != nil {

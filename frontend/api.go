@@ -6,13 +6,14 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/imageconfig"
 )
 
 // ResolvedImage is a base image pinned for one build.
 type ResolvedImage struct {
-	Ref    string         // normalized name, e.g. "docker.io/library/busybox:latest"
-	Digest string         // pinned platform manifest digest "sha256:…"
-	Config *v1.ConfigFile // the image's config
+	Ref    string            // normalized name, e.g. "docker.io/library/busybox:latest"
+	Digest string            // pinned platform manifest digest "sha256:…"
+	Config *imageconfig.File // the image's config
 }
 
 // ImageResolver pins a FROM / COPY --from image once per build.
@@ -78,11 +79,11 @@ type HistoryStep struct {
 
 // Result is the converted target stage.
 type Result struct {
-	Stage   string         // name (or index as string) of the target stage
-	Root    *graph.Node    // the target stage's final filesystem node
-	Config  *v1.ConfigFile // History = base image history only; RootFS empty
-	History []HistoryStep  // entries this Dockerfile adds, in order
-	Stages  int            // stages that remain after pruning
+	Stage   string            // name (or index as string) of the target stage
+	Root    *graph.Node       // the target stage's final filesystem node
+	Config  *imageconfig.File // History = base image history only; RootFS empty
+	History []HistoryStep     // entries this Dockerfile adds, in order
+	Stages  int               // stages that remain after pruning
 	// Names are the names of all the Dockerfile's named stages, in
 	// order, pruned or not (what flags such as --no-cache-filter accept).
 	Names []string

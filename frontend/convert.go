@@ -174,7 +174,7 @@ func (c *converter) findTarget() (*stage, error) {
 // empty RootFS, the --label values and the target platform.
 func (c *converter) result(target *stage, stages int) *Result {
 	st := target.state
-	cfg := cloneConfig(st.cfg)
+	cfg := st.cfg.DeepCopy()
 	cfg.RootFS = v1.RootFS{}
 	if len(c.o.Labels) > 0 {
 		if cfg.Config.Labels == nil {

@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/imageconfig"
 )
 
 func convertString(t *testing.T, dockerfile string, mod func(*Options)) (*Result, error) {
@@ -140,7 +141,7 @@ func TestResultHistoryNodes(t *testing.T) {
 
 // sharedResolver hands out the same config object on every call, to catch
 // a frontend that modifies what the resolver returns.
-type sharedResolver struct{ cfg *v1.ConfigFile }
+type sharedResolver struct{ cfg *imageconfig.File }
 
 func (r sharedResolver) Resolve(_ context.Context, ref string, _ v1.Platform) (*ResolvedImage, error) {
 	return &ResolvedImage{Ref: ref, Digest: "sha256:" + strings.Repeat("1", 64), Config: r.cfg}, nil

@@ -10,6 +10,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 
+	"github.com/gorae/gorae/gitsource"
 	"github.com/gorae/gorae/graph"
 )
 
@@ -36,21 +37,18 @@ func (x *step) copyCmd(c *instructions.CopyCommand) error {
 		}
 		cs.from = src.state.node
 	}
-	return x.copyOp(cs, false)
+	return x.copyOp(cs, nil)
 }
 
 func (x *step) addCmd(c *instructions.AddCommand) error {
 	cs := copySpec{add: true, params: c.SourcesAndDest, excludes: c.ExcludePatterns, chown: c.Chown, chmod: c.Chmod, link: c.Link, checksum: c.Checksum, unpack: c.Unpack}
-	return x.copyOp(cs, c.KeepGitDir != nil && *c.KeepGitDir)
+	return x.copyOp(cs, c.KeepGitDir)
 }
 
-func (x *step) copyOp(cs copySpec, keepGitDir bool) error {
+func (x *step) copyOp(cs copySpec, keepGitDir *bool) error {
 	verb := "COPY"
 	if cs.add {
 		verb = "ADD"
-	}
-	if len(cs.params.SourceContents) > 0 {
-		return x.errorf("%s heredocs are not supported yet; write the file into the build context and %s it from there", verb, verb)
 	}
 	if cs.chown != "" && cs.link && chownByName(cs.chown) {
 		return x.errorf("--chown=%s: user and group names can't be resolved when used with --link, use numeric uid[:gid] instead", cs.chown)
@@ -64,6 +62,10 @@ func (x *step) copyOp(cs copySpec, keepGitDir bool) error {
 			return x.errorf("checksum can't be specified for multiple sources")
 		case !isHTTPSource(cs.params.SourcePaths[0]) && !isGitSource(cs.params.SourcePaths[0]):
 			return x.errorf("checksum requires HTTP(S) or Git sources")
+		case isGitSource(cs.params.SourcePaths[0]):
+			if strings.Trim(strings.ToLower(cs.checksum), "0123456789abcdef") != "" {
+				return x.errorf("invalid checksum %s for Git URL, expected hex commit hash", cs.checksum)
+			}
 		case !validDigest(cs.checksum, "sha256:64", "sha384:96", "sha512:128"):
 			return x.errorf("invalid checksum %q: want sha256:<64 hex digits>", cs.checksum)
 		}
@@ -91,7 +93,12 @@ func (x *step) copyOp(cs copySpec, keepGitDir bool) error {
 			if !cs.add {
 				return x.errorf("source can't be a git ref for COPY")
 			}
-			return x.errorf("ADD of a git repository (%s) is not supported yet; clone it in a RUN of an earlier stage and COPY --from that stage", src)
+			g, err := gitNode(src, cs.checksum, keepGitDir)
+			if err != nil {
+				return x.errorf("%v", err)
+			}
+			g.Name, g.Pos = name, x.pos()
+			in, p = g, "."
 		case isHTTPSource(src):
 			if !cs.add {
 				return x.errorf("source can't be a URL for COPY")
@@ -108,6 +115,15 @@ func (x *step) copyOp(cs copySpec, keepGitDir bool) error {
 		}
 		sources = append(sources, graph.Source{Input: inputIndex(&inputs, in), Path: p})
 	}
+	// Heredocs come after the paths, whatever their order on the line,
+	// as in BuildKit (its history text lists them there too).
+	for _, doc := range cs.params.SourceContents {
+		if doc.Path == "" || doc.Path == "." || doc.Path == ".." || strings.Contains(doc.Path, "/") {
+			return x.errorf("%s heredoc <<%s: the delimiter names the file it becomes, so it must be a plain file name (such as EOF or app.conf)", verb, doc.Path)
+		}
+		msg += " <<" + doc.Path
+		sources = append(sources, graph.Source{Path: doc.Path, Data: doc.Data})
+	}
 	msg += " " + cs.params.DestPath
 	unpack := cs.add && local
 	if cs.unpack != nil {
@@ -115,16 +131,18 @@ func (x *step) copyOp(cs copySpec, keepGitDir bool) error {
 	}
 	n := &graph.Node{
 		Op: graph.Copy{
-			Add:        cs.add,
-			Sources:    sources,
-			Dest:       destPath(x.workdirOrRoot(), cs.params.DestPath),
-			Chown:      cs.chown,
-			Chmod:      cs.chmod,
-			Link:       cs.link,
+			Add:     cs.add,
+			Sources: sources,
+			Dest:    destPath(x.workdirOrRoot(), cs.params.DestPath),
+			Chown:   cs.chown,
+			Chmod:   cs.chmod,
+			// BuildKit links (copies onto an empty layer merged later)
+			// only without --chmod; with it, --link is a plain copy.
+			Link:       cs.link && cs.chmod == "",
 			Parents:    cs.parents,
 			Excludes:   cs.excludes,
 			Unpack:     unpack,
-			KeepGitDir: keepGitDir,
+			KeepGitDir: keepGitDir != nil && *keepGitDir,
 		},
 		Inputs: inputs,
 		Name:   name,
@@ -215,17 +233,8 @@ func isHTTPSource(src string) bool {
 }
 
 // isGitSource recognizes the remote forms BuildKit treats as git: git://,
-// ssh://, git@host:path and http(s) URLs of a .git repository.
-func isGitSource(src string) bool {
-	if strings.HasPrefix(src, "git://") || strings.HasPrefix(src, "ssh://") || strings.HasPrefix(src, "git@") {
-		return true
-	}
-	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
-		return false
-	}
-	u, err := url.Parse(src)
-	return err == nil && strings.HasSuffix(u.Path, ".git")
-}
+// ssh://, user@host:path and http(s) URLs of a .git repository.
+func isGitSource(src string) bool { return gitsource.IsGit(src) }
 
 // urlFilename is the name an ADD'ed URL gets: the last path element.
 func urlFilename(src string) string {

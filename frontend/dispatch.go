@@ -13,6 +13,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/imageconfig"
 )
 
 const historyComment = "buildkit.dockerfile.v0"
@@ -20,7 +21,7 @@ const historyComment = "buildkit.dockerfile.v0"
 // state is a stage while its instructions are applied.
 type state struct {
 	node    *graph.Node
-	cfg     *v1.ConfigFile
+	cfg     *imageconfig.File
 	env     envList                             // what RUN sees and variables expand against
 	args    []instructions.KeyValuePairOptional // ARGs in scope, for RUN history
 	history []HistoryStep
@@ -35,13 +36,13 @@ func (c *converter) initState(s *stage) *state {
 	st := &state{used: map[string][]parser.Range{}, total: s.cmdTotal()}
 	if b := s.base; b != nil {
 		st.node = b.state.node
-		st.cfg = cloneConfig(b.state.cfg)
+		st.cfg = b.state.cfg.DeepCopy()
 		st.env = slices.Clone(b.state.env)
 		st.args = slices.Clone(b.state.args)
 		st.history = slices.Clone(b.state.history)
 		st.wdSet = b.state.wdSet
 	} else {
-		st.cfg = cloneConfig(s.baseCfg)
+		st.cfg = s.baseCfg.DeepCopy()
 		if s.baseNode != nil {
 			st.node = s.baseNode
 			st.node.Name = st.label(s, "FROM "+s.def.BaseName, false)
@@ -244,7 +245,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // withShell wraps a shell-form command line in the stage's SHELL.
-func withShell(cfg *v1.ConfigFile, args []string) []string {
+func withShell(cfg *imageconfig.File, args []string) []string {
 	sh := slices.Clone(cfg.Config.Shell)
 	if len(sh) == 0 {
 		sh = []string{"/bin/sh", "-c"}

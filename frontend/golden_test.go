@@ -12,8 +12,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/gorae/gorae/imageconfig"
 )
 
 var update = flag.Bool("update", false, "rewrite the expectations in testdata/*.txtar")
@@ -103,8 +106,8 @@ func (r *fakeResolver) Resolve(_ context.Context, ref string, p v1.Platform) (*R
 
 const fakePath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-func fakeConfig(ref string, p v1.Platform) (*v1.ConfigFile, bool) {
-	cfg := &v1.ConfigFile{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}
+func fakeConfig(ref string, p v1.Platform) (*imageconfig.File, bool) {
+	cfg := &imageconfig.File{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant}
 	cfg.RootFS.Type = "layers"
 	cfg.RootFS.DiffIDs = []v1.Hash{{Algorithm: "sha256", Hex: strings.Repeat("a", 64)}}
 	cfg.History = []v1.History{{CreatedBy: "ADD rootfs.tar / # " + ref}}
@@ -141,7 +144,7 @@ func fakeConfig(ref string, p v1.Platform) (*v1.ConfigFile, bool) {
 		cfg.OS, cfg.Architecture, cfg.Variant = "linux", "amd64", ""
 	case "docker.io/library/shell:latest":
 		c.Shell = []string{"/bin/bash", "-o", "pipefail", "-c"}
-		c.Healthcheck = &v1.HealthConfig{Test: []string{"CMD", "true"}}
+		c.Healthcheck = &imageconfig.HealthConfig{Test: []string{"CMD", "true"}, StartInterval: 2 * time.Second}
 	default:
 		return nil, false
 	}

@@ -5,13 +5,12 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/linter"
 
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/imageconfig"
 )
 
 // The metadata instructions change only the config and add an
@@ -99,29 +98,21 @@ func (x *step) entrypoint(c *instructions.EntrypointCommand) error {
 	return nil
 }
 
-// healthConfig has the fields, in order, of the Docker type BuildKit
-// prints into the history with %+v.
-type healthConfig struct {
-	Test          []string
-	Interval      time.Duration
-	Timeout       time.Duration
-	StartPeriod   time.Duration
-	StartInterval time.Duration
-	Retries       int
-}
-
 func (x *step) healthcheck(c *instructions.HealthCheckCommand) error {
 	x.usedOnce("HEALTHCHECK")
 	h := c.Health
-	x.st.cfg.Config.Healthcheck = &v1.HealthConfig{
-		Test:        slices.Clone(h.Test),
-		Interval:    h.Interval,
-		Timeout:     h.Timeout,
-		StartPeriod: h.StartPeriod,
-		Retries:     h.Retries,
+	hc := &imageconfig.HealthConfig{
+		Test:          slices.Clone(h.Test),
+		Interval:      h.Interval,
+		Timeout:       h.Timeout,
+		StartPeriod:   h.StartPeriod,
+		StartInterval: h.StartInterval,
+		Retries:       h.Retries,
 	}
-	hc := healthConfig{h.Test, h.Interval, h.Timeout, h.StartPeriod, h.StartInterval, h.Retries}
-	x.commit(fmt.Sprintf("HEALTHCHECK %+v", hc), nil)
+	x.st.cfg.Config.Healthcheck = hc
+	// BuildKit prints Docker's HealthConfig, whose fields and order
+	// imageconfig.HealthConfig has.
+	x.commit(fmt.Sprintf("HEALTHCHECK %+v", *hc), nil)
 	return nil
 }
 

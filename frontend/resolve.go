@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"slices"
 	"strings"
 	"sync"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/imageconfig"
 )
 
 // pins resolves each (image, platform) once per build and shares the
@@ -215,7 +215,7 @@ func (c *converter) resolveBase(ctx context.Context, s *stage) error {
 	if err != nil {
 		return err
 	}
-	cfg := cloneConfig(img.Config)
+	cfg := img.Config.DeepCopy()
 	cfg.Created = v1.Time{}
 	s.baseCfg = cfg
 	if !scratchLike(cfg) {
@@ -230,7 +230,7 @@ func (c *converter) resolveBase(ctx context.Context, s *stage) error {
 
 // scratchLike reports an image without any layer, which BuildKit treats
 // as scratch.
-func scratchLike(cfg *v1.ConfigFile) bool {
+func scratchLike(cfg *imageconfig.File) bool {
 	if len(cfg.RootFS.DiffIDs) > 0 {
 		return false
 	}
@@ -344,8 +344,8 @@ func stripParsePrefix(err error) string {
 }
 
 // emptyConfig is the config of FROM scratch, as BuildKit makes it.
-func emptyConfig(p v1.Platform) *v1.ConfigFile {
-	cfg := &v1.ConfigFile{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, OSVersion: p.OSVersion}
+func emptyConfig(p v1.Platform) *imageconfig.File {
+	cfg := &imageconfig.File{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, OSVersion: p.OSVersion}
 	cfg.RootFS.Type = "layers"
 	cfg.Config.WorkingDir = "/"
 	cfg.Config.Env = []string{"PATH=" + defaultPath}
@@ -353,26 +353,3 @@ func emptyConfig(p v1.Platform) *v1.ConfigFile {
 }
 
 const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-// cloneConfig deep-copies the parts of a config that stages change.
-func cloneConfig(src *v1.ConfigFile) *v1.ConfigFile {
-	cfg := *src
-	cfg.History = slices.Clone(src.History)
-	cfg.OSFeatures = slices.Clone(src.OSFeatures)
-	cfg.RootFS.DiffIDs = slices.Clone(src.RootFS.DiffIDs)
-	c := &cfg.Config
-	c.Cmd = slices.Clone(c.Cmd)
-	c.Entrypoint = slices.Clone(c.Entrypoint)
-	c.Env = slices.Clone(c.Env)
-	c.OnBuild = slices.Clone(c.OnBuild)
-	c.Shell = slices.Clone(c.Shell)
-	c.Labels = maps.Clone(c.Labels)
-	c.Volumes = maps.Clone(c.Volumes)
-	c.ExposedPorts = maps.Clone(c.ExposedPorts)
-	if c.Healthcheck != nil {
-		h := *c.Healthcheck
-		h.Test = slices.Clone(h.Test)
-		c.Healthcheck = &h
-	}
-	return &cfg
-}

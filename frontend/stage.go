@@ -12,6 +12,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
 
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/imageconfig"
 )
 
 // stage is one FROM block, or an external source (an image or build
@@ -25,9 +26,9 @@ type stage struct {
 	commands []command
 	deps     []dep // stages this one reads, in order of first use
 	external bool
-	state    *state         // nil until dispatched (or resolved, for externals)
-	baseCfg  *v1.ConfigFile // resolved base image config (stages without base)
-	baseNode *graph.Node    // its filesystem; nil for scratch
+	state    *state            // nil until dispatched (or resolved, for externals)
+	baseCfg  *imageconfig.File // resolved base image config (stages without base)
+	baseNode *graph.Node       // its filesystem; nil for scratch
 }
 
 // command is an instruction with the stages it reads from.

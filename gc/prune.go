@@ -65,25 +65,30 @@ func Prune(ctx context.Context, root *root.Root, o PruneOptions) (int64, error) 
 	if err == nil {
 		err = root.RemoveStepLocks(trash)
 	}
-	if err == nil && o.All {
-		var n int64
-		n, err = removeStatCache(root, trash)
-		freed += n
+	// The stat cache, git repositories and checkouts and extracted
+	// remote contexts are rebuilt on demand: --all drops them.
+	for _, d := range []string{"statcache", "git", "contexts"} {
+		if err == nil && o.All {
+			var n int64
+			n, err = removeDir(root, trash, d)
+			freed += n
+		}
 	}
 	unlock()
 	return freed, err
 }
 
-// removeStatCache moves the stat cache into trash and returns its size.
-func removeStatCache(root *root.Root, trash string) (int64, error) {
-	dir := filepath.Join(root.Dir, "statcache")
+// removeDir moves the root's directory name into trash and returns its
+// size.
+func removeDir(root *root.Root, trash, name string) (int64, error) {
+	dir := filepath.Join(root.Dir, name)
 	n := (&sizer{seen: map[[2]uint64]bool{}}).tree(dir)
-	err := os.Rename(dir, filepath.Join(trash, "statcache"))
+	err := os.Rename(dir, filepath.Join(trash, name))
 	if os.IsNotExist(err) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("remove stat cache: %w", err)
+		return 0, fmt.Errorf("remove %s: %w", name, err)
 	}
 	return n, nil
 }

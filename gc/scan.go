@@ -13,6 +13,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/gorae/gorae/longpath"
 	"github.com/gorae/gorae/root"
 	"github.com/gorae/gorae/snapshot"
 )
@@ -66,7 +67,7 @@ func sizes(root *root.Root, exclusive bool) (*inventory, error) {
 	for _, fi := range files {
 		inv.records = append(inv.records, &item{kind: kindRecord, name: fi.Name(), size: sz.file(fi), used: fi.ModTime()})
 	}
-	for _, d := range []string{"store", "statcache"} {
+	for _, d := range []string{"store", "statcache", "git", "contexts"} {
 		inv.fixed += sz.tree(filepath.Join(root.Dir, d))
 	}
 	saveSizeMemo(root, inv, memo, exclusive)
@@ -327,30 +328,42 @@ func (s *sizer) file(fi fs.FileInfo) int64 {
 }
 
 // tree sizes everything under p, not crossing into other filesystems (a
-// running build's overlay mount shows its lower layers again).
+// running build's overlay mount shows its lower layers again). Paths
+// longer than PATH_MAX are walked too (a RUN can make them). A size is
+// an estimate: entries that vanish while it walks (a build or prune
+// removing them) or that cannot be read count as nothing.
 func (s *sizer) tree(p string) int64 {
-	var n int64
-	var dev uint64
-	filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+	fi, err := longpath.Lstat(p)
+	if err != nil {
+		return 0
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0
+	}
+	return s.walk(p, fi, st.Dev)
+}
+
+func (s *sizer) walk(p string, fi fs.FileInfo, dev uint64) int64 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || st.Dev != dev {
+		return 0
+	}
+	n := s.file(fi)
+	if !fi.IsDir() {
+		return n
+	}
+	ents, err := longpath.ReadDir(p)
+	if err != nil {
+		return n
+	}
+	for _, e := range ents {
+		q := filepath.Join(p, e.Name())
+		cfi, err := e.Info()
 		if err != nil {
-			return nil
+			continue
 		}
-		fi, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		st, ok := fi.Sys().(*syscall.Stat_t)
-		if q == p && ok {
-			dev = st.Dev
-		} else if ok && st.Dev != dev {
-			if d.IsDir() {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		n += s.file(fi)
-		return nil
-	})
+		n += s.walk(q, cfi, dev)
+	}
 	return n
 }
 

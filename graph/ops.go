@@ -41,15 +41,26 @@ type HTTP struct {
 }
 
 // Source is one source operand of a Copy: a path inside one of the Copy
-// node's inputs.
+// node's inputs, or an inline document (a COPY/ADD heredoc).
 type Source struct {
-	Input int    // index into Node.Inputs, >= 1
-	Path  string // as written (wildcards allowed), relative to that input's root
+	// Input indexes Node.Inputs (>= 1); 0 marks an inline source.
+	Input int
+	// Path is, for an input, the path as written (wildcards allowed),
+	// relative to that input's root; for an inline source, the name of
+	// the file it becomes (the heredoc's delimiter).
+	Path string
+	// Data is an inline source's content, after variable expansion.
+	Data string
 }
+
+// Inline reports whether s is an inline document rather than a path in
+// one of the node's inputs.
+func (s Source) Inline() bool { return s.Input == 0 }
 
 // Copy is COPY or ADD. Inputs[0] is the destination filesystem (the stage
 // so far); Inputs[1:] are the filesystems the sources are read from
-// (a Context, an Image, another stage's last node, or an HTTP).
+// (a Context, an Image, another stage's last node, or an HTTP). Inline
+// sources (heredocs) need no input.
 type Copy struct {
 	Add      bool // ADD semantics: local tar archives are extracted
 	Sources  []Source
@@ -144,6 +155,11 @@ func (o Copy) Encode(e *Encoder) {
 	for _, s := range o.Sources {
 		e.Uvarint(uint64(s.Input))
 		e.String(s.Path)
+		// Only inline sources have content; leaving it out of the others
+		// keeps the keys of every copy without heredocs as they were.
+		if s.Inline() {
+			e.String(s.Data)
+		}
 	}
 	e.String(o.Dest)
 	e.String(o.Chown)

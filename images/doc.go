@@ -7,7 +7,7 @@
 // (FromLayers).
 //
 // images is level 4: it imports root, store, content, registry,
-// exporter, frontend (for the resolver's types), ops, archive and
+// exporter, frontend (for the resolver's types), imageconfig, ops, archive and
 // progress, and
 // must never import gc, container, builder or cmd.
 package images

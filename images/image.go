@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gorae/gorae/content"
+	"github.com/gorae/gorae/imageconfig"
 	"github.com/gorae/gorae/ops"
 )
 
@@ -17,13 +18,13 @@ import (
 // config gets its rootfs from the layers' diffIDs (the rest of cf is
 // written as given) and the manifest lists the layers in order, with
 // Docker v2s2 media types when docker is set, else OCI ones.
-func FromLayers(c *content.Store, cf *v1.ConfigFile, layers []ops.Layer, docker bool) (v1.Image, error) {
+func FromLayers(c *content.Store, cf *imageconfig.File, layers []ops.Layer, docker bool) (v1.Image, error) {
 	return FromLayersAnnotated(c, cf, layers, docker, nil)
 }
 
 // FromLayersAnnotated is FromLayers with annotations in the manifest
 // (--annotation), which BuildKit writes whatever the media types.
-func FromLayersAnnotated(c *content.Store, cf *v1.ConfigFile, layers []ops.Layer, docker bool, annotations map[string]string) (v1.Image, error) {
+func FromLayersAnnotated(c *content.Store, cf *imageconfig.File, layers []ops.Layer, docker bool, annotations map[string]string) (v1.Image, error) {
 	withRootFS := *cf
 	withRootFS.RootFS = v1.RootFS{Type: "layers"}
 	for _, l := range layers {

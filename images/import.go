@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/imageconfig"
 	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/root"
@@ -29,7 +30,7 @@ func Import(ctx context.Context, root *root.Root, r io.Reader, name string, chan
 		return v1.Hash{}, err
 	}
 	defer unlock()
-	cf := &v1.ConfigFile{OS: "linux", Architecture: HostPlatform().Architecture, Created: v1.Time{Time: time.Now().UTC().Truncate(time.Second)}}
+	cf := &imageconfig.File{OS: "linux", Architecture: HostPlatform().Architecture, Created: v1.Time{Time: time.Now().UTC().Truncate(time.Second)}}
 	for _, c := range changes {
 		if err := applyChange(&cf.Config, c); err != nil {
 			return v1.Hash{}, err
@@ -52,7 +53,7 @@ func Import(ctx context.Context, root *root.Root, r io.Reader, name string, chan
 	return img.Digest()
 }
 
-func applyChange(c *v1.Config, line string) error {
+func applyChange(c *imageconfig.Config, line string) error {
 	instr, rest, _ := strings.Cut(strings.TrimSpace(line), " ")
 	rest = strings.TrimSpace(rest)
 	args := func() []string {

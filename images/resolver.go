@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/gorae/gorae/frontend"
+	"github.com/gorae/gorae/imageconfig"
 	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
@@ -65,7 +66,7 @@ func (r *Resolver) resolve(ctx context.Context, name string, platform v1.Platfor
 		img, digest, err := r.Root.Images.Image(ctx, name)
 		switch {
 		case err == nil:
-			cf, err := img.ConfigFile()
+			cf, err := ConfigOf(img)
 			if err != nil {
 				return nil, fmt.Errorf("read image %s from the local store: %w", name, err)
 			}
@@ -96,7 +97,7 @@ func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platf
 	if err != nil {
 		return nil, registry.Explain(err, name)
 	}
-	cf, err := img.ConfigFile()
+	cf, err := ConfigOf(img)
 	if err != nil {
 		return nil, registry.Explain(err, name)
 	}
@@ -113,7 +114,7 @@ func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platf
 	return &frontend.ResolvedImage{Ref: name, Digest: digest.String(), Config: cf}, nil
 }
 
-func platformMatches(cf *v1.ConfigFile, p v1.Platform) bool {
+func platformMatches(cf *imageconfig.File, p v1.Platform) bool {
 	if cf.OS != "" && p.OS != "" && cf.OS != p.OS {
 		return false
 	}
@@ -121,4 +122,14 @@ func platformMatches(cf *v1.ConfigFile, p v1.Platform) bool {
 		return false
 	}
 	return true
+}
+
+// ConfigOf reads img's config with gorae's own type, so that fields ggcr's
+// v1.ConfigFile has no place for (HEALTHCHECK --start-interval) survive.
+func ConfigOf(img v1.Image) (*imageconfig.File, error) {
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	return imageconfig.Parse(raw)
 }

@@ -24,6 +24,9 @@ type copyOp struct {
 func (o *copyOp) CacheKey(ctx context.Context) (solver.Key, error) {
 	var extra []string
 	for _, s := range o.op.Sources {
+		if s.Inline() {
+			continue // its content is part of the op itself
+		}
 		c, ok := o.node.Inputs[s.Input].Op.(graph.Context)
 		if !ok {
 			continue
@@ -35,7 +38,7 @@ func (o *copyOp) CacheKey(ctx context.Context) (solver.Key, error) {
 		src := explainSource(ctx, s.Path)
 		d, err := o.env.hashPath(ctx, c.Name, fsys, s.Path, src)
 		if err != nil {
-			return solver.Key{}, err
+			return solver.Key{}, o.env.contextError(c.Name, err)
 		}
 		src.done(d)
 		extra = append(extra, s.Path, d)
@@ -55,7 +58,7 @@ func (o *copyOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 		if err != nil {
 			return nil, err
 		}
-		srcs[i] = copier.Source{FS: fsys, Context: inputs[i].Context, HTTP: inputs[i].HTTP}
+		srcs[i] = copier.Source{FS: fsys, Context: inputs[i].Context, HTTP: inputs[i].HTTP, Git: inputs[i].Git}
 	}
 	layer, err := o.env.writeLayer(ctx, func(w *archive.Writer) error {
 		return copier.Write(ctx, w, o.op, srcs, copier.Options{Dest: destFS, Epoch: o.env.Epoch, Tmp: o.env.Tmp})

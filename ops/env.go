@@ -12,6 +12,7 @@ import (
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/content"
+	"github.com/gorae/gorae/gitsource"
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/runner"
@@ -33,6 +34,9 @@ type Env struct {
 	Jobs        int
 	Epoch       *time.Time
 	HTTP        *http.Client
+	// Git fetches and checks out git sources (ADD <git URL>); nil
+	// refuses them.
+	Git *gitsource.Client
 	// Stats memoizes context file digests across builds, per context name.
 	Stats map[string]*cache.Stats
 	// Runner runs RUN steps; nil refuses them.
@@ -44,6 +48,9 @@ type Env struct {
 	Tmp, Mounts string
 	// Output receives a step's command output.
 	Output func(step string) io.Writer
+	// Warn, if set, is told what a step had to leave out (a socket a
+	// RUN created, which no layer can hold).
+	Warn func(format string, args ...any)
 	// Transfer, if set, is told the bytes written so far of a large
 	// layer (progress.Printer.Transfer).
 	Transfer func(id, label string, done, total int64)
@@ -117,6 +124,8 @@ func (e *Env) op(n *graph.Node) (solver.Op[*State], error) {
 		return &contextOp{env: e, op: o}, nil
 	case graph.HTTP:
 		return &httpOp{env: e, op: o, node: n}, nil
+	case graph.Git:
+		return &gitOp{env: e, op: o, node: n}, nil
 	case graph.Copy:
 		return e.inside(&copyOp{env: e, op: o, node: n}), nil
 	case graph.Mkdir:
@@ -130,6 +139,12 @@ func (e *Env) op(n *graph.Node) (solver.Op[*State], error) {
 func (e *Env) uncompressed(l Layer) func() (io.ReadCloser, error) {
 	return func() (io.ReadCloser, error) {
 		return e.Content.Layer(l.Digest, l.DiffID, l.Size, l.MediaType).Uncompressed()
+	}
+}
+
+func (e *Env) warn(format string, args ...any) {
+	if e.Warn != nil {
+		e.Warn(format, args...)
 	}
 }
 

@@ -198,11 +198,22 @@ func Fields(op graph.Op) []Field {
 	case graph.HTTP:
 		add("url", o.URL, true)
 		add("checksum", o.Checksum, true)
+	case graph.Git:
+		add("git url", o.URL, true)
+		add("checksum", o.Checksum, true)
 	case graph.Mkdir:
 		add("path", o.Path, true)
 		add("user", o.User, false)
 	case graph.Copy:
 		for i, s := range o.Sources {
+			if s.Inline() {
+				// The text of a heredoc is in the Dockerfile, but its
+				// content may come from ARG or ENV.
+				add(fmt.Sprintf("source %d", i+1), "<<"+s.Path, true)
+				sum := sha256.Sum256([]byte(s.Data))
+				add(fmt.Sprintf("heredoc %s", s.Path), fmt.Sprintf("%d bytes, sha256:%x", len(s.Data), sum[:6]), false)
+				continue
+			}
 			add(fmt.Sprintf("source %d", i+1), s.Path, true)
 		}
 		add("destination", o.Dest, true)

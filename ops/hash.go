@@ -127,8 +127,11 @@ func glob(fsys archive.FS, p string) ([]string, error) {
 				continue
 			}
 			ents, err := fsys.ReadDir(dir)
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+				continue // nothing matches below a missing path or a file
+			}
 			if err != nil {
-				continue
+				return nil, err
 			}
 			for _, de := range ents {
 				ok, err := path.Match(part, de.Name())

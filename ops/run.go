@@ -12,6 +12,7 @@ import (
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/copier"
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/longpath"
 	"github.com/gorae/gorae/runner"
 	"github.com/gorae/gorae/solver"
 )
@@ -55,7 +56,7 @@ func (o *runOp) CacheKey(ctx context.Context) (solver.Key, error) {
 		rec := explainSource(ctx, "mount "+m.Target)
 		d, err := o.env.hashPath(ctx, c.Name, fsys, src, rec)
 		if err != nil {
-			return solver.Key{}, err
+			return solver.Key{}, o.env.contextError(c.Name, err)
 		}
 		rec.done(d)
 		extra = append(extra, m.Target, d)
@@ -146,7 +147,7 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 			if archive.InUserNamespace() && archive.IDMapping() == 1 {
 				hint = "\n(gorae runs rootless with only your own user mapped, so a chown to any other user fails with \"Invalid argument\": give your user a range in /etc/subuid and /etc/subgid and install newuidmap)"
 			}
-			return nil, fmt.Errorf("%s: RUN %s: %v; last lines of its output:\n%s%s", o.where(), strings.Join(o.op.Args, " "), ee, tail.String(), hint)
+			return nil, &runError{summary: fmt.Sprintf("%s: RUN %s: %v", o.where(), strings.Join(o.op.Args, " "), ee), detail: tail.String() + hint}
 		}
 		return nil, fmt.Errorf("%s: RUN: %w", o.where(), err)
 	}
@@ -158,6 +159,9 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: write RUN layer: %w", o.where(), err)
+	}
+	if dropped := act.Dropped(); len(dropped) > 0 {
+		o.env.warn("%s: %d socket(s) left out of the RUN's layer (/%s first): a layer cannot hold a socket; create it when the container starts", o.where(), len(dropped), longpath.Shorten(dropped[0]))
 	}
 	if !changed {
 		return base.unchanged(), nil

@@ -10,12 +10,13 @@ import (
 	"path"
 	"path/filepath"
 	"syscall"
-	"time"
 
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/copier"
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/longpath"
 	"github.com/gorae/gorae/runner"
+	"golang.org/x/sys/unix"
 )
 
 // contextMount exposes a build context (or a path in it) to a RUN
@@ -81,8 +82,9 @@ func (o *runOp) contextMount(ctx context.Context, c graph.Context, m graph.Mount
 // treeCopier recreates a tree seen through an archive.FS (the filtered
 // context) from its real files under src: regular files as hard links
 // when possible (same file system, no noLinks), else copies; directories,
-// symlinks with their modes, owners and mtimes. Other file types (fifos,
-// sockets, devices) are left out, as a context transfer leaves them.
+// symlinks with their modes, owners and mtimes; fifos and devices as
+// nodes and sockets as empty files, as BuildKit's context transfer
+// (fsutil) carries them. Paths longer than PATH_MAX are carried too.
 type treeCopier struct {
 	ctx     context.Context
 	fsys    archive.FS
@@ -97,7 +99,7 @@ func (t *treeCopier) copy(rel string, fi fs.FileInfo, dst string) error {
 	real := filepath.Join(t.src, filepath.FromSlash(rel))
 	switch {
 	case fi.IsDir():
-		if err := os.Mkdir(dst, 0o700); err != nil {
+		if err := longpath.Mkdir(dst, 0o700); err != nil {
 			return err
 		}
 		ents, err := t.fsys.ReadDir(rel)
@@ -118,12 +120,12 @@ func (t *treeCopier) copy(rel string, fi fs.FileInfo, dst string) error {
 		if err != nil {
 			return err
 		}
-		if err := os.Symlink(target, dst); err != nil {
+		if err := longpath.Symlink(target, dst); err != nil {
 			return err
 		}
 	case fi.Mode().IsRegular():
 		if !t.noLinks {
-			err := os.Link(real, dst)
+			err := longpath.Link(real, dst)
 			if err == nil {
 				return nil // the same inode: mode, owner and mtime come along
 			}
@@ -134,19 +136,31 @@ func (t *treeCopier) copy(rel string, fi fs.FileInfo, dst string) error {
 		if err := copyFile(real, dst); err != nil {
 			return err
 		}
-	default:
-		return nil
+	case fi.Mode()&(fs.ModeNamedPipe|fs.ModeDevice) != 0:
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return fmt.Errorf("%s: no device number", rel)
+		}
+		if err := longpath.Mknod(dst, st.Mode, int(st.Rdev)); err != nil {
+			return err
+		}
+	default: // a socket: an empty file, as fsutil sends it
+		f, err := longpath.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		f.Close()
 	}
 	return keepMeta(dst, fi)
 }
 
 func copyFile(src, dst string) error {
-	in, err := os.Open(src)
+	in, err := longpath.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	out, err := longpath.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
 	}
@@ -160,16 +174,17 @@ func copyFile(src, dst string) error {
 // keepMeta gives dst fi's owner, mode and mtime (a symlink: its owner).
 func keepMeta(dst string, fi fs.FileInfo) error {
 	uid, gid := archive.Owner(fi)
-	if err := os.Lchown(dst, uid, gid); err != nil {
+	if err := longpath.Lchown(dst, uid, gid); err != nil {
 		return err
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		return nil
 	}
-	if err := os.Chmod(dst, fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)); err != nil {
+	if err := longpath.Chmod(dst, uint32(archive.UnixMode(fi.Mode()&(fs.ModePerm|fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky)))); err != nil {
 		return err
 	}
-	return os.Chtimes(dst, time.Time{}, fi.ModTime())
+	mtime := unix.NsecToTimespec(fi.ModTime().UnixNano())
+	return longpath.UtimesNano(dst, []unix.Timespec{{Nsec: unix.UTIME_OMIT}, mtime})
 }
 
 // resolveIn returns the host path of p inside the tree at dir, following

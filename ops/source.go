@@ -2,13 +2,17 @@ package ops
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/copier"
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/longpath"
 	"github.com/gorae/gorae/solver"
 )
 
@@ -86,4 +90,20 @@ func (e *Env) contextFS(op graph.Context) (archive.FS, error) {
 	}
 	e.contexts[k] = fsys
 	return fsys, nil
+}
+
+// contextError names the file of context name that err is about by its
+// path on the host, as BuildKit's "open PATH: permission denied", and
+// says what to do when gorae may not read it: nothing of the context is
+// ever skipped.
+func (e *Env) contextError(name string, err error) error {
+	var pe *fs.PathError
+	if !errors.As(err, &pe) || !errors.Is(err, fs.ErrPermission) {
+		return err
+	}
+	p := filepath.Join(e.Contexts[name], filepath.FromSlash(pe.Path))
+	if abs, aerr := filepath.Abs(p); aerr == nil {
+		p = abs
+	}
+	return fmt.Errorf("open %s: %w: gorae cannot read this part of the build context; make it readable by the user running gorae, or leave it out with .dockerignore", longpath.Shorten(p), pe.Err)
 }

@@ -31,6 +31,7 @@ type State struct {
 	Dir     archive.FS `json:"-"`
 	Context bool       `json:"-"` // Dir is a build context: owners become 0:0
 	HTTP    bool       `json:"-"` // Dir holds one downloaded file
+	Git     bool       `json:"-"` // Dir is a git checkout
 }
 
 // OwnLayer returns the layer this op added, if any.

@@ -13,7 +13,8 @@ func TestExplainLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Explain("[2/3] COPY a .", []string{"changed: a sha256:1… → sha256:2…", "changed: input (step 1 changed)"})
-	if want := "[2/3] COPY a . — changed: a sha256:1… → sha256:2…\n[2/3] COPY a . — changed: input (step 1 changed)\n"; plain.String() != want {
+	want := "#1 [2/3] COPY a .\n#1 cache miss: changed: a sha256:1… → sha256:2…\n#1 cache miss: changed: input (step 1 changed)\n"
+	if plain.String() != want {
 		t.Errorf("plain:\n%s\nwant\n%s", plain.String(), want)
 	}
 	var js bytes.Buffer

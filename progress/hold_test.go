@@ -21,12 +21,12 @@ func TestHold(t *testing.T) {
 		t.Fatalf("shown while held: %q", buf.String())
 	}
 	p.Release()
-	want := "[1/2] FROM x CACHED\nnaming to x\n  | out\n"
+	want := "#1 [1/2] FROM x\n#1 CACHED\n\nnaming to x\n\n#2 [2/2] RUN y\n#2 0.000 out\n"
 	if buf.String() != want {
 		t.Errorf("released: %q, want %q", buf.String(), want)
 	}
 	p.Logf("after")
-	if got := buf.String(); got != want+"after\n" {
+	if got := buf.String(); got != want+"#2 ...\n\nafter\n" {
 		t.Errorf("after Release: %q", got)
 	}
 

@@ -13,20 +13,27 @@ import (
 
 // Printer renders events and messages of one build. All methods are safe
 // for concurrent use. In tty mode a goroutine owned by the Printer redraws
-// the live block; Close stops it and prints the final state, so every
-// Printer must be closed (Close is a no-op in the other modes).
+// the live block; in plain mode a timer shows lines of parallel steps that
+// wait their turn (see plain.go). Close stops both and prints the final
+// state, so every Printer that reported steps must be closed (Close is a
+// no-op in json and quiet mode).
 type Printer struct {
 	mu        sync.Mutex
 	w         io.Writer
 	mode      string // plain, tty, json or quiet; never auto
 	now       func() time.Time
 	transfers transfers
-	tty       *display // tty mode until Close; nil afterwards and in other modes
+	tty       *display      // tty mode until Close; nil afterwards and in other modes
+	plain     *plainDisplay // plain mode, and tty mode after Close
+	tick      *time.Timer   // shows waiting plain lines; nil when none wait
+	tickEvery time.Duration // how soon tick fires; 0 (tests) arms none
 
 	stop, done chan struct{} // of the redraw goroutine; nil when none runs
 	closeOnce  sync.Once
 
-	held    []func() // calls kept while holding (see Hold), to replay
+	closed  bool                // Close was called
+	partial map[string]partLine // output of a step after its last newline
+	held    []func()            // calls kept while holding (see Hold), to replay
 	holding bool
 	dropped bool // Drop was called: Close prints nothing
 }
@@ -57,7 +64,10 @@ func New(w io.Writer, mode string) (*Printer, error) {
 // newPrinter is New with the terminal size and the clock supplied, so
 // tests can render a fixed width at a fixed time.
 func newPrinter(w io.Writer, mode string, size func() (cols, rows int), now func() time.Time) *Printer {
-	p := &Printer{w: w, mode: mode, now: now}
+	p := &Printer{w: w, mode: mode, now: now, tickEvery: plainTick}
+	if mode == "plain" || mode == "tty" {
+		p.plain = newPlainDisplay(w)
+	}
 	if mode == "tty" {
 		p.tty = newDisplay(size, now())
 		p.stop, p.done = make(chan struct{}), make(chan struct{})
@@ -68,14 +78,25 @@ func newPrinter(w io.Writer, mode string, size func() (cols, rows int), now func
 
 // Close stops the live display and prints its final state: the steps
 // still running, the transfers not finished, and the header with the
-// total time. Later calls print plain lines. Close may be called more
-// than once and on a nil Printer.
+// total time; in plain mode, the lines of steps not shown yet. Later
+// calls print plain lines. Close may be called more than once and on a
+// nil Printer.
 func (p *Printer) Close() error {
 	if p == nil {
 		return nil
 	}
 	p.closeOnce.Do(func() {
 		if p.stop == nil {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.closed = true
+			if p.tick != nil {
+				p.tick.Stop()
+				p.tick = nil
+			}
+			if p.plain != nil && !p.dropped && !p.holding {
+				p.plain.flush(p.now())
+			}
 			return
 		}
 		close(p.stop)
@@ -85,7 +106,7 @@ func (p *Printer) Close() error {
 		if !p.dropped {
 			p.w.Write(p.tty.frame(p.now(), &p.transfers, true))
 		}
-		p.tty = nil
+		p.tty, p.closed = nil, true
 	})
 	return nil
 }
@@ -157,31 +178,37 @@ func (p *Printer) keep(call func()) bool {
 // Quiet reports whether only the final image id should be printed.
 func (p *Printer) Quiet() bool { return p.mode == "quiet" }
 
-// Event renders one solver event. Steps without a name (internal
-// vertices such as the build context) are not shown.
+// Event renders one solver event: in plain mode it opens, ends or
+// continues the step's numbered block (see plain.go). Steps without a
+// name (internal vertices) are not shown.
 func (p *Printer) Event(e solver.Event) {
+	p.event(e, false)
+}
+
+// event renders e; step says it is about a Step, not a vertex.
+func (p *Printer) event(e solver.Event, step bool) {
 	if e.Vertex == "" {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.keep(func() { p.Event(e) }) {
+	if e.Time.IsZero() {
+		e.Time = p.now()
+	}
+	if p.keep(func() { p.event(e, step) }) {
 		return
+	}
+	if step && p.plain != nil {
+		p.plain.hostEvent(e)
+	}
+	if e.Status != solver.Started && e.Status != solver.Waiting {
+		p.endOutput(e.Vertex)
 	}
 	switch {
 	case p.tty != nil:
 		p.tty.event(e)
-	case p.mode == "plain" || p.mode == "tty":
-		switch e.Status {
-		case solver.Waiting:
-			fmt.Fprintf(p.w, "%s WAITING for another build running the same step\n", e.Vertex)
-		case solver.Cached:
-			fmt.Fprintf(p.w, "%s CACHED\n", e.Vertex)
-		case solver.Done:
-			fmt.Fprintf(p.w, "%s %s\n", e.Vertex, seconds(e.Duration))
-		case solver.Failed:
-			fmt.Fprintf(p.w, "%s ERROR after %s\n", e.Vertex, seconds(e.Duration))
-		}
+	case p.plain != nil:
+		p.plainEvent(e)
 	case p.mode == "json":
 		rec := map[string]any{"time": e.Time.UTC().Format(time.RFC3339Nano), "step": e.Vertex, "status": e.Status.String()}
 		if e.Duration > 0 {
@@ -220,13 +247,19 @@ func (p *Printer) Warnf(format string, args ...any) {
 }
 
 // line prints a message line in plain or tty mode: above the live block
-// while it is shown, plainly otherwise; p.mu is held.
+// while it is shown; in plain mode in the block of the open Step if there
+// is one (a pull's messages under its image), between step blocks
+// otherwise; p.mu is held.
 func (p *Printer) line(msg string) {
-	if p.tty != nil {
+	switch {
+	case p.tty != nil:
 		p.tty.log(msg)
-		return
+	case p.plain.host() != "":
+		p.plain.statusLine(p.plain.host(), msg, p.now())
+		p.plainShow()
+	default:
+		p.plain.message(msg)
 	}
-	fmt.Fprintf(p.w, "%s\n", msg)
 }
 
 // writeJSON prints one JSON line; p.mu is held.

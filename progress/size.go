@@ -31,3 +31,20 @@ func ShortDigest(d string) string {
 	}
 	return d
 }
+
+// CompactSize formats n bytes as BuildKit's plain progress does in its
+// transfer lines: "330B", "1.23kB", "45.00MB" (two decimals from a
+// kilobyte on, no space).
+func CompactSize(n int64) string {
+	if n < 1000 {
+		return fmt.Sprintf("%dB", n)
+	}
+	v := float64(n)
+	units := []string{"kB", "MB", "GB", "TB", "PB", "EB"}
+	i := -1
+	for v >= 1000 && i < len(units)-1 {
+		v /= 1000
+		i++
+	}
+	return fmt.Sprintf("%.2f%s", v, units[i])
+}

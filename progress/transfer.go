@@ -57,7 +57,8 @@ func (ts *transfers) remove(id string) {
 //
 // tty mode shows a progress bar per transfer and, once finished, a line
 // with its size, the time since its first report and the rate over that
-// time; plain mode prints only that line;
+// time; plain mode prints only that line, in the block of the open Step
+// if there is one (see Step);
 // json mode prints an event about once a second per transfer and a final
 // one.
 func (p *Printer) Transfer(id, label string, done, total int64) {
@@ -88,9 +89,15 @@ func (p *Printer) Transfer(id, label string, done, total int64) {
 		if finished {
 			p.tty.permanent(" => " + t.summary(now))
 		}
-	case p.mode == "plain" || p.mode == "tty":
-		if finished {
-			fmt.Fprintf(p.w, "%s\n", t.summary(now))
+	case p.plain != nil:
+		if !finished {
+			break
+		}
+		if h := p.plain.host(); h != "" {
+			p.plain.statusLine(h, t.summary(now), now)
+			p.plainShow()
+		} else {
+			p.plain.message(t.summary(now))
 		}
 	case p.mode == "json":
 		if finished || t.reported.IsZero() || now.Sub(t.reported) >= jsonEvery {

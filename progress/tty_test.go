@@ -206,7 +206,7 @@ func TestTTYAfterClosePrintsPlain(t *testing.T) {
 	n := len(buf.String())
 	p.Logf("late message")
 	p.Event(ev(c, "[1/1] RUN true", solver.Done, time.Second))
-	if got := buf.String()[n:]; got != "late message\n[1/1] RUN true 1.0s\n" {
+	if got := buf.String()[n:]; got != "late message\n\n#1 [1/1] RUN true\n#1 DONE 1.0s\n" {
 		t.Errorf("after Close got %q, want plain lines", got)
 	}
 }

@@ -51,7 +51,7 @@ func TestPlainAndJSONWaiting(t *testing.T) {
 	p := newPrinter(&buf, "plain", nil, c.now)
 	p.Event(ev(c, "[2/3] RUN sleep 2", solver.Waiting, 0))
 	p.Event(ev(c, "[2/3] RUN sleep 2", solver.Cached, 0))
-	want := "[2/3] RUN sleep 2 WAITING for another build running the same step\n[2/3] RUN sleep 2 CACHED\n"
+	want := "#1 [2/3] RUN sleep 2\n#1 WAITING for another build running the same step\n#1 CACHED\n"
 	if buf.String() != want {
 		t.Errorf("plain:\n%q\nwant\n%q", buf.String(), want)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gorae/gorae/content"
+	"github.com/gorae/gorae/imageconfig"
 	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/internal/testutil"
 	"github.com/gorae/gorae/ops"
@@ -203,7 +204,7 @@ func TestLocalCacheExportFailureKeepsOldIndex(t *testing.T) {
 func TestInlineCacheInConfig(t *testing.T) {
 	root := newTestRoot(t)
 	a := testutil.PutLayer(t, root.Content, "layer a")
-	img, err := images.FromLayers(root.Content, &v1.ConfigFile{OS: "linux", Architecture: "amd64"}, testutil.Record(a).Layers, false)
+	img, err := images.FromLayers(root.Content, &imageconfig.File{OS: "linux", Architecture: "amd64"}, testutil.Record(a).Layers, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func TestMountSources(t *testing.T) {
 		}
 	}
 	root := newTestRoot(t)
-	img, err := images.FromLayers(root.Content, &v1.ConfigFile{OS: "linux", Architecture: "amd64"}, testutil.Record(a).Layers, false)
+	img, err := images.FromLayers(root.Content, &imageconfig.File{OS: "linux", Architecture: "amd64"}, testutil.Record(a).Layers, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"syscall"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/longpath"
 )
 
 // change is one entry of a layer diff, in the order the tar holds them.
@@ -47,7 +47,8 @@ const (
 // so that later steps do not see it either.
 //
 // Diff reports whether anything changed; when nothing did, the caller
-// records an empty layer. Diff must be called before Commit.
+// records an empty layer. Sockets are left out of the layer: Dropped
+// names them. Diff must be called before Commit.
 func (a *Active) Diff(ctx context.Context, w *archive.Writer, skip []string) (changed bool, err error) {
 	d := &differ{ctx: ctx, lower: NewView(a.Lowers), skip: map[string]bool{}}
 	for _, p := range skip {
@@ -68,7 +69,7 @@ func (a *Active) Diff(ctx context.Context, w *archive.Writer, skip []string) (ch
 		return false, err
 	}
 	a.diff = &diffState{skip: skip, pruned: d.pruned}
-	if err := writeChanges(ctx, w, changes); err != nil {
+	if err := writeChanges(ctx, w, changes, &a.diff.dropped); err != nil {
 		return false, err
 	}
 	return len(changes) > 0, nil
@@ -131,7 +132,7 @@ func (d *differ) walkUpper(root, p string, inLower bool) ([]change, bool, error)
 	if err := d.ctx.Err(); err != nil {
 		return nil, false, err
 	}
-	ents, err := os.ReadDir(filepath.Join(root, p))
+	ents, err := longpath.ReadDir(filepath.Join(root, p))
 	if err != nil {
 		return nil, false, err
 	}
@@ -230,11 +231,20 @@ func sameXattrs(a, b string) bool {
 }
 
 func emptyDir(p string) bool {
-	f, err := os.Open(p)
+	f, err := longpath.Open(p)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
 	names, _ := f.Readdirnames(1)
 	return len(names) == 0
+}
+
+// Dropped names the entries the last Diff found but could not write to
+// the layer (sockets), so that the caller can say so.
+func (a *Active) Dropped() []string {
+	if a.diff == nil {
+		return nil
+	}
+	return a.diff.dropped
 }

@@ -3,7 +3,6 @@ package snapshot
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/longpath"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,7 +24,7 @@ func (d *differ) walkCopy(root, p string, inLower bool) ([]change, bool, error) 
 	if err := d.ctx.Err(); err != nil {
 		return nil, false, err
 	}
-	ents, err := os.ReadDir(filepath.Join(root, p))
+	ents, err := longpath.ReadDir(filepath.Join(root, p))
 	if err != nil {
 		return nil, false, err
 	}
@@ -60,7 +60,7 @@ func (d *differ) walkCopy(root, p string, inLower bool) ([]change, bool, error) 
 		}
 		q := path.Join(p, name)
 		full := filepath.Join(root, q)
-		fi, err := os.Lstat(full)
+		fi, err := longpath.Lstat(full)
 		if err != nil {
 			return nil, false, err
 		}
@@ -145,7 +145,7 @@ func (d *differ) unchangedLinks() map[string]bool {
 
 // hasMark reports whether directory p carries materialize's copiedMark.
 func hasMark(p string) bool {
-	_, err := unix.Lgetxattr(p, copiedMarkName(), nil)
+	_, err := longpath.Lgetxattr(p, copiedMarkName(), nil)
 	return err == nil
 }
 
@@ -157,8 +157,8 @@ func entryChanged(full string, fi fs.FileInfo, lreal string, lfi fs.FileInfo) bo
 		return true
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
-		a, erra := os.Readlink(full)
-		b, errb := os.Readlink(lreal)
+		a, erra := longpath.Readlink(full)
+		b, errb := longpath.Readlink(lreal)
 		if erra != nil || errb != nil || a != b {
 			return true
 		}
@@ -180,7 +180,7 @@ func xattrs(p string) (map[string]string, error) {
 	var n int
 	var err error
 	for {
-		n, err = unix.Llistxattr(p, buf)
+		n, err = longpath.Llistxattr(p, buf)
 		if !errors.Is(err, unix.ERANGE) {
 			break
 		}

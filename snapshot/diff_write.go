@@ -13,11 +13,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/longpath"
 )
 
 // writeChanges writes changes to w as tar entries. Regular files that
 // share an inode with one already written become hard links to it.
-func writeChanges(ctx context.Context, w *archive.Writer, changes []change) error {
+// Sockets, which a layer cannot hold, are left out and their names
+// added to dropped.
+func writeChanges(ctx context.Context, w *archive.Writer, changes []change, dropped *[]string) error {
 	links := map[[2]uint64]string{}
 	for _, c := range changes {
 		if err := ctx.Err(); err != nil {
@@ -32,15 +35,15 @@ func writeChanges(ctx context.Context, w *archive.Writer, changes []change) erro
 			}
 			continue
 		}
-		if err := writeEntry(ctx, w, c, links); err != nil {
+		if err := writeEntry(ctx, w, c, links, dropped); err != nil {
 			return fmt.Errorf("write layer entry %s: %w", c.name, err)
 		}
 	}
 	return nil
 }
 
-func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]uint64]string) error {
-	fi, err := os.Lstat(c.src)
+func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]uint64]string, dropped *[]string) error {
+	fi, err := longpath.Lstat(c.src)
 	if err != nil {
 		return err
 	}
@@ -81,7 +84,7 @@ func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]u
 		}
 	case m&fs.ModeSymlink != 0:
 		h.Typeflag = tar.TypeSymlink
-		if h.Linkname, err = os.Readlink(c.src); err != nil {
+		if h.Linkname, err = longpath.Readlink(c.src); err != nil {
 			return err
 		}
 	case m&fs.ModeCharDevice != 0:
@@ -93,7 +96,10 @@ func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]u
 	case m&fs.ModeNamedPipe != 0:
 		h.Typeflag = tar.TypeFifo
 	default:
-		return nil // sockets cannot be in a layer
+		// A socket cannot be in a layer (tar has no type for it);
+		// BuildKit leaves it out silently, gorae tells the caller.
+		*dropped = append(*dropped, c.name)
+		return nil
 	}
 	if err := w.WriteHeader(h); err != nil {
 		return err
@@ -101,7 +107,7 @@ func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]u
 	if h.Typeflag != tar.TypeReg {
 		return nil
 	}
-	f, err := os.OpenFile(c.src, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	f, err := longpath.OpenFile(c.src, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}
@@ -119,7 +125,7 @@ func writeEntry(ctx context.Context, w *archive.Writer, c change, links map[[2]u
 func lgetxattr(p, key string) (string, error) {
 	buf := make([]byte, 256)
 	for {
-		n, err := unix.Lgetxattr(p, key, buf)
+		n, err := longpath.Lgetxattr(p, key, buf)
 		if errors.Is(err, unix.ERANGE) {
 			buf = make([]byte, 2*len(buf))
 			continue

@@ -43,8 +43,9 @@ type Active struct {
 
 // diffState is what Commit needs from Diff.
 type diffState struct {
-	skip   []string // the skip list Diff was given
-	pruned []string // upper entries Diff left out, children first
+	skip    []string // the skip list Diff was given
+	pruned  []string // upper entries Diff left out, children first
+	dropped []string // entries a layer cannot hold (sockets)
 }
 
 // prepareMode says how Prepare may build the snapshot; tests force the

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/longpath"
 )
 
 // Commit makes the changes Diff wrote the chain directory of chainID
@@ -71,8 +72,15 @@ func (a *Active) Commit(ctx context.Context, s *Store, chainID v1.Hash) error {
 // exactly the layer, and renames it to fsDir.
 func (a *Active) moveUpper(fsDir string) error {
 	for _, p := range a.diff.pruned {
-		if err := os.Remove(filepath.Join(a.Upper, p)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := longpath.Remove(filepath.Join(a.Upper, p)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("drop unchanged entry %s: %w", p, err)
+		}
+	}
+	// A later step, or gorae run, must not see a socket that the layer
+	// (and so the image elsewhere) lacks.
+	for _, p := range a.diff.dropped {
+		if err := longpath.Remove(filepath.Join(a.Upper, p)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("drop socket %s: %w", p, err)
 		}
 	}
 	if err := resetRoot(a.Upper); err != nil {

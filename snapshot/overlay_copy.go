@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/longpath"
 )
 
 // materialize copies the tree v shows into the empty directory dst, as
@@ -104,10 +105,10 @@ func (m *materializer) copy(q string) error {
 	mode := fi.Mode()
 	switch {
 	case mode.IsDir():
-		if err := os.Mkdir(dst, 0o700); err != nil {
+		if err := longpath.Mkdir(dst, 0o700); err != nil {
 			return err
 		}
-		if m.marked && unix.Lsetxattr(dst, copiedMarkName(), []byte("y"), 0) != nil {
+		if m.marked && longpath.Lsetxattr(dst, copiedMarkName(), []byte("y"), 0) != nil {
 			m.marked = false
 		}
 		if err := m.dir(q); err != nil {
@@ -118,15 +119,15 @@ func (m *materializer) copy(q string) error {
 			return err
 		}
 	case mode&fs.ModeSymlink != 0:
-		target, err := os.Readlink(real)
+		target, err := longpath.Readlink(real)
 		if err != nil {
 			return err
 		}
-		if err := os.Symlink(target, dst); err != nil {
+		if err := longpath.Symlink(target, dst); err != nil {
 			return err
 		}
 	case mode&(fs.ModeDevice|fs.ModeCharDevice|fs.ModeNamedPipe) != 0 && st != nil:
-		if err := unix.Mknod(dst, st.Mode, int(st.Rdev)); err != nil {
+		if err := longpath.Mknod(dst, st.Mode, int(st.Rdev)); err != nil {
 			return err
 		}
 	default:
@@ -136,12 +137,12 @@ func (m *materializer) copy(q string) error {
 }
 
 func copyFile(ctx context.Context, src, dst string) error {
-	in, err := os.OpenFile(src, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	in, err := longpath.OpenFile(src, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	out, err := longpath.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
 	}
@@ -156,11 +157,11 @@ func copyFile(ctx context.Context, src, dst string) error {
 // owner goes first, since chown clears setuid bits, and the mtime last.
 func (m *materializer) meta(dst, real string, fi fs.FileInfo) error {
 	uid, gid := ownerOf(fi)
-	if err := os.Lchown(dst, int(uid), int(gid)); err != nil {
+	if err := longpath.Lchown(dst, int(uid), int(gid)); err != nil {
 		return err
 	}
 	if fi.Mode()&fs.ModeSymlink == 0 {
-		if err := unix.Chmod(dst, uint32(archive.UnixMode(fi.Mode()))); err != nil {
+		if err := longpath.Chmod(dst, uint32(archive.UnixMode(fi.Mode()))); err != nil {
 			return fmt.Errorf("chmod: %w", err)
 		}
 	}
@@ -169,12 +170,12 @@ func (m *materializer) meta(dst, real string, fi fs.FileInfo) error {
 		return fmt.Errorf("read xattrs: %w", err)
 	}
 	for k, v := range x {
-		if err := unix.Lsetxattr(dst, k, []byte(v), 0); err != nil {
+		if err := longpath.Lsetxattr(dst, k, []byte(v), 0); err != nil {
 			return fmt.Errorf("set xattr %s: %w", k, err)
 		}
 	}
 	t := unix.NsecToTimespec(fi.ModTime().UnixNano())
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, dst, []unix.Timespec{t, t}, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+	if err := longpath.UtimesNano(dst, []unix.Timespec{t, t}); err != nil {
 		return fmt.Errorf("set mtime: %w", err)
 	}
 	return nil

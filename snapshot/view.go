@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/longpath"
 )
 
 // maxSymlinks bounds symlink resolution, as the kernel's MAXSYMLINKS.
@@ -64,7 +65,7 @@ func (v *View) real(layer int, p string) string { return filepath.Join(v.dirs[la
 func (v *View) root() (*node, error) {
 	n := &node{path: "."}
 	for i := range v.dirs {
-		fi, err := os.Lstat(v.dirs[i])
+		fi, err := longpath.Lstat(v.dirs[i])
 		if err != nil {
 			return nil, fmt.Errorf("read snapshot layer: %w", err)
 		}
@@ -87,7 +88,7 @@ func (v *View) child(d *node, name string) (*node, error) {
 	p := path.Join(d.path, name)
 	var n *node
 	for _, i := range d.layers {
-		fi, err := os.Lstat(v.real(i, p))
+		fi, err := longpath.Lstat(v.real(i, p))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -131,7 +132,7 @@ func (v *View) isDir(n *node) bool { return n.isDir() }
 func (v *View) isSymlink(n *node) bool { return n.info.Mode()&fs.ModeSymlink != 0 }
 
 func (v *View) readlink(n *node) (string, error) {
-	return os.Readlink(v.real(n.layers[0], n.path))
+	return longpath.Readlink(v.real(n.layers[0], n.path))
 }
 
 // tree is what resolve needs of a merged tree of nodes N, so that View
@@ -238,7 +239,7 @@ func (v *View) Readlink(name string) (string, error) {
 	if n.info.Mode()&fs.ModeSymlink == 0 {
 		return "", &fs.PathError{Op: "readlink", Path: name, Err: fs.ErrInvalid}
 	}
-	return os.Readlink(v.real(n.layers[0], n.path))
+	return longpath.Readlink(v.real(n.layers[0], n.path))
 }
 
 // ReadDir lists the merged directory name, sorted, without whiteouts.
@@ -259,7 +260,7 @@ func (v *View) merge(n *node) ([]fs.DirEntry, error) {
 	var out []fs.DirEntry
 	for _, i := range n.layers {
 		dir := v.real(i, n.path)
-		ents, err := os.ReadDir(dir)
+		ents, err := longpath.ReadDir(dir)
 		if err != nil {
 			return nil, &fs.PathError{Op: "readdir", Path: n.path, Err: err}
 		}
@@ -301,7 +302,7 @@ func (v *View) Open(name string) (fs.File, error) {
 	}
 	// O_NOFOLLOW: the entry was resolved as a non-symlink; never let the
 	// host resolve anything at the last step.
-	f, err := os.OpenFile(v.real(n.layers[0], n.path), os.O_RDONLY|unix.O_NOFOLLOW, 0)
+	f, err := longpath.OpenFile(v.real(n.layers[0], n.path), os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
@@ -322,20 +323,20 @@ func isEmptyFile(fi fs.FileInfo) bool { return fi.Mode().IsRegular() && fi.Size(
 // (archive.XWhiteoutXattr): it is marked user.overlay.opaque="x".
 func xwhiteouts(p string) bool {
 	buf := make([]byte, 4)
-	n, err := unix.Lgetxattr(p, "user.overlay.opaque", buf)
+	n, err := longpath.Lgetxattr(p, "user.overlay.opaque", buf)
 	return err == nil && string(buf[:n]) == "x"
 }
 
 // isXWhiteout reports whether the empty file p is a whiteout in xattr
 // form.
 func isXWhiteout(p string) bool {
-	_, err := unix.Lgetxattr(p, archive.XWhiteoutXattr, nil)
+	_, err := longpath.Lgetxattr(p, archive.XWhiteoutXattr, nil)
 	return err == nil
 }
 
 func opaque(p string) bool {
 	buf := make([]byte, 4)
-	n, err := unix.Lgetxattr(p, archive.OverlayOpaqueXattr(), buf)
+	n, err := longpath.Lgetxattr(p, archive.OverlayOpaqueXattr(), buf)
 	return err == nil && string(buf[:n]) == "y"
 }
 

@@ -47,7 +47,7 @@ func build(ctx context.Context, args []string, outside bool) error {
 	push := fs.Bool("push", false, "push the image to the registry of every -t name")
 	outputs := fs.StringArrayP("output", "o", nil, "also write the image: type=oci|docker|local|tar,dest=PATH")
 	labels := fs.StringArray("label", nil, "set an image label KEY=VALUE")
-	contexts := fs.StringArray("build-context", nil, "extra build context NAME=DIR (COPY --from=NAME)")
+	contexts := fs.StringArray("build-context", nil, "extra build context NAME=DIR|URL|docker-image://REF|oci-layout://DIR (FROM NAME, COPY --from=NAME)")
 	insecure := fs.StringArray("insecure-registry", nil, "talk plain HTTP to this registry host[:port]")
 	compression := fs.String("compression", "gzip", "layer compression: gzip, zstd or uncompressed")
 	ociTypes := fs.Bool("oci-mediatypes", true, "OCI media types (false: Docker v2s2)")
@@ -74,8 +74,8 @@ func build(ctx context.Context, args []string, outside bool) error {
 		return usagef("build needs exactly one CONTEXT directory (got %d arguments), e.g. gorae build -t app .", fs.NArg())
 	}
 	ctxDir := fs.Arg(0)
-	if fi, err := os.Stat(ctxDir); err != nil || !fi.IsDir() {
-		return usagef("build context %q is not a directory", ctxDir)
+	if err := checkContextArg(ctxDir, *file); err != nil {
+		return err
 	}
 	if *quiet {
 		*prog = "quiet"
@@ -105,7 +105,7 @@ func build(ctx context.Context, args []string, outside bool) error {
 			return usagef("invalid --allow %q: use network.host or security.insecure", a)
 		}
 	}
-	if outside && (*file == "-" || *noCache) {
+	if outside && (*file == "-" || ctxDir == "-" || *noCache) {
 		// Standard input cannot be read twice; --no-cache executes
 		// every step anyway.
 		return errNeedsNamespace
@@ -127,10 +127,8 @@ func build(ctx context.Context, args []string, outside bool) error {
 	if err != nil {
 		return err
 	}
-	for name, dir := range bc {
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return usagef("--build-context %s=%s: not a directory (only local directories are supported)", name, dir)
-		}
+	if err := checkBuildContexts(bc); err != nil {
+		return err
 	}
 	cto, cfrom, err := cacheSpecs(*cacheTo, *cacheFrom)
 	if err != nil {
@@ -164,8 +162,8 @@ func build(ctx context.Context, args []string, outside bool) error {
 	}
 	extras.apply(&bo)
 	if extras.call != "build" {
-		if outside && extras.call == "check" {
-			return errNeedsNamespace // base images may need pulling
+		if outside {
+			return errNeedsNamespace // base images may need pulling, a remote context fetching
 		}
 		return runCall(ctx, extras.call, bo, openRoot)
 	}

@@ -30,27 +30,27 @@ func parseCall(v string) (string, error) {
 // runCall answers --call check, outline or targets without building.
 func runCall(ctx context.Context, call string, o builder.Options, open func() (*root.Root, error)) error {
 	w := os.Stdout
+	r, err := open() // a remote build context is fetched into it
+	if err != nil {
+		return err
+	}
+	defer r.Close()
 	switch call {
 	case "outline":
-		out, err := builder.Outline(o)
+		out, err := builder.Outline(ctx, r, o)
 		if err != nil {
 			return err
 		}
 		printOutline(w, out)
 		return nil
 	case "targets":
-		ts, err := builder.Targets(o)
+		ts, err := builder.Targets(ctx, r, o)
 		if err != nil {
 			return err
 		}
 		printTargets(w, ts)
 		return nil
 	}
-	r, err := open()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
 	res, err := builder.Check(ctx, r, o)
 	if err != nil {
 		return err

@@ -94,12 +94,18 @@ func (r *running) wait(t *testing.T) string {
 	return r.out.String()
 }
 
-// stepLine returns the line of out that names the step containing
-// instr and says status ("CACHED", "WAITING"), or "".
+// stepLine returns the line in the plain block of the step containing
+// instr that starts with status ("CACHED", "WAITING"), "#N " cut off,
+// or "".
 func stepLine(out, instr, status string) string {
-	for _, l := range strings.Split(out, "\n") {
-		if strings.Contains(l, instr) && strings.Contains(l, " "+status) {
-			return l
+	for _, s := range plainSteps(out) {
+		if !strings.Contains(s.name, instr) {
+			continue
+		}
+		for _, l := range s.lines {
+			if strings.HasPrefix(l, status) {
+				return l
+			}
 		}
 	}
 	return ""

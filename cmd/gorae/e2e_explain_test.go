@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,27 +20,26 @@ func short(content string) string {
 	return "sha256:" + hex.EncodeToString(sum[:])[:12] + "…"
 }
 
-// stepLines returns the lines of a plain build log that are about the
-// step whose progress name starts with prefix ("[2/4] ").
+// stepLines returns the lines of a plain build log in the block of the
+// step whose progress name starts with prefix ("[2/4] "), "#N " cut off.
 func stepLines(log, prefix string) []string {
-	var out []string
-	for _, l := range strings.Split(log, "\n") {
-		if strings.HasPrefix(l, prefix) {
-			out = append(out, l)
+	for _, s := range plainSteps(log) {
+		if strings.HasPrefix(s.name, prefix) {
+			return s.lines
 		}
 	}
-	return out
+	return nil
 }
 
-// wantStep checks that the step's lines are exactly want (each line
-// with the step's name cut off).
+// wantStep checks that the step's reasons ("cache miss: " cut off) and
+// CACHED line are exactly want.
 func wantStep(t *testing.T, log, prefix string, want ...string) {
 	t.Helper()
 	var got []string
 	for _, l := range stepLines(log, prefix) {
-		if _, reason, ok := strings.Cut(l, " — "); ok {
+		if reason, ok := strings.CutPrefix(l, "cache miss: "); ok {
 			got = append(got, reason)
-		} else if strings.HasSuffix(l, " CACHED") {
+		} else if l == "CACHED" {
 			got = append(got, "CACHED")
 		}
 	}
@@ -71,9 +71,12 @@ func TestExplainNamesWhatChanged(t *testing.T) {
 
 	// Warm: nothing but CACHED, no reasons.
 	log = build()
-	for _, l := range strings.Split(log, "\n") {
-		if strings.HasPrefix(l, "[") && !strings.HasPrefix(l, "[internal]") && !strings.HasSuffix(l, " CACHED") {
-			t.Errorf("warm rebuild printed %q; want only CACHED steps:\n%s", l, log)
+	for _, s := range plainSteps(log) {
+		if strings.HasPrefix(s.name, "[") && !strings.HasPrefix(s.name, "[internal]") && s.end() != "CACHED" {
+			t.Errorf("warm rebuild: %q ended %q; want only CACHED steps:\n%s", s.name, s.end(), log)
+		}
+		if slices.ContainsFunc(s.lines, func(l string) bool { return strings.HasPrefix(l, "cache miss: ") }) {
+			t.Errorf("warm rebuild gave a reason for %q:\n%s", s.name, log)
 		}
 	}
 
@@ -122,7 +125,7 @@ func TestExplainQuietWithoutFlag(t *testing.T) {
 	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox\nCOPY a.txt /\n", "a.txt": "1"})
 	g.Must(t, dir, "build", "-q", ".")
 	testutil.WriteFiles(t, dir, map[string]string{"a.txt": "2"})
-	if r := g.Must(t, dir, "build", "--progress=plain", "."); strings.Contains(r.Stderr, " — ") {
+	if r := g.Must(t, dir, "build", "--progress=plain", "."); strings.Contains(r.Stderr, "cache miss: ") {
 		t.Errorf("plain build without --explain printed reasons:\n%s", r.Stderr)
 	}
 	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("3"), 0o644)

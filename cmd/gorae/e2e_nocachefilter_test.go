@@ -53,7 +53,7 @@ func TestNoCacheFilterReRunsStage(t *testing.T) {
 	if second["final.txt"] == first["final.txt"] {
 		t.Errorf("final builds on base's re-run result, but its RUN was served from the cache:\n%s", log)
 	}
-	// Plain lines: "[other 2/2] RUN …" CACHED; the filtered stage's
+	// Plain blocks: "[other 2/2] RUN …" CACHED; the filtered stage's
 	// WORKDIR (before any re-run step) CACHED; the reasons under --explain.
 	wantStep(t, log, "[base 2/3] ", "CACHED")
 	wantStep(t, log, "[base 3/3] ", "not looked up (--no-cache-filter base)")
@@ -69,9 +69,9 @@ func TestNoCacheFilterReRunsStage(t *testing.T) {
 			t.Errorf("%s after a plain rebuild = %q, want the --no-cache-filter build's %q", f, third[f], v)
 		}
 	}
-	for _, l := range strings.Split(log, "\n") {
-		if strings.HasPrefix(l, "[") && !strings.HasPrefix(l, "[internal]") && !strings.HasSuffix(l, " CACHED") {
-			t.Errorf("rebuild after --no-cache-filter ran %q:\n%s", l, log)
+	for _, s := range plainSteps(log) {
+		if strings.HasPrefix(s.name, "[") && !strings.HasPrefix(s.name, "[internal]") && s.end() != "CACHED" {
+			t.Errorf("rebuild after --no-cache-filter ran %q:\n%s", s.name, log)
 		}
 	}
 }

@@ -22,8 +22,8 @@ import (
 // cachedRuns counts the RUN steps the plain progress reports as CACHED.
 func cachedRuns(stderr string) int {
 	n := 0
-	for _, l := range strings.Split(stderr, "\n") {
-		if strings.Contains(l, "RUN ") && strings.HasSuffix(l, " CACHED") {
+	for _, s := range plainSteps(stderr) {
+		if strings.Contains(s.name, "RUN ") && s.end() == "CACHED" {
 			n++
 		}
 	}

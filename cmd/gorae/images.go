@@ -125,11 +125,16 @@ func runInspect(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		cf, err := img.ConfigFile()
+		// The config as stored, so that nothing ggcr's v1.ConfigFile
+		// has no field for (Healthcheck.StartInterval) is left out.
+		cf, err := img.RawConfigFile()
 		if err != nil {
 			return err
 		}
-		out := map[string]any{"Name": fs.Arg(0), "Digest": digest.String(), "Manifest": m, "Config": cf}
+		if !json.Valid(cf) {
+			return fmt.Errorf("inspect %s: its config is not valid JSON", fs.Arg(0))
+		}
+		out := map[string]any{"Name": fs.Arg(0), "Digest": digest.String(), "Manifest": m, "Config": json.RawMessage(cf)}
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(out)

@@ -65,10 +65,14 @@ func main() {
 			// A rebuild with every step cached needs no namespace.
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			err := buildOutside(ctx, os.Args[2:])
-			stop()
 			if !errors.Is(err, errNeedsNamespace) {
-				os.Exit(exitCode(ctx, err))
+				// Before stop, which cancels ctx: a failure is not an
+				// interruption.
+				code := exitCode(ctx, err)
+				stop()
+				os.Exit(code)
 			}
+			stop()
 		}
 		code, err := rootless.Run(rootless.Options{Root: root.Default(), Warn: func(format string, args ...any) {
 			fmt.Fprintf(os.Stderr, "gorae: WARNING: "+format+"\n", args...)
@@ -144,7 +148,7 @@ func exitCode(ctx context.Context, err error) int {
 		fmt.Fprintln(os.Stderr, "gorae: interrupted")
 		return 130
 	}
-	fmt.Fprintf(os.Stderr, "gorae: %v\n", err)
+	fmt.Fprintf(os.Stderr, "gorae: %s\n", shortenPaths(err.Error()))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2

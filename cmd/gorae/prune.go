@@ -15,7 +15,7 @@ import (
 
 func runPrune(ctx context.Context, args []string) error {
 	fs := newFlags("prune", "[OPTIONS]")
-	all := fs.Bool("all", false, "also remove every cache record, unpacked layer, cache mount and explain record (the next build starts cold)")
+	all := fs.Bool("all", false, "also remove every cache record, unpacked layer, cache mount, explain record, git checkout and remote context (the next build starts cold)")
 	keep := fs.String("keep-storage", "", "then remove the least recently used cache data until the build cache (du's \"build cache\": not the images' own blobs) is at most this size (e.g. 10GB, 512MB)")
 	filters := fs.StringArray("filter", nil, "also remove cache data last used more than DURATION ago: until=DURATION (e.g. until=24h)")
 	fs.BoolP("force", "f", false, "do not prompt for confirmation (gorae never prompts; accepted for docker compatibility)")

@@ -67,12 +67,55 @@ func load(ref string) (*image, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, _ := json.MarshalIndent(cf.Config, "", "  ")
-	out := &image{config: string(c), files: map[string]string{}}
+	c, err := containerConfig(img)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	out := &image{config: c, files: map[string]string{}}
 	for _, h := range cf.History {
 		out.history = append(out.history, fmt.Sprintf("%s empty=%v", h.CreatedBy, h.EmptyLayer))
 	}
 	return out, readFiles(img, out.files)
+}
+
+// containerConfig is the "config" object of img's config JSON as stored,
+// keys sorted, with the fields an omitempty writer leaves out dropped: ggcr's
+// v1.Config would drop fields it does not know (Healthcheck.StartInterval).
+func containerConfig(img v1.Image) (string, error) {
+	raw, err := img.RawConfigFile()
+	if err != nil {
+		return "", err
+	}
+	var top struct {
+		Config map[string]any `json:"config"`
+	}
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return "", fmt.Errorf("parse config: %w", err)
+	}
+	for k, v := range top.Config {
+		switch v := v.(type) {
+		case nil:
+			delete(top.Config, k)
+		case bool:
+			if !v {
+				delete(top.Config, k)
+			}
+		case string:
+			if v == "" {
+				delete(top.Config, k)
+			}
+		case []any:
+			if len(v) == 0 {
+				delete(top.Config, k)
+			}
+		case map[string]any:
+			if len(v) == 0 {
+				delete(top.Config, k)
+			}
+		}
+	}
+	c, err := json.MarshalIndent(top.Config, "", "  ")
+	return string(c), err
 }
 
 func readFiles(img v1.Image, files map[string]string) error {

@@ -1,0 +1,228 @@
+package builder
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/gitsource"
+	"github.com/gorae/gorae/ops"
+	"github.com/gorae/gorae/root"
+)
+
+// StdinContext is Options.ContextDir for a build context read as a tar
+// from Options.Stdin (`gorae build - < ctx.tar`).
+const StdinContext = "-"
+
+// IsRemoteContext reports whether a build context argument is not a
+// local directory: "-" (a tar on standard input), a git URL or an
+// http(s) URL of a tarball.
+func IsRemoteContext(s string) bool {
+	return s == StdinContext || gitsource.IsGit(s) || isHTTP(s)
+}
+
+// IsNamedImageContext reports whether a --build-context value names an
+// image rather than files: docker-image://REF or oci-layout://DIR.
+func IsNamedImageContext(v string) bool {
+	return strings.HasPrefix(v, "docker-image://") || strings.HasPrefix(v, "oci-layout://")
+}
+
+func isHTTP(s string) bool {
+	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
+}
+
+// remoteContexts makes every remote build context of o a directory under
+// the root, as `docker build` accepts them: the main context may be a
+// git URL, a tarball URL or a tar on standard input, and then a relative
+// -f names a file inside it; a named context may be a git or tarball
+// URL. Image contexts (docker-image://, oci-layout://) leave
+// o.Contexts for the resolver (imageContexts). Directories are named by
+// content (the commit, the tar's digest), so a rebuild from the same
+// source finds its stat cache.
+func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[string]string, error) {
+	images := map[string]string{}
+	named := maps.Clone(o.Contexts)
+	for name, v := range o.Contexts {
+		switch {
+		case IsNamedImageContext(v):
+			images[name] = v
+			delete(named, name)
+		case gitsource.IsGit(v) || isHTTP(v):
+			dir, err := fetchContext(ctx, r, o, v, nil)
+			if err != nil {
+				return o, nil, fmt.Errorf("--build-context %s=%s: %w", name, gitsource.Redact(v), err)
+			}
+			named[name] = dir
+		}
+	}
+	o.Contexts = named
+	if !IsRemoteContext(o.ContextDir) {
+		return o, images, nil
+	}
+	if o.ContextDir == StdinContext && o.Dockerfile == "-" {
+		return o, nil, &FlagError{Flag: "-f -", Msg: "cannot read both the build context and the Dockerfile from standard input: pass -f FILE, or a context directory"}
+	}
+	var in io.Reader
+	if o.ContextDir == StdinContext {
+		if o.Stdin == nil {
+			return o, nil, errors.New("build context -: no standard input to read the tar from")
+		}
+		br := bufio.NewReaderSize(o.Stdin, 64<<10)
+		if !looksLikeTar(br) {
+			// docker build - < Dockerfile: the Dockerfile, no context.
+			empty := filepath.Join(r.Dir, "contexts", "empty")
+			if err := os.MkdirAll(empty, 0o755); err != nil {
+				return o, nil, err
+			}
+			o.ContextDir, o.Dockerfile, o.Stdin = empty, "-", br
+			return o, images, nil
+		}
+		in = br
+	}
+	dir, err := fetchContext(ctx, r, o, o.ContextDir, in)
+	if err != nil {
+		if o.ContextDir == StdinContext {
+			return o, nil, fmt.Errorf("build context from standard input: %w", err)
+		}
+		return o, nil, fmt.Errorf("build context %s: %w", gitsource.Redact(o.ContextDir), err)
+	}
+	// docker build: a relative -f names a file in the remote context; an
+	// absolute one is a local file.
+	if f := o.Dockerfile; f != "" && f != "-" && !filepath.IsAbs(f) {
+		if !filepath.IsLocal(f) {
+			return o, nil, &FlagError{Flag: "-f " + f, Msg: "with a remote build context, -f names a file inside it and cannot leave it"}
+		}
+		o.Dockerfile = filepath.Join(dir, f)
+	}
+	o.ContextDir = dir
+	return o, images, nil
+}
+
+// fetchContext makes the directory of one remote context: a checkout of
+// a git URL, or the extracted tar of an http(s) URL or of in.
+func fetchContext(ctx context.Context, r *root.Root, o Options, src string, in io.Reader) (string, error) {
+	if in == nil && gitsource.IsGit(src) {
+		u, err := gitsource.Parse(src)
+		if err != nil {
+			return "", err
+		}
+		c := gitClient(r, o)
+		res, err := c.Resolve(ctx, u, "")
+		if err != nil {
+			return "", err
+		}
+		keep, _ := strconv.ParseBool(o.BuildArgs["BUILDKIT_CONTEXT_KEEP_GIT_DIR"])
+		if u.KeepGitDir != nil {
+			keep = *u.KeepGitDir
+		}
+		o.Progress.Logf("build context %s is commit %s", u, res.Commit)
+		return c.Checkout(ctx, res, gitsource.Options{KeepGitDir: keep, NoSubmodules: u.Submodules != nil && !*u.Submodules})
+	}
+	if r.Outside {
+		// Extracting keeps the tar's owners: only root (in gorae's user
+		// namespace, for a rootless gorae) can.
+		return "", ops.ErrNeedsNamespace
+	}
+	if in == nil {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+		if err != nil {
+			return "", err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return "", fmt.Errorf("download: %w", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return "", fmt.Errorf("download: the server answered %s", resp.Status)
+		}
+		in = resp.Body
+	}
+	return extractContext(ctx, r, in)
+}
+
+// extractContext spools a context tar (plain or compressed) under the
+// root and extracts it to $GORAE_ROOT/contexts/<digest of the bytes>,
+// once: an identical tar later is the same directory.
+func extractContext(ctx context.Context, r *root.Root, in io.Reader) (string, error) {
+	spool, err := os.CreateTemp(r.Tmp, "context-*.tar")
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(spool.Name())
+	defer spool.Close()
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(spool, h), in); err != nil {
+		return "", fmt.Errorf("read: %w", err)
+	}
+	final := filepath.Join(r.Dir, "contexts", hex.EncodeToString(h.Sum(nil)))
+	if _, err := os.Lstat(final); err == nil {
+		return final, nil
+	}
+	if _, err := spool.Seek(0, io.SeekStart); err != nil {
+		return "", err
+	}
+	rc, _, err := archive.Decompress(spool)
+	if err != nil {
+		return "", notTar(err)
+	}
+	defer rc.Close()
+	tr, ok, err := archive.IsTar(rc)
+	if err != nil || !ok {
+		return "", notTar(err)
+	}
+	tmp, err := os.MkdirTemp(r.Tmp, "context-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", err
+	}
+	if _, err := archive.Apply(ctx, tmp, tr); err != nil {
+		return "", fmt.Errorf("extract the tar: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return "", err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		if _, serr := os.Lstat(final); serr == nil {
+			return final, nil // another build extracted the same tar
+		}
+		return "", err
+	}
+	return final, nil
+}
+
+// looksLikeTar says whether the stream's head is a tar, plain or
+// compressed.
+func looksLikeTar(br *bufio.Reader) bool {
+	head, _ := br.Peek(br.Size())
+	rc, _, err := archive.Decompress(bytes.NewReader(head))
+	if err != nil {
+		return false
+	}
+	defer rc.Close()
+	_, ok, _ := archive.IsTar(rc)
+	return ok
+}
+
+func notTar(err error) error {
+	msg := "not a tar archive (plain, gzip, bzip2, xz or zstd): give a tarball of the context, a git URL or a directory"
+	if err != nil {
+		msg += fmt.Sprintf(" (%v)", err)
+	}
+	return errors.New(msg)
+}

@@ -1,0 +1,290 @@
+package gitsource
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Options of a checkout.
+type Options struct {
+	// KeepGitDir keeps a .git directory (a shallow clone at the commit,
+	// origin set to the remote), as ADD --keep-git-dir=true. It applies
+	// only without a subdirectory, as in BuildKit.
+	KeepGitDir bool
+	// NoSubmodules skips `git submodule update` (?submodules=false).
+	NoSubmodules bool
+}
+
+// Key names a checkout by what it holds: the commit, the subdirectory,
+// whether .git is kept (and then the ref, which .git records) and
+// whether submodules are fetched. The remote is not part of it: the
+// same commit from a mirror is the same tree.
+func Key(r *Resolved, o Options) string {
+	h := sha256.New()
+	field := func(s string) {
+		fmt.Fprintf(h, "%d:%s", len(s), s)
+	}
+	field("gorae/git/v1")
+	field(r.Commit)
+	field(r.URL.Subdir)
+	if o.keep(r) {
+		field("keep-git-dir")
+		field(r.Ref)
+	}
+	if o.NoSubmodules {
+		field("no-submodules")
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (o Options) keep(r *Resolved) bool { return o.KeepGitDir && r.URL.Subdir == "" }
+
+// Checkout returns the directory holding r's tree (the subdirectory's,
+// when the URL names one), fetching and checking it out the first time.
+// The directory is shared and must not be changed. Files are as git
+// checks them out with umask 022 (0644, 0755 when executable,
+// directories 0755), owned by the caller, with the time of the checkout.
+func (c *Client) Checkout(ctx context.Context, r *Resolved, o Options) (string, error) {
+	final := filepath.Join(c.Dir, "checkouts", Key(r, o))
+	if _, err := os.Lstat(final); err == nil {
+		return final, nil
+	}
+	for _, d := range []string{filepath.Join(c.Dir, "checkouts"), filepath.Join(c.Dir, "repos")} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return "", err
+		}
+	}
+	unlock, err := lockFile(ctx, filepath.Join(c.Dir, "repos", remoteName(r.URL.Remote)+".lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if _, err := os.Lstat(final); err == nil {
+		return final, nil // another gorae made it while this one waited
+	}
+	bare, err := c.fetch(ctx, r)
+	if err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(c.Tmp, "git-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(tmp)
+	tree, err := c.checkout(ctx, r, o, bare, tmp)
+	if err != nil {
+		return "", fmt.Errorf("%s: check out commit %s: %w", r.URL, r.Commit, err)
+	}
+	if err := os.Rename(tree, final); err != nil {
+		if _, serr := os.Lstat(final); serr == nil {
+			return final, nil
+		}
+		return "", err
+	}
+	return final, nil
+}
+
+func remoteName(remote string) string {
+	sum := sha256.Sum256([]byte(remote))
+	return hex.EncodeToString(sum[:16])
+}
+
+// fetch makes sure the bare repository of r's remote holds r.Commit,
+// fetching only that ref's tip (depth 1) when it does not.
+func (c *Client) fetch(ctx context.Context, r *Resolved) (string, error) {
+	bare := filepath.Join(c.Dir, "repos", remoteName(r.URL.Remote))
+	g := git{gitDir: bare, dir: c.Dir, sshSock: c.SSHAuthSock}
+	if _, err := os.Stat(filepath.Join(bare, "HEAD")); err != nil {
+		if err := c.initBare(ctx, bare, r.URL.Remote); err != nil {
+			return "", err
+		}
+	}
+	os.Remove(filepath.Join(bare, "shallow.lock")) // left by a killed fetch
+	if _, err := g.run(ctx, "cat-file", "-e", r.Commit+"^{commit}"); err == nil {
+		return bare, g.pin(ctx, r.Commit)
+	}
+	var args []string
+	if IsCommit(r.Ref) {
+		args = []string{"fetch", "--depth=1", "--no-tags", "origin", r.Commit}
+	} else {
+		args = []string{"fetch", "--depth=1", "--no-tags", "--force", "origin", "--", r.Ref + ":refs/gorae/fetched/" + strings.TrimPrefix(r.Ref, "refs/")}
+	}
+	if _, err := g.run(ctx, args...); err != nil {
+		return "", c.remoteError(r.URL, err)
+	}
+	if _, err := g.run(ctx, "cat-file", "-e", r.Commit+"^{commit}"); err != nil {
+		// The ref moved since ls-remote: ask for the commit itself.
+		if _, err := g.run(ctx, "fetch", "--depth=1", "--no-tags", "origin", r.Commit); err != nil {
+			return "", fmt.Errorf("%s: the ref moved to another commit while gorae fetched %s, and the server does not give that commit: build again", r.URL, r.Commit)
+		}
+	}
+	return bare, g.pin(ctx, r.Commit)
+}
+
+// pin names the commit in the bare repository, so that a checkout with
+// .git can fetch it by name and a shallow fetch of a moved branch keeps it.
+func (g git) pin(ctx context.Context, commit string) error {
+	_, err := g.run(ctx, "update-ref", "refs/gorae/pin/"+commit, commit)
+	return err
+}
+
+func (c *Client) initBare(ctx context.Context, bare, remote string) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(bare), ".init-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	g := git{gitDir: tmp, dir: c.Dir}
+	if _, err := g.run(ctx, "-c", "init.defaultBranch=master", "init", "--bare", "--quiet"); err != nil {
+		return err
+	}
+	if _, err := g.run(ctx, "remote", "add", "origin", remote); err != nil {
+		return err
+	}
+	os.RemoveAll(bare) // a repository without HEAD is a broken one
+	return os.Rename(tmp, bare)
+}
+
+// checkout writes the tree of r.Commit under tmp and returns its path.
+func (c *Client) checkout(ctx context.Context, r *Resolved, o Options, bare, tmp string) (string, error) {
+	work := filepath.Join(tmp, "tree")
+	if err := os.Mkdir(work, 0o755); err != nil {
+		return "", err
+	}
+	var g git
+	if o.keep(r) {
+		g = git{gitDir: filepath.Join(work, ".git"), workTree: work, sshSock: c.SSHAuthSock}
+		if _, err := g.run(ctx, "-c", "init.defaultBranch=master", "init", "--quiet"); err != nil {
+			return "", err
+		}
+		// file:// rather than a path: no local-clone shortcuts (hard
+		// links into the shared repository).
+		if _, err := g.run(ctx, "remote", "add", "origin", "file://"+bare); err != nil {
+			return "", err
+		}
+		spec := "refs/gorae/pin/" + r.Commit
+		if strings.HasPrefix(r.Ref, "refs/") {
+			spec += ":" + r.Ref
+		}
+		if _, err := g.run(ctx, "fetch", "-u", "--depth=1", "--no-tags", "--", "origin", spec); err != nil {
+			return "", err
+		}
+		if _, err := g.run(ctx, "checkout", "--quiet", "FETCH_HEAD"); err != nil {
+			return "", err
+		}
+		if _, err := g.run(ctx, "remote", "set-url", "origin", Redact(r.URL.Remote)); err != nil {
+			return "", err
+		}
+		if _, err := g.run(ctx, "reflog", "expire", "--all", "--expire=now"); err != nil {
+			return "", err
+		}
+		os.Remove(filepath.Join(work, ".git", "FETCH_HEAD"))
+	} else {
+		// The shared repository is bare: a private index keeps
+		// concurrent checkouts of other commits apart.
+		g = git{gitDir: bare, workTree: work, sshSock: c.SSHAuthSock, env: []string{"GIT_INDEX_FILE=" + filepath.Join(tmp, "index")}}
+		if _, err := g.run(ctx, "checkout", "--no-overlay", r.Commit, "--", "."); err != nil {
+			return "", err
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(work, ".gitmodules")); err == nil && !o.NoSubmodules {
+		if _, err := g.run(ctx, "submodule", "update", "--init", "--recursive", "--depth=1"); err != nil {
+			return "", fmt.Errorf("update submodules: %w", err)
+		}
+	}
+	tree := work
+	if sub := r.URL.Subdir; sub != "" {
+		if err := dirsOnly(work, sub); err != nil {
+			return "", err
+		}
+		tree = filepath.Join(tmp, "subdir")
+		if err := os.Rename(filepath.Join(work, filepath.FromSlash(sub)), tree); err != nil {
+			return "", err
+		}
+	}
+	return tree, normalizeModes(tree, o.keep(r))
+}
+
+// dirsOnly checks that every element of sub is a directory, not a
+// symlink that could lead out of the checkout.
+func dirsOnly(work, sub string) error {
+	p := work
+	for _, el := range strings.Split(sub, "/") {
+		p = filepath.Join(p, el)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("subdirectory %q does not exist in the repository", sub)
+			}
+			return err
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("subdirectory %q: %s is not a directory", sub, strings.TrimPrefix(p, work+"/"))
+		}
+	}
+	return nil
+}
+
+// normalizeModes gives the tree the modes of a checkout under umask
+// 022, whatever gorae's umask: directories 0755, files 0644 or 0755.
+// A kept .git is left as git wrote it.
+func normalizeModes(tree string, keep bool) error {
+	return filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if keep && d.IsDir() && p == filepath.Join(tree, ".git") {
+			return filepath.SkipDir
+		}
+		var mode os.FileMode
+		switch {
+		case d.IsDir():
+			mode = 0o755
+		case d.Type().IsRegular():
+			fi, err := d.Info()
+			if err != nil {
+				return err
+			}
+			mode = 0o644
+			if fi.Mode()&0o100 != 0 {
+				mode = 0o755
+			}
+		default:
+			return nil
+		}
+		return os.Chmod(p, mode)
+	})
+}
+
+// lockFile takes an exclusive flock on path, waiting until ctx ends.
+func lockFile(ctx context.Context, path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- syscall.Flock(int(f.Fd()), syscall.LOCK_EX) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		return func() { f.Close() }, nil
+	case <-ctx.Done():
+		go func() {
+			if <-done == nil {
+				f.Close()
+			}
+		}()
+		return nil, context.Cause(ctx)
+	}
+}

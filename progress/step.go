@@ -1,0 +1,90 @@
+package progress
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/gorae/gorae/solver"
+)
+
+// Step is a step of a build that is not a solver vertex: loading the
+// Dockerfile, resolving a base image, exporting the image or a cache.
+// It shows as the vertices do: in plain mode a numbered block with its
+// lines and a DONE or ERROR line, in tty mode a step line, in json mode
+// started and done events. While it is open, finished transfers show
+// in its block in plain mode (a pull under the image's step, pushes
+// under the export).
+type Step struct {
+	p     *Printer
+	name  string
+	start time.Time
+}
+
+// Step starts a step named name; End ends it. A nil Printer gives a Step
+// that shows nothing.
+func (p *Printer) Step(name string) *Step {
+	s := &Step{p: p, name: name}
+	if p == nil {
+		return s
+	}
+	s.start = p.now()
+	p.event(solver.Event{Vertex: name, Status: solver.Started, Time: s.start}, true)
+	return s
+}
+
+// Logf shows a line about the step: in its block in plain mode, above
+// the live block in tty mode, as a message of the step in json mode.
+func (s *Step) Logf(format string, args ...any) {
+	if s.p == nil {
+		return
+	}
+	s.p.stepLine(s.name, fmt.Sprintf(format, args...))
+}
+
+// End ends the step: done when err is nil, failed otherwise.
+func (s *Step) End(err error) {
+	if s.p == nil {
+		return
+	}
+	now := s.p.now()
+	e := solver.Event{Vertex: s.name, Status: solver.Done, Time: now, Duration: now.Sub(s.start)}
+	if err != nil {
+		e.Status, e.Err = solver.Failed, err
+	}
+	s.p.event(e, true)
+}
+
+func (p *Printer) stepLine(step, msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.keep(func() { p.stepLine(step, msg) }) {
+		return
+	}
+	switch {
+	case p.tty != nil:
+		p.tty.log(msg)
+	case p.plain != nil:
+		p.plain.statusLine(step, msg, p.now())
+		p.plainShow()
+	case p.mode == "json":
+		p.writeJSON(map[string]any{"time": p.now().UTC().Format(time.RFC3339Nano), "step": step, "message": msg})
+	}
+}
+
+// host is the step a transfer's line belongs to in plain mode: the
+// latest Step still open, or "".
+func (d *plainDisplay) host() string {
+	if n := len(d.hosts); n > 0 {
+		return d.hosts[n-1]
+	}
+	return ""
+}
+
+// hostEvent keeps the list of open Steps up to date.
+func (d *plainDisplay) hostEvent(e solver.Event) {
+	d.hosts = slices.DeleteFunc(d.hosts, func(h string) bool { return h == e.Vertex })
+	if e.Status == solver.Started {
+		d.hosts = append(d.hosts, e.Vertex)
+	}
+}
