@@ -49,3 +49,10 @@ buildctl build --progress=quiet --frontend dockerfile.v0 --local context="$ctx" 
 GORAE_ROOT=${GORAE_ROOT:-$repo/.gorae-demo} "$repo/bin/gorae" build -q --build-arg VERSION=2.0 \
   --build-arg HTTP_BASE="$base" --build-arg GIT_BASE="$gitbase" --build-arg GIT_COMMIT="$commit" -t "$reg/cmp/app:gorae" --push "$ctx" >/dev/null
 cd "$repo" && go run ./internal/testutil/imgdiff "$reg/cmp/app:buildkit" "$reg/cmp/app:gorae"
+# USER and its supplementary groups (issue 12, item 3): RUN `id` as each
+# USER form writes files that must be byte-identical.
+gctx=$repo/testdata/compare-groups
+buildctl build --progress=quiet --frontend dockerfile.v0 --local context="$gctx" --local dockerfile="$gctx" \
+  --output "type=image,name=$reg/cmp/groups:buildkit,push=true"
+GORAE_ROOT=${GORAE_ROOT:-$repo/.gorae-demo} "$repo/bin/gorae" build -q -t "$reg/cmp/groups:gorae" --push "$gctx" >/dev/null
+go run ./internal/testutil/imgdiff "$reg/cmp/groups:buildkit" "$reg/cmp/groups:gorae"

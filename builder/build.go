@@ -66,6 +66,10 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	annotations, err := manifestAnnotations(o.Annotations, platform)
+	if err != nil {
+		return nil, err
+	}
 	tg, err := parseTargets(o)
 	if err != nil {
 		return nil, err
@@ -81,7 +85,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	conv, err := frontend.Convert(ctx, frontend.Options{
 		File: name, Source: dockerfile, BuildArgs: o.BuildArgs, Target: o.Target,
 		Platform: platform, PlatformImplicit: o.Platform == "", BuildPlatform: images.HostPlatform(), Excludes: excludes,
-		Contexts: named, Labels: o.Labels, Resolver: stepResolver{res, o.Progress},
+		Contexts: named, Labels: o.Labels, Resolver: stepResolver{res, o.Progress}, Run: o.Run,
 		Warn: func(w frontend.Warning) {
 			if w.Line > 0 {
 				o.Progress.Warnf("%s:%d: %s", w.File, w.Line, w.Msg)
@@ -163,7 +167,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 			var img v1.Image
 			img, err = assemble(root.Content, assembly{
 				config: conv.Config, history: conv.History, final: states[0],
-				states: byNode, docker: o.Docker, epoch: o.Epoch,
+				states: byNode, docker: o.Docker, epoch: o.Epoch, annotations: annotations,
 			})
 			if err == nil {
 				img, err = bc.withCacheExtras(img, states[0], o.CacheTo)

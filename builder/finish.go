@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -47,8 +48,26 @@ func parseTargets(o Options) (*targets, error) {
 		switch x := e.(type) {
 		case nil:
 		case exporter.Image:
-			// The build always stores the image; type=image only adds a push.
+			// The build always stores the image, under the -t names and
+			// else the output's name=; type=image only adds a push. As
+			// in buildx, -t names replace name=.
+			if len(o.Tags) > 0 {
+				x.Names = nil
+			}
+			for _, n := range x.Names {
+				full, err := registry.Normalize(n)
+				if err != nil {
+					return nil, fmt.Errorf("invalid --output %q: name %s: %w", spec, n, err)
+				}
+				if !slices.Contains(names, full) {
+					names = append(names, full)
+				}
+			}
+			x.Names = nil // in names now, which every sink gets
 			if x.Push {
+				if len(names) == 0 {
+					return nil, fmt.Errorf("invalid --output %q: a push needs a name: add name=REGISTRY/REPO:TAG or -t", spec)
+				}
 				x.Registry.Options = o.Registry
 				sinks = append(sinks, x)
 			}

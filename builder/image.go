@@ -20,6 +20,8 @@ type assembly struct {
 	states  map[string]*ops.State // node digest → its state, for history steps
 	docker  bool
 	epoch   *time.Time
+	// annotations go into the manifest (--annotation).
+	annotations map[string]string
 }
 
 // assemble builds the image's config (rootfs and history as BuildKit
@@ -52,5 +54,5 @@ func assemble(c *content.Store, a assembly) (v1.Image, error) {
 		}
 	}
 	cf.Created = v1.Time{Time: created}
-	return images.FromLayers(c, cf, a.final.Layers, a.docker)
+	return images.FromLayersAnnotated(c, cf, a.final.Layers, a.docker, a.annotations)
 }

@@ -4,6 +4,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/gorae/gorae/frontend"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/remotecache"
@@ -57,4 +58,9 @@ type Options struct {
 	// ADD steps, and every step after them, execute even when cached;
 	// see markNoCache.
 	NoCacheFilter []string
+	// Run are the build-wide RUN settings: --network, --add-host,
+	// --shm-size, --ulimit.
+	Run frontend.RunDefaults
+	// Annotations are the --annotation values, parsed (ParseAnnotation).
+	Annotations []Annotation
 }

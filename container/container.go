@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -36,6 +37,14 @@ type Options struct {
 	Tty      bool   // sets TERM=xterm; the terminal itself comes with IO
 	Registry registry.Options
 	Progress *progress.Printer // says when the image is pulled
+	Limits   Limits
+}
+
+// Limits are docker run's --add-host, --ulimit and --shm-size.
+type Limits struct {
+	ExtraHosts []runner.HostIP // with any, /etc/hosts is gorae's own plus these
+	Ulimits    []runner.Ulimit
+	ShmSize    int64 // bytes of /dev/shm; 0 = 64 MiB
 }
 
 // Config overrides the image config as docker run's flags do.
@@ -48,6 +57,9 @@ type Config struct {
 	Env           []string // K=V, over the image's Env
 	Workdir       string   // replaces WorkingDir; created when missing
 	User          string   // replaces User: name|uid[:group|gid]
+	// GroupAdd are docker run --group-add values: group names of the
+	// image's /etc/group or gids, added to the user's groups.
+	GroupAdd []string
 }
 
 // Volume is a host directory or file bound into the container.
@@ -124,7 +136,14 @@ func New(ctx context.Context, root *root.Root, o Options) (_ *Container, err err
 	if hostname == "" {
 		hostname = c.ID[:12]
 	}
-	p := runner.Process{Rootfs: c.active.Merged, Args: args, Hostname: hostname, Network: o.Network}
+	p := runner.Process{
+		Rootfs: c.active.Merged, Args: args, Hostname: hostname, Network: o.Network,
+		ExtraHosts: o.Limits.ExtraHosts, Ulimits: o.Limits.Ulimits,
+	}
+	if o.Limits.ShmSize > 0 {
+		p.Mounts = append(p.Mounts, runner.Mount{Type: "tmpfs", Source: "shm", Target: "/dev/shm",
+			Options: []string{"mode=1777", "size=" + strconv.FormatInt(o.Limits.ShmSize, 10)}})
+	}
 	if err := c.configure(&p, cfg, o); err != nil {
 		return nil, err
 	}
@@ -151,13 +170,18 @@ func (c *Container) configure(p *runner.Process, cfg imageconfig.Config, o Optio
 		return err
 	}
 	view := archive.RootFS{Root: rootFS}
-	uid, gid, err := copier.LookupUser(view, user)
-	home := copier.HomeDir(view, uint32(uid))
-	rootFS.Close()
+	u, err := copier.LookupExecUser(view, user)
+	home := copier.HomeDir(view, uint32(u.UID))
 	if err != nil {
+		rootFS.Close()
 		return fmt.Errorf("user %s: %w", user, err)
 	}
-	p.UID, p.GID = uint32(uid), uint32(gid)
+	groups, err := copier.LookupGroups(view, u.Groups, o.Config.GroupAdd)
+	rootFS.Close()
+	if err != nil {
+		return fmt.Errorf("--group-add: %w", err)
+	}
+	p.UID, p.GID, p.Groups = uint32(u.UID), uint32(u.GID), ops.Gids(groups)
 	p.Env = containerEnv(cfg.Env, o.Config.Env, p.Hostname, home, o.Tty)
 	p.Cwd = cfg.WorkingDir
 	if o.Config.Workdir != "" {

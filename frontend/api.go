@@ -28,6 +28,10 @@ type Warning struct {
 	Line int
 	Rule string
 	Msg  string
+	// URL is the rule's documentation; Lines are the [start, end] line
+	// ranges the finding points at (BuildKit prints them as context).
+	URL   string
+	Lines [][2]int
 }
 
 // Options is the input of Convert.
@@ -47,6 +51,22 @@ type Options struct {
 	Labels           map[string]string // --label, applied to the final config
 	Resolver         ImageResolver
 	Warn             func(Warning) // may be nil
+	Run              RunDefaults   // --network, --add-host, --shm-size, --ulimit
+	// AllStages converts every stage, not only those the target needs:
+	// BuildKit's build checks without --target lint the whole file.
+	AllStages bool
+}
+
+// RunDefaults are the build-wide settings of every RUN, from the build
+// flags, as BuildKit's force-network-mode, add-hosts, shm-size and ulimit
+// frontend options.
+type RunDefaults struct {
+	// Network is the mode of a RUN without --network (or with
+	// --network=default): "" or "default" (the sandbox's), none, host.
+	Network    string
+	ExtraHosts []string // "host=ip", in order
+	ShmSize    int64    // bytes of the /dev/shm tmpfs; 0 = the sandbox's 64 MiB
+	Ulimits    []string // "name=soft:hard"
 }
 
 // HistoryStep is one history entry the Dockerfile adds.

@@ -215,8 +215,12 @@ func (c *converter) setupLinter() error {
 	if err != nil {
 		return c.src.errorf(startLine(loc), "parse check directive: %v", err)
 	}
-	cfg.Warn = func(rule, _, _, msg string, loc []parser.Range) {
-		c.warn(Warning{File: c.o.File, Line: startLine(loc), Rule: rule, Msg: msg})
+	cfg.Warn = func(rule, _, url, msg string, loc []parser.Range) {
+		var lines [][2]int
+		for _, r := range loc {
+			lines = append(lines, [2]int{r.Start.Line, max(r.Start.Line, r.End.Line)})
+		}
+		c.warn(Warning{File: c.o.File, Line: startLine(loc), Rule: rule, Msg: msg, URL: url, Lines: lines})
 	}
 	c.lint = linter.New(cfg)
 	return nil

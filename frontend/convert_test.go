@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -194,10 +195,11 @@ func TestWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []Warning{
-		{File: "Dockerfile.x", Line: 2, Rule: "JSONArgsRecommended", Msg: "JSON arguments recommended for CMD to prevent unintended behavior related to OS signals"},
+		{File: "Dockerfile.x", Line: 2, Rule: "JSONArgsRecommended", Msg: "JSON arguments recommended for CMD to prevent unintended behavior related to OS signals",
+			URL: "https://docs.docker.com/go/dockerfile/rule/json-args-recommended/", Lines: [][2]int{{2, 2}}},
 		{File: "Dockerfile.x", Rule: "", Msg: "[Warning] One or more build-args [NOPE] were not consumed"},
 	}
-	if !slices.Equal(got, want) {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings =\n%+v\nwant\n%+v", got, want)
 	}
 }

@@ -3,6 +3,7 @@ package frontend
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 
@@ -132,6 +133,11 @@ func (c *converter) resolveStages(ctx context.Context, target *stage) (map[*stag
 	onbuildDone := map[*stage]bool{}
 	for {
 		live := reachable(target)
+		if c.o.AllStages {
+			for _, s := range c.stages {
+				maps.Copy(live, reachable(s))
+			}
+		}
 		c.pins.prefetch(ctx, c.pinRequests(live))
 		for _, s := range c.stages {
 			if live[s] && s.base == nil && s.baseCfg == nil {

@@ -32,8 +32,15 @@ func (x *step) runCmd(c *instructions.RunCommand) error {
 		return err
 	}
 	network := instructions.GetNetwork(c)
-	if network == "" {
+	if network == "" || network == instructions.NetworkDefault {
 		network = instructions.NetworkDefault
+		if d := x.o.Run.Network; d != "" {
+			network = d
+		}
+	}
+	if d := x.o.Run.ShmSize; d > 0 {
+		// BuildKit mounts a tmpfs of that size over /dev/shm.
+		mounts = append(mounts, graph.Mount{Type: string(instructions.MountTypeTmpfs), Target: "/dev/shm", Size: d})
 	}
 	security := instructions.GetSecurity(c)
 	if security == "" {
@@ -51,14 +58,16 @@ func (x *step) runCmd(c *instructions.RunCommand) error {
 	}
 	n := &graph.Node{
 		Op: graph.Run{
-			Args:     args,
-			Env:      slices.Clone([]string(x.st.env)),
-			User:     x.st.cfg.Config.User,
-			Workdir:  x.workdirOrRoot(),
-			Network:  network,
-			Security: security,
-			Mounts:   mounts,
-			Files:    files,
+			Args:       args,
+			Env:        slices.Clone([]string(x.st.env)),
+			User:       x.st.cfg.Config.User,
+			Workdir:    x.workdirOrRoot(),
+			Network:    network,
+			Security:   security,
+			Mounts:     mounts,
+			Files:      files,
+			ExtraHosts: slices.Clone(x.o.Run.ExtraHosts),
+			Ulimits:    slices.Clone(x.o.Run.Ulimits),
 		},
 		Inputs: inputs,
 		Name:   x.name(&lex, env, suffix),

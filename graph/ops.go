@@ -114,6 +114,12 @@ type Run struct {
 	Files map[string]string
 	// Stdin is fed to the command (a heredoc without a shebang).
 	Stdin string
+	// ExtraHosts ("host=ip", in order) and Ulimits ("name=soft:hard")
+	// are the build's --add-host and --ulimit, which BuildKit keeps in
+	// the ExecOp. They are encoded only when set, after a marker, so the
+	// keys of RUN steps without them are unchanged.
+	ExtraHosts []string
+	Ulimits    []string
 }
 
 func (Scratch) Kind() string { return "scratch" }
@@ -195,4 +201,9 @@ func (o Run) Encode(e *Encoder) {
 	}
 	e.Map(o.Files)
 	e.String(o.Stdin)
+	if len(o.ExtraHosts) > 0 || len(o.Ulimits) > 0 {
+		e.String("run/sandbox/v1")
+		e.Strings(o.ExtraHosts)
+		e.Strings(o.Ulimits)
+	}
 }

@@ -19,6 +19,12 @@ import (
 // written as given) and the manifest lists the layers in order, with
 // Docker v2s2 media types when docker is set, else OCI ones.
 func FromLayers(c *content.Store, cf *imageconfig.File, layers []ops.Layer, docker bool) (v1.Image, error) {
+	return FromLayersAnnotated(c, cf, layers, docker, nil)
+}
+
+// FromLayersAnnotated is FromLayers with annotations in the manifest
+// (--annotation), which BuildKit writes whatever the media types.
+func FromLayersAnnotated(c *content.Store, cf *imageconfig.File, layers []ops.Layer, docker bool, annotations map[string]string) (v1.Image, error) {
 	withRootFS := *cf
 	withRootFS.RootFS = v1.RootFS{Type: "layers"}
 	for _, l := range layers {
@@ -42,6 +48,7 @@ func FromLayers(c *content.Store, cf *imageconfig.File, layers []ops.Layer, dock
 		m.Layers = append(m.Layers, v1.Descriptor{MediaType: mt, Size: l.Size, Digest: l.Digest})
 		img.layers[l.Digest] = c.Layer(l.Digest, l.DiffID, l.Size, mt)
 	}
+	m.Annotations = annotations
 	img.mediaType = m.MediaType
 	if img.manifest, err = json.Marshal(m); err != nil {
 		return nil, fmt.Errorf("encode manifest: %w", err)

@@ -30,6 +30,12 @@ type runOp struct {
 // digest of what it exposes. Secret values and cache-mount contents are
 // never part of it.
 func (o *runOp) CacheKey(ctx context.Context) (solver.Key, error) {
+	// Entitlements are checked before the cache is asked, as BuildKit
+	// validates them over the whole definition: a cached step needs
+	// them as much as one to run.
+	if err := o.allowed(); err != nil {
+		return solver.Key{}, err
+	}
 	var extra []string
 	for _, m := range o.op.Mounts {
 		if m.Input == 0 {
@@ -120,12 +126,17 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (_ *State, err error)
 	// One writer for both streams keeps them in one pipe, in order; it
 	// masks the secrets before anything is shown or kept.
 	out := newRedactor(multi(tail, o.env.output(o.node.Name)), sess.secrets)
+	hosts, limits, err := o.sandboxExtras()
+	if err != nil {
+		return nil, err
+	}
 	p := runner.Process{
 		Rootfs: act.Merged, Args: o.op.Args, Env: env, Cwd: cwd,
 		UID: uid, GID: gid, Groups: groups, Network: o.op.Network, Mounts: append(mounts, sess.mounts...),
 		Stdout: out, Stderr: out,
-		Insecure:  o.op.Security == "insecure",
-		Isolation: o.env.Isolation,
+		Insecure:   o.op.Security == "insecure",
+		Isolation:  o.env.Isolation,
+		ExtraHosts: hosts, Ulimits: limits,
 	}
 	err = o.env.Runner.Run(ctx, p)
 	out.Close()
@@ -180,14 +191,20 @@ func (o *runOp) allowed() error {
 // runc does: a name or uid, an optional group, and the user's
 // supplementary groups.
 func (o *runOp) user(view archive.FS) (uint32, uint32, []uint32, error) {
-	if o.op.User == "" {
-		return 0, 0, nil, nil
-	}
-	uid, gid, err := copier.LookupUser(view, o.op.User)
+	u, err := copier.LookupExecUser(view, o.op.User)
 	if err != nil {
 		return 0, 0, nil, fmt.Errorf("%s: USER %s: %w", o.where(), o.op.User, err)
 	}
-	return uint32(uid), uint32(gid), nil, nil
+	return uint32(u.UID), uint32(u.GID), Gids(u.Groups), nil
+}
+
+// Gids converts group ids for runner.Process.
+func Gids(groups []int) []uint32 {
+	out := make([]uint32, len(groups))
+	for i, g := range groups {
+		out[i] = uint32(g)
+	}
+	return out
 }
 
 // WithPath adds Docker's default PATH when the image sets none.

@@ -92,6 +92,11 @@ func startCommand(s *spec) error {
 	if err != nil {
 		return err
 	}
+	// Before capabilities are dropped: raising a hard limit needs
+	// CAP_SYS_RESOURCE.
+	if err := setRlimits(s.Ulimits); err != nil {
+		return err
+	}
 	if !s.Insecure {
 		// Needs CAP_SETPCAP, which a switch to a non-root uid clears.
 		if err := dropBounding(); err != nil {
@@ -153,10 +158,13 @@ func switchUser(s *spec) error {
 	}
 	if err := syscall.Setgroups(groups); err != nil {
 		// A user namespace that maps only its creator denies setgroups
-		// (see user_namespaces(7)); with no groups asked for, the ones
-		// inherited stay, unmapped, as nogroup.
-		if !(errors.Is(err, syscall.EPERM) && len(groups) == 0 && setgroupsDenied()) {
+		// (see user_namespaces(7)): the groups inherited stay, unmapped,
+		// as nogroup, and the caller hears of supplementary groups lost.
+		if !errors.Is(err, syscall.EPERM) || !setgroupsDenied() {
 			return fmt.Errorf("set supplementary groups %v: %w", s.Groups, err)
+		}
+		if len(groups) > 1 || (len(groups) == 1 && groups[0] != int(s.GID)) {
+			note(fmt.Sprintf("supplementary groups %v not set: this user namespace maps only your own user and forbids setgroups; give your user ranges in /etc/subuid and /etc/subgid and install newuidmap", s.Groups))
 		}
 	}
 	if err := syscall.Setgid(int(s.GID)); err != nil {

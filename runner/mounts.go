@@ -69,10 +69,14 @@ func buildRoot(s *spec) error {
 		return err
 	}
 	for _, f := range []string{"/etc/resolv.conf", "/etc/hosts"} {
-		if _, err := os.Stat(f); err != nil {
+		src := f
+		if f == "/etc/hosts" && s.HostsFile != "" {
+			src = s.HostsFile
+		}
+		if _, err := os.Stat(src); err != nil {
 			continue // a host without one gives the command none either
 		}
-		if err := bindIn(root, f, f[1:], false, true); err != nil {
+		if err := bindIn(root, src, f[1:], false, true); err != nil {
 			return err
 		}
 	}

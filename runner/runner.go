@@ -38,6 +38,11 @@ type Process struct {
 	Signals <-chan os.Signal
 	// Isolation is "" (namespaces) or IsolationChroot.
 	Isolation string
+	// ExtraHosts, when any, make /etc/hosts BuildKit's (loopback names
+	// and the host name) plus these entries, instead of the host's file.
+	ExtraHosts []HostIP
+	// Ulimits are set for the command (setrlimit) before it starts.
+	Ulimits []Ulimit
 }
 
 // IsolationChroot runs the command without any namespace, chrooted into
@@ -108,6 +113,8 @@ type spec struct {
 	Insecure  bool
 	Console   bool // stdin is a terminal to bind at /dev/console
 	Isolation string
+	HostsFile string // host file to bind at /etc/hosts; "" = the host's /etc/hosts
+	Ulimits   []Ulimit
 }
 
 // Run runs p to completion in a new sandbox. It returns an *ExitError when
@@ -117,6 +124,14 @@ func (r *Runner) Run(ctx context.Context, p Process) error {
 	s, err := newSpec(p)
 	if err != nil {
 		return err
+	}
+	if len(p.ExtraHosts) > 0 {
+		hosts, cleanup, err := writeHosts(s.Hostname, p.ExtraHosts)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		s.HostsFile = hosts
 	}
 	cfg, err := json.Marshal(s)
 	if err != nil {
@@ -234,7 +249,7 @@ func newSpec(p Process) (spec, error) {
 		Rootfs: p.Rootfs, Args: p.Args, Env: p.Env, Cwd: p.Cwd,
 		UID: p.UID, GID: p.GID, Groups: p.Groups, Hostname: p.Hostname,
 		Network: p.Network, Mounts: p.Mounts, Insecure: p.Insecure,
-		Console: p.Tty != nil, Isolation: p.Isolation,
+		Console: p.Tty != nil, Isolation: p.Isolation, Ulimits: p.Ulimits,
 	}
 	if s.Cwd == "" {
 		s.Cwd = "/"
@@ -257,6 +272,9 @@ func newSpec(p Process) (spec, error) {
 		}
 		if s.Network == "none" {
 			return spec{}, errors.New("run: --isolation=chroot has only the host's network: --network=none needs namespaces")
+		}
+		if len(p.ExtraHosts) > 0 {
+			return spec{}, errors.New("run: --isolation=chroot cannot give RUN its own /etc/hosts: --add-host needs namespaces")
 		}
 	default:
 		return spec{}, fmt.Errorf("run: unknown isolation %q: use chroot, or none for namespaces", s.Isolation)

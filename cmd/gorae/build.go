@@ -63,7 +63,11 @@ func build(ctx context.Context, args []string, outside bool) error {
 	cacheFrom := fs.StringArray("cache-from", nil, "import a build cache (repeatable): REF, type=registry,ref=REF or type=local,src=DIR")
 	secrets := fs.StringArray("secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)")
 	sshs := fs.StringArray("ssh", nil, "ssh agent for RUN --mount=type=ssh: default ($SSH_AUTH_SOCK) or ID=SOCKET (repeatable)")
+	extras := addBuildExtras(fs)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := extras.parse(); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -92,6 +96,9 @@ func build(ctx context.Context, args []string, outside bool) error {
 		fmt.Fprintln(os.Stderr, "gorae: WARNING: --isolation=chroot: RUN steps are NOT isolated: they run in a chroot with gorae's own privileges, network, processes and hostname, and without /proc or RUN --mount; use it only where no namespace can be made")
 	default:
 		return usagef("invalid --isolation %q: use default or chroot", *isolation)
+	}
+	if err := extras.checkIsolation(*isolation); err != nil {
+		return err
 	}
 	for _, a := range *allow {
 		if a != "network.host" && a != "security.insecure" {
@@ -139,17 +146,7 @@ func build(ctx context.Context, args []string, outside bool) error {
 	if err != nil {
 		return err
 	}
-	var r *root.Root
-	if outside {
-		if r, err = root.OpenOutside(root.Default()); err != nil {
-			return errNeedsNamespace
-		}
-		printer.Hold()
-	} else if r, err = openRoot(); err != nil {
-		return err
-	}
-	defer r.Close()
-	res, err := builder.Build(ctx, r, builder.Options{
+	bo := builder.Options{
 		ContextDir: ctxDir, Dockerfile: *file, Stdin: os.Stdin, Tags: *tags,
 		BuildArgs: ba, Target: *target, Platform: *platform, NoCache: *noCache,
 		Pull: *pull, Push: *push, Outputs: *outputs, Labels: lb, Contexts: bc,
@@ -162,7 +159,25 @@ func build(ctx context.Context, args []string, outside bool) error {
 		Explain:       *explain || *prog == "json",
 		NoCacheFilter: splitList(*noCacheFilter),
 		Isolation:     *isolation,
-	})
+	}
+	extras.apply(&bo)
+	if extras.call != "build" {
+		if outside {
+			return errNeedsNamespace // base images may need pulling, a remote context fetching
+		}
+		return runCall(ctx, extras.call, bo, openRoot)
+	}
+	var r *root.Root
+	if outside {
+		if r, err = root.OpenOutside(root.Default()); err != nil {
+			return errNeedsNamespace
+		}
+		printer.Hold()
+	} else if r, err = openRoot(); err != nil {
+		return err
+	}
+	defer r.Close()
+	res, err := builder.Build(ctx, r, bo)
 	var fe *builder.FlagError
 	if outside {
 		// A step to execute is the namespace's to run; anything else,

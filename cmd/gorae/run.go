@@ -58,6 +58,8 @@ type runFlags struct {
 	env, envFiles, vol []string
 	entrypoint         string
 	insecure           []string
+	addHosts, ulimits  []string
+	shmSize            string
 }
 
 func runRun(ctx context.Context, args []string) error {
@@ -74,6 +76,10 @@ func runRun(ctx context.Context, args []string) error {
 	fs.StringArrayVarP(&f.vol, "volume", "v", nil, "bind a host path: /host/path:/container/path[:ro|rw]")
 	fs.StringVarP(&o.Config.Workdir, "workdir", "w", "", "working directory in the container (created when missing)")
 	fs.StringVarP(&o.Config.User, "user", "u", "", "user to run as: name|uid[:group|gid]")
+	fs.StringArrayVar(&f.addHosts, "add-host", nil, "add HOST:IP to /etc/hosts (repeatable)")
+	fs.StringArrayVar(&f.ulimits, "ulimit", nil, "resource limit NAME=SOFT[:HARD], e.g. nofile=1024:2048 (repeatable)")
+	fs.StringVar(&f.shmSize, "shm-size", "", "size of /dev/shm, e.g. 128m (default 64m)")
+	fs.StringArrayVar(&o.Config.GroupAdd, "group-add", nil, "add the user to a group: a name in the image's /etc/group or a gid (repeatable)")
 	fs.StringVar(&o.Network, "network", "default", "network: default or host (the host's network), none (only lo)")
 	fs.StringVar(&f.entrypoint, "entrypoint", "", "replace the image's ENTRYPOINT (and drop its CMD); \"\" clears it")
 	fs.StringVarP(&o.Hostname, "hostname", "h", "", "the container's host name (default: its id)")
@@ -146,6 +152,36 @@ func (f runFlags) apply(fs *pflag.FlagSet, o *container.Options) error {
 			return err
 		}
 		o.Volumes = append(o.Volumes, vol)
+	}
+	return f.limits(o)
+}
+
+// limits applies --add-host, --ulimit and --shm-size, parsed as the
+// build flags of the same names.
+func (f runFlags) limits(o *container.Options) error {
+	for _, h := range f.addHosts {
+		hs, err := parseAddHost(h)
+		if err != nil {
+			return err
+		}
+		for _, kv := range hs {
+			host, ip, _ := strings.Cut(kv, "=")
+			o.Limits.ExtraHosts = append(o.Limits.ExtraHosts, runner.HostIP{Host: host, IP: ip})
+		}
+	}
+	for _, u := range f.ulimits {
+		l, err := runner.ParseUlimit(u)
+		if err != nil {
+			return usagef("--ulimit: %v", err)
+		}
+		o.Limits.Ulimits = append(o.Limits.Ulimits, l)
+	}
+	if f.shmSize != "" {
+		n, err := parseBytes(f.shmSize)
+		if err != nil || n <= 0 {
+			return usagef("invalid --shm-size %q: use a size such as 128m or 1g", f.shmSize)
+		}
+		o.Limits.ShmSize = n
 	}
 	return nil
 }

@@ -1,0 +1,52 @@
+package builder
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+func TestParseAnnotation(t *testing.T) {
+	for in, want := range map[string][]Annotation{
+		"k=v":                             {{Key: "k", Value: "v"}},
+		"k=a=b":                           {{Key: "k", Value: "a=b"}},
+		"manifest:k=v":                    {{Type: "manifest", Key: "k", Value: "v"}},
+		"manifest[linux/amd64],index:k=v": {{Type: "manifest", Platform: "linux/amd64", Key: "k", Value: "v"}, {Type: "index", Key: "k", Value: "v"}},
+	} {
+		got, err := ParseAnnotation(in)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("ParseAnnotation(%q) = %+v, %v; want %+v", in, got, err, want)
+		}
+	}
+	for in, msg := range map[string]string{
+		"k":                   `invalid annotation "k", expected key=value`,
+		"layer:k=v":           `unknown annotation type "layer"`,
+		"Manifest:k=v":        `invalid annotation type "Manifest"`,
+		"manifest[linux]:k=v": `invalid platform "linux"`,
+	} {
+		if _, err := ParseAnnotation(in); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("ParseAnnotation(%q) error %v, want %q", in, err, msg)
+		}
+	}
+}
+
+func TestManifestAnnotations(t *testing.T) {
+	amd := v1.Platform{OS: "linux", Architecture: "amd64"}
+	got, err := manifestAnnotations([]Annotation{{Key: "a", Value: "1"}, {Type: "manifest", Platform: "linux/amd64", Key: "b", Value: "2"}}, amd)
+	if err != nil || !reflect.DeepEqual(got, map[string]string{"a": "1", "b": "2"}) {
+		t.Errorf("manifestAnnotations = %v, %v", got, err)
+	}
+	if got, err := manifestAnnotations(nil, amd); got != nil || err != nil {
+		t.Errorf("no annotations: %v, %v", got, err)
+	}
+	for _, a := range []Annotation{{Type: "index", Key: "k"}, {Type: "manifest-descriptor", Key: "k"}, {Type: "index-descriptor", Key: "k"}} {
+		if _, err := manifestAnnotations([]Annotation{a}, amd); err == nil || !strings.Contains(err.Error(), "single-platform image manifest") {
+			t.Errorf("%s annotation: %v", a.Type, err)
+		}
+	}
+	if _, err := manifestAnnotations([]Annotation{{Type: "manifest", Platform: "linux/arm64", Key: "k"}}, amd); err == nil || !strings.Contains(err.Error(), "no platform linux/arm64 found in source") {
+		t.Errorf("other platform: %v", err)
+	}
+}
