@@ -9,8 +9,14 @@ import (
 // `prune`, in powers of 1000 with one decimal: "512 B", "12.3 kB",
 // "1.2 GB". (Transfer bars use the shorter form of bytesText.)
 func FormatSize(n int64) string {
+	return scaled(n, "%d B", "%.1f %s")
+}
+
+// scaled prints n in powers of 1000: below a kilobyte with small (bytes),
+// else with big (the value and its unit).
+func scaled(n int64, small, big string) string {
 	if n < 1000 {
-		return fmt.Sprintf("%d B", n)
+		return fmt.Sprintf(small, n)
 	}
 	v := float64(n)
 	units := []string{"kB", "MB", "GB", "TB", "PB", "EB"}
@@ -19,7 +25,7 @@ func FormatSize(n int64) string {
 		v /= 1000
 		i++
 	}
-	return fmt.Sprintf("%.1f %s", v, units[i])
+	return fmt.Sprintf(big, v, units[i])
 }
 
 // ShortDigest is a digest ("sha256:…") as people read it: algorithm and
@@ -36,15 +42,5 @@ func ShortDigest(d string) string {
 // transfer lines: "330B", "1.23kB", "45.00MB" (two decimals from a
 // kilobyte on, no space).
 func CompactSize(n int64) string {
-	if n < 1000 {
-		return fmt.Sprintf("%dB", n)
-	}
-	v := float64(n)
-	units := []string{"kB", "MB", "GB", "TB", "PB", "EB"}
-	i := -1
-	for v >= 1000 && i < len(units)-1 {
-		v /= 1000
-		i++
-	}
-	return fmt.Sprintf("%.2f%s", v, units[i])
+	return scaled(n, "%dB", "%.2f%s")
 }
