@@ -67,7 +67,7 @@ func TestBuildGitContext(t *testing.T) {
 	// Errors name the context.
 	for _, tc := range []struct{ arg, want string }{
 		{url + "#nope", url + `#nope: the repository has no branch, tag or ref "nope"`},
-		{"http://127.0.0.1:1/app.git", "build context http://127.0.0.1:1/app.git: http://127.0.0.1:1/app.git: cannot read the git repository"},
+		{"http://127.0.0.1:1/app.git", "build context http://127.0.0.1:1/app.git: cannot read the git repository"},
 	} {
 		r := g.Run(t, t.TempDir(), "build", tc.arg)
 		if r.Code != 1 || !strings.Contains(r.Stderr, tc.want) {
