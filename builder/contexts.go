@@ -62,7 +62,10 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		case gitsource.IsGit(v) || isHTTP(v):
 			dir, err := fetchContext(ctx, r, o, v, nil)
 			if err != nil {
-				return o, nil, fmt.Errorf("--build-context %s=%s: %w", name, gitsource.Redact(v), err)
+				if u := gitsource.Redact(v); !strings.HasPrefix(err.Error(), u) {
+					return o, nil, fmt.Errorf("--build-context %s=%s: %w", name, u, err)
+				}
+				return o, nil, fmt.Errorf("--build-context %s=%w", name, err)
 			}
 			named[name] = dir
 		}
@@ -103,11 +106,26 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 	}
 	// docker build: a relative -f names a file in the remote context; an
 	// absolute one is a local file.
-	if f := o.Dockerfile; f != "" && f != "-" && !filepath.IsAbs(f) {
-		if !filepath.IsLocal(f) {
+	if f := o.Dockerfile; f == "" || f != "-" && !filepath.IsAbs(f) {
+		if f != "" && !filepath.IsLocal(f) {
 			return o, nil, &FlagError{Flag: "-f " + f, Msg: "with a remote build context, -f names a file inside it and cannot leave it"}
 		}
-		o.Dockerfile = filepath.Join(dir, f)
+		name := f
+		if name == "" {
+			name = "Dockerfile"
+		}
+		// Name the file as the user wrote it, not the checkout under
+		// the root.
+		if _, err := os.Stat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
+			from := "build context " + gitsource.Redact(o.ContextDir)
+			if o.ContextDir == StdinContext {
+				from = "the build context on standard input"
+			}
+			return o, nil, fmt.Errorf("%s has no %s: name the Dockerfile inside it with -f", from, name)
+		}
+		if f != "" {
+			o.Dockerfile = filepath.Join(dir, f)
+		}
 	}
 	o.ContextDir = dir
 	return o, images, nil

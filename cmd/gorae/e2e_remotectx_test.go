@@ -67,11 +67,26 @@ func TestBuildGitContext(t *testing.T) {
 	// Errors name the context.
 	for _, tc := range []struct{ arg, want string }{
 		{url + "#nope", url + `#nope: the repository has no branch, tag or ref "nope"`},
-		{"http://127.0.0.1:1/app.git", "build context http://127.0.0.1:1/app.git: http://127.0.0.1:1/app.git: cannot read the git repository"},
+		{"http://127.0.0.1:1/app.git", "build context http://127.0.0.1:1/app.git: cannot read the git repository"},
 	} {
 		r := g.Run(t, t.TempDir(), "build", tc.arg)
-		if r.Code != 1 || !strings.Contains(r.Stderr, tc.want) {
-			t.Errorf("build %s: exit %d, want %q\n%s", tc.arg, r.Code, tc.want, r.Stderr)
+		if r.Code != 1 || !strings.Contains(r.Stderr, tc.want) || strings.Contains(r.Stderr, tc.arg+": "+tc.arg) {
+			t.Errorf("build %s: exit %d, want %q naming the URL once\n%s", tc.arg, r.Code, tc.want, r.Stderr)
+		}
+	}
+	// A Dockerfile missing from the checkout is named as the user wrote
+	// it, not as a path under $GORAE_ROOT; so is a named git context.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-f", "nofile", url}, "\ngorae: build context " + url + " has no nofile: name the Dockerfile inside it with -f\n"},
+		{[]string{url + "#main:web"}, "\ngorae: build context " + url + "#main:web has no Dockerfile: name the Dockerfile inside it with -f\n"},
+		{[]string{"--build-context", "x=" + url + "#nope", "."}, "gorae: --build-context x=" + url + `#nope: the repository has no branch, tag or ref "nope"`},
+	} {
+		r := g.Run(t, t.TempDir(), append([]string{"build"}, tc.args...)...)
+		if r.Code != 1 || !strings.Contains(r.Stderr, tc.want) || strings.Contains(r.Stderr, "#nope: "+url) {
+			t.Errorf("build %q: exit %d, want %q naming the URL once\n%s", tc.args, r.Code, tc.want, r.Stderr)
 		}
 	}
 }
