@@ -30,7 +30,16 @@ const StdinContext = "-"
 // local directory: "-" (a tar on standard input), a git URL or an
 // http(s) URL of a tarball.
 func IsRemoteContext(s string) bool {
-	return s == StdinContext || gitsource.IsGit(s) || isHTTP(s)
+	if s == StdinContext {
+		return true
+	}
+	if !gitsource.IsGit(s) && !isHTTP(s) {
+		return false
+	}
+	// As buildx: an existing directory is local even when its name
+	// reads as a git URL ("user@host:dir").
+	fi, err := os.Stat(s)
+	return err != nil || !fi.IsDir()
 }
 
 // IsNamedImageContext reports whether a --build-context value names an
@@ -85,6 +94,10 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		br := bufio.NewReaderSize(o.Stdin, 64<<10)
 		if !looksLikeTar(br) {
 			// docker build - < Dockerfile: the Dockerfile, no context.
+			// buildx refuses a -f then: it would be silently ignored.
+			if o.Dockerfile != "" {
+				return o, nil, &FlagError{Flag: "-f " + o.Dockerfile, Msg: "standard input holds a Dockerfile (not a tar of the context), so -f cannot name another one: drop -f, or pipe a tar of the context"}
+			}
 			empty := filepath.Join(r.Dir, "contexts", "empty")
 			if err := os.MkdirAll(empty, 0o755); err != nil {
 				return o, nil, err

@@ -198,6 +198,24 @@ func TestBuildTarballContext(t *testing.T) {
 		t.Errorf("build - < Dockerfile: exit %d\n%s", r.Code, r.Stderr)
 	}
 
+	// ... and then -f is refused, not silently ignored (as buildx).
+	r = g.RunStdin(t, t.TempDir(), "FROM busybox\n", "build", "-f", "other.Dockerfile", "-")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "invalid -f other.Dockerfile: standard input holds a Dockerfile (not a tar of the context), so -f cannot name another one") {
+		t.Errorf("build -f F - < Dockerfile: exit %d, want 2\n%s", r.Code, r.Stderr)
+	}
+	// An existing directory is local even when its name reads as a git
+	// URL (scp form), as buildx.
+	dir := filepath.Join(t.TempDir(), "user@host:app")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nLABEL from=dir\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := g.Run(t, filepath.Dir(dir), "build", "-q", "user@host:app"); r.Code != 0 {
+		t.Errorf("build of a local directory named user@host:app: exit %d\n%s", r.Code, r.Stderr)
+	}
+
 	for _, tc := range []struct{ url, want string }{
 		{srv.URL + "/not-a-tar", "build context " + srv.URL + "/not-a-tar: not a tar archive"},
 		{srv.URL + "/missing.tar", "build context " + srv.URL + "/missing.tar: download: the server answered 404 Not Found"},
