@@ -226,6 +226,9 @@ func extractContext(ctx context.Context, r *root.Root, in io.Reader) (string, er
 		return "", err
 	}
 	if _, err := archive.Apply(ctx, tmp, tr); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return "", errors.New("the tar ends early (truncated or damaged): give the whole archive")
+		}
 		return "", fmt.Errorf("extract the tar: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {

@@ -225,6 +225,11 @@ func TestBuildTarballContext(t *testing.T) {
 			t.Errorf("build %s: exit %d, want %q\n%s", tc.url, r.Code, tc.want, r.Stderr)
 		}
 	}
+	// A truncated tar says so, in the user's words (not "layer tar").
+	r = g.RunStdin(t, t.TempDir(), string(plain[:520]), "build", "-")
+	if want := "gorae: build context from standard input: the tar ends early (truncated or damaged): give the whole archive\n"; r.Code != 1 || r.Stderr != want {
+		t.Errorf("build - < truncated tar: exit %d, stderr %q, want %q", r.Code, r.Stderr, want)
+	}
 	if r := g.RunStdin(t, t.TempDir(), "x", "build", "-f", "-", "-"); r.Code != 2 {
 		t.Errorf("-f - with context -: exit %d\n%s", r.Code, r.Stderr)
 	}
