@@ -91,7 +91,7 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		if o.Stdin == nil {
 			return o, nil, errors.New("build context -: no standard input to read the tar from")
 		}
-		br := bufio.NewReaderSize(o.Stdin, 64<<10)
+		br := bufio.NewReaderSize(&ctxReader{ctx: ctx, r: o.Stdin}, 64<<10)
 		if !looksLikeTar(br) {
 			// docker build - < Dockerfile: the Dockerfile, no context.
 			// buildx refuses a -f then: it would be silently ignored.
