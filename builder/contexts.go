@@ -61,6 +61,10 @@ func isHTTP(s string) bool {
 // content (the commit, the tar's digest), so a rebuild from the same
 // source finds its stat cache.
 func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[string]string, error) {
+	if o.Stdin != nil {
+		// A context tar or a Dockerfile (-f -) on standard input.
+		o.Stdin = &ctxReader{ctx: ctx, r: o.Stdin}
+	}
 	images := map[string]string{}
 	named := maps.Clone(o.Contexts)
 	for name, v := range o.Contexts {
@@ -91,7 +95,7 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		if o.Stdin == nil {
 			return o, nil, errors.New("build context -: no standard input to read the tar from")
 		}
-		br := bufio.NewReaderSize(&ctxReader{ctx: ctx, r: o.Stdin}, 64<<10)
+		br := bufio.NewReaderSize(o.Stdin, 64<<10)
 		if !looksLikeTar(br) {
 			// docker build - < Dockerfile: the Dockerfile, no context.
 			// buildx refuses a -f then: it would be silently ignored.

@@ -62,16 +62,25 @@ func TestInterruptLeavesNothing(t *testing.T) {
 }
 
 // TestInterruptStalledStdinContext: Ctrl-C while `producer | gorae build -`
-// waits for a producer that stalls stops gorae at once (exit 130, nothing
-// left in tmp/), not when the pipe closes.
+// (or `-f -`) waits for a producer that stalls stops gorae at once (exit
+// 130, nothing left in tmp/), not when the pipe closes.
 func TestInterruptStalledStdinContext(t *testing.T) {
 	g := newGorae(t)
+	t.Run("context", func(t *testing.T) {
+		interruptStalledStdin(t, g, contextTar(t)[:2000], "build", "-") // a tar's head; the rest never comes
+	})
+	t.Run("dockerfile", func(t *testing.T) {
+		interruptStalledStdin(t, g, []byte("FROM busybox\n"), "build", "-f", "-", t.TempDir())
+	})
+}
+
+func interruptStalledStdin(t *testing.T, g *testutil.Gorae, head []byte, args ...string) {
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pw.Close()
-	cmd := exec.Command(g.Bin, "build", "-")
+	cmd := exec.Command(g.Bin, args...)
 	cmd.Env = append(os.Environ(), "GORAE_ROOT="+g.Root)
 	cmd.Stdin = pr
 	var stderr bytes.Buffer
@@ -80,7 +89,7 @@ func TestInterruptStalledStdinContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	pr.Close()
-	pw.Write(contextTar(t)[:2000]) // a tar's head; the rest never comes
+	pw.Write(head)
 	time.Sleep(700 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)
