@@ -121,6 +121,29 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		}
 		return o, nil, fmt.Errorf("build context %w", err)
 	}
+	from := "build context " + gitsource.Redact(o.ContextDir)
+	if o.ContextDir == StdinContext {
+		from = "the build context on standard input"
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return o, nil, err
+	}
+	defer root.Close()
+	// A remote context is someone else's: its Dockerfile and .dockerignore
+	// are read only when they resolve inside it. os.Root refuses a
+	// symbolic link out of it (to a host file, that the parser would
+	// quote in its errors).
+	inside := func(name string) error {
+		_, err := root.Stat(name)
+		if err == nil || errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return fmt.Errorf("%s: %s does not resolve inside the context (%v): gorae does not follow a symbolic link out of a remote context", from, name, err)
+	}
+	if err := inside(".dockerignore"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return o, nil, err
+	}
 	// docker build: a relative -f names a file in the remote context; an
 	// absolute one is a local file.
 	if f := o.Dockerfile; f == "" || f != "-" && !filepath.IsAbs(f) {
@@ -133,12 +156,13 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		}
 		// Name the file as the user wrote it, not the checkout under
 		// the root.
-		if _, err := os.Stat(filepath.Join(dir, name)); errors.Is(err, os.ErrNotExist) {
-			from := "build context " + gitsource.Redact(o.ContextDir)
-			if o.ContextDir == StdinContext {
-				from = "the build context on standard input"
-			}
+		if err := inside(name); errors.Is(err, os.ErrNotExist) {
 			return o, nil, fmt.Errorf("%s has no %s: name the Dockerfile inside it with -f", from, name)
+		} else if err != nil {
+			return o, nil, err
+		}
+		if err := inside(name + ".dockerignore"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return o, nil, err
 		}
 		if f != "" {
 			o.Dockerfile = filepath.Join(dir, f)

@@ -230,6 +230,26 @@ func TestBuildTarballContext(t *testing.T) {
 	if want := "gorae: build context from standard input: the tar ends early (truncated or damaged): give the whole archive\n"; r.Code != 1 || r.Stderr != want {
 		t.Errorf("build - < truncated tar: exit %d, stderr %q, want %q", r.Code, r.Stderr, want)
 	}
+	// A remote context is someone else's: a Dockerfile or .dockerignore
+	// that links out of it is refused, never read from the host.
+	secret := filepath.Join(t.TempDir(), "secret.txt")
+	if err := os.WriteFile(secret, []byte("TOPSECRET host file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Dockerfile", ".dockerignore"} {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		if name != "Dockerfile" {
+			tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: 13, Typeflag: tar.TypeReg})
+			tw.Write([]byte("FROM busybox\n"))
+		}
+		tw.WriteHeader(&tar.Header{Name: name, Linkname: secret, Mode: 0o777, Typeflag: tar.TypeSymlink})
+		tw.Close()
+		r := g.RunStdin(t, t.TempDir(), buf.String(), "build", "-")
+		if want := "gorae: the build context on standard input: " + name + " does not resolve inside the context"; r.Code != 1 || !strings.HasPrefix(r.Stderr, want) || strings.Contains(r.Stderr, "TOPSECRET") {
+			t.Errorf("build - < tar with %s -> host file: exit %d, want %q\n%s", name, r.Code, want, r.Stderr)
+		}
+	}
 	if r := g.RunStdin(t, t.TempDir(), "x", "build", "-f", "-", "-"); r.Code != 2 {
 		t.Errorf("-f - with context -: exit %d\n%s", r.Code, r.Stderr)
 	}
