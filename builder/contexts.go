@@ -30,7 +30,16 @@ const StdinContext = "-"
 // local directory: "-" (a tar on standard input), a git URL or an
 // http(s) URL of a tarball.
 func IsRemoteContext(s string) bool {
-	return s == StdinContext || gitsource.IsGit(s) || isHTTP(s)
+	if s == StdinContext {
+		return true
+	}
+	if !gitsource.IsGit(s) && !isHTTP(s) {
+		return false
+	}
+	// As buildx: an existing directory is local even when its name
+	// reads as a git URL ("user@host:dir").
+	fi, err := os.Stat(s)
+	return err != nil || !fi.IsDir()
 }
 
 // IsNamedImageContext reports whether a --build-context value names an
@@ -52,6 +61,10 @@ func isHTTP(s string) bool {
 // content (the commit, the tar's digest), so a rebuild from the same
 // source finds its stat cache.
 func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[string]string, error) {
+	if o.Stdin != nil {
+		// A context tar or a Dockerfile (-f -) on standard input.
+		o.Stdin = &ctxReader{ctx: ctx, r: o.Stdin}
+	}
 	images := map[string]string{}
 	named := maps.Clone(o.Contexts)
 	for name, v := range o.Contexts {
@@ -62,7 +75,10 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		case gitsource.IsGit(v) || isHTTP(v):
 			dir, err := fetchContext(ctx, r, o, v, nil)
 			if err != nil {
-				return o, nil, fmt.Errorf("--build-context %s=%s: %w", name, gitsource.Redact(v), err)
+				if u := gitsource.Redact(v); !strings.HasPrefix(err.Error(), u) {
+					return o, nil, fmt.Errorf("--build-context %s=%s: %w", name, u, err)
+				}
+				return o, nil, fmt.Errorf("--build-context %s=%w", name, err)
 			}
 			named[name] = dir
 		}
@@ -82,6 +98,10 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		br := bufio.NewReaderSize(o.Stdin, 64<<10)
 		if !looksLikeTar(br) {
 			// docker build - < Dockerfile: the Dockerfile, no context.
+			// buildx refuses a -f then: it would be silently ignored.
+			if o.Dockerfile != "" {
+				return o, nil, &FlagError{Flag: "-f " + o.Dockerfile, Msg: "standard input holds a Dockerfile (not a tar of the context), so -f cannot name another one: drop -f, or pipe a tar of the context"}
+			}
 			empty := filepath.Join(r.Dir, "contexts", "empty")
 			if err := os.MkdirAll(empty, 0o755); err != nil {
 				return o, nil, err
@@ -101,13 +121,52 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		}
 		return o, nil, fmt.Errorf("build context %w", err)
 	}
+	from := "build context " + gitsource.Redact(o.ContextDir)
+	if o.ContextDir == StdinContext {
+		from = "the build context on standard input"
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return o, nil, err
+	}
+	defer root.Close()
+	// A remote context is someone else's: its Dockerfile and .dockerignore
+	// are read only when they resolve inside it. os.Root refuses a
+	// symbolic link out of it (to a host file, that the parser would
+	// quote in its errors).
+	inside := func(name string) error {
+		_, err := root.Stat(name)
+		if err == nil || errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		return fmt.Errorf("%s: %s does not resolve inside the context (%v): gorae does not follow a symbolic link out of a remote context", from, name, err)
+	}
+	if err := inside(".dockerignore"); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return o, nil, err
+	}
 	// docker build: a relative -f names a file in the remote context; an
 	// absolute one is a local file.
-	if f := o.Dockerfile; f != "" && f != "-" && !filepath.IsAbs(f) {
-		if !filepath.IsLocal(f) {
+	if f := o.Dockerfile; f == "" || f != "-" && !filepath.IsAbs(f) {
+		if f != "" && !filepath.IsLocal(f) {
 			return o, nil, &FlagError{Flag: "-f " + f, Msg: "with a remote build context, -f names a file inside it and cannot leave it"}
 		}
-		o.Dockerfile = filepath.Join(dir, f)
+		name := f
+		if name == "" {
+			name = "Dockerfile"
+		}
+		// Name the file as the user wrote it, not the checkout under
+		// the root.
+		if err := inside(name); errors.Is(err, os.ErrNotExist) {
+			return o, nil, fmt.Errorf("%s has no %s: name the Dockerfile inside it with -f", from, name)
+		} else if err != nil {
+			return o, nil, err
+		}
+		if err := inside(name + ".dockerignore"); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return o, nil, err
+		}
+		if f != "" {
+			o.Dockerfile = filepath.Join(dir, f)
+		}
 	}
 	o.ContextDir = dir
 	return o, images, nil
@@ -195,6 +254,9 @@ func extractContext(ctx context.Context, r *root.Root, in io.Reader) (string, er
 		return "", err
 	}
 	if _, err := archive.Apply(ctx, tmp, tr); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return "", errors.New("the tar ends early (truncated or damaged): give the whole archive")
+		}
 		return "", fmt.Errorf("extract the tar: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {

@@ -70,7 +70,7 @@ func (c *Client) Checkout(ctx context.Context, r *Resolved, o Options) (string, 
 	if _, err := os.Lstat(final); err == nil {
 		return final, nil // another gorae made it while this one waited
 	}
-	bare, err := c.fetch(ctx, r)
+	bare, err := c.fetch(ctx, r, o.keep(r))
 	if err != nil {
 		return "", err
 	}
@@ -98,8 +98,10 @@ func remoteName(remote string) string {
 }
 
 // fetch makes sure the bare repository of r's remote holds r.Commit,
-// fetching only that ref's tip (depth 1) when it does not.
-func (c *Client) fetch(ctx context.Context, r *Resolved) (string, error) {
+// fetching only that ref's tip (depth 1) when it does not. With tag, a
+// tag ref also needs its tag object (fetchedTag), which a kept .git
+// gets, so that an annotated tag stays annotated (git describe).
+func (c *Client) fetch(ctx context.Context, r *Resolved, tag bool) (string, error) {
 	bare := filepath.Join(c.Dir, "repos", remoteName(r.URL.Remote))
 	g := git{gitDir: bare, dir: c.Dir, sshSock: c.SSHAuthSock}
 	if _, err := os.Stat(filepath.Join(bare, "HEAD")); err != nil {
@@ -109,7 +111,9 @@ func (c *Client) fetch(ctx context.Context, r *Resolved) (string, error) {
 	}
 	os.Remove(filepath.Join(bare, "shallow.lock")) // left by a killed fetch
 	if _, err := g.run(ctx, "cat-file", "-e", r.Commit+"^{commit}"); err == nil {
-		return bare, g.pin(ctx, r.Commit)
+		if !tag || g.fetchedTag(ctx, r) != "" {
+			return bare, g.pin(ctx, r.Commit)
+		}
 	}
 	var args []string
 	if IsCommit(r.Ref) {
@@ -127,6 +131,21 @@ func (c *Client) fetch(ctx context.Context, r *Resolved) (string, error) {
 		}
 	}
 	return bare, g.pin(ctx, r.Commit)
+}
+
+// fetchedTag is the bare repository's copy of r's tag ref (pointing to
+// the tag object of an annotated tag) when r names a tag and the copy
+// leads to r.Commit; "" otherwise.
+func (g git) fetchedTag(ctx context.Context, r *Resolved) string {
+	if !strings.HasPrefix(r.Ref, "refs/tags/") {
+		return ""
+	}
+	ref := "refs/gorae/fetched/" + strings.TrimPrefix(r.Ref, "refs/")
+	out, err := g.run(ctx, "rev-parse", "--verify", "--quiet", ref+"^{commit}")
+	if err != nil || strings.TrimSpace(string(out)) != r.Commit {
+		return ""
+	}
+	return ref
 }
 
 // pin names the commit in the bare repository, so that a checkout with
@@ -171,6 +190,9 @@ func (c *Client) checkout(ctx context.Context, r *Resolved, o Options, bare, tmp
 			return "", err
 		}
 		spec := "refs/gorae/pin/" + r.Commit
+		if tag := (git{gitDir: bare, dir: c.Dir}).fetchedTag(ctx, r); tag != "" {
+			spec = tag // an annotated tag stays one, as in BuildKit
+		}
 		if strings.HasPrefix(r.Ref, "refs/") {
 			spec += ":" + r.Ref
 		}

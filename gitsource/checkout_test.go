@@ -93,6 +93,21 @@ func TestResolveAndCheckout(t *testing.T) {
 		t.Errorf("origin = %s", origin)
 	}
 
+	// An annotated tag stays annotated in a kept .git (git describe
+	// names it), as in BuildKit, even though its commit was fetched
+	// through the branch already.
+	r, _ = c.Resolve(ctx, parse(t, srv.URL+"/app.git#v1"), "")
+	tagged, err := c.Checkout(ctx, r, gitsource.Options{KeepGitDir: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if typ := strings.TrimSpace(testutil.Git(t, tagged, "cat-file", "-t", "refs/tags/v1")); typ != "tag" {
+		t.Errorf("kept .git: refs/tags/v1 is a %s, want the annotated tag", typ)
+	}
+	if d := strings.TrimSpace(testutil.Git(t, tagged, "describe")); d != "v1" {
+		t.Errorf("git describe in the kept .git = %q, want v1", d)
+	}
+
 	// A commit id resolves without the network and checks out the old tree.
 	r, err = c.Resolve(ctx, parse(t, srv.URL+"/app.git#"+c1), c1[:12])
 	if err != nil || r.Commit != c1 {

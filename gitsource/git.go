@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -72,6 +73,11 @@ func (g git) run(ctx context.Context, args ...string) ([]byte, error) {
 		cmd.Env = append(cmd.Env, g.env...)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		// git runs helpers (git-remote-http, ssh, index-pack): in a
+		// process group of its own, a cancelled build (Ctrl-C) kills
+		// them all, not git alone, which would leave them running.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 		cmd.WaitDelay = 5 * time.Second
 		err := cmd.Run()
 		if err == nil {

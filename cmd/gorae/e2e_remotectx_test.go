@@ -70,8 +70,23 @@ func TestBuildGitContext(t *testing.T) {
 		{"http://127.0.0.1:1/app.git", "build context http://127.0.0.1:1/app.git: cannot read the git repository"},
 	} {
 		r := g.Run(t, t.TempDir(), "build", tc.arg)
-		if r.Code != 1 || !strings.Contains(r.Stderr, tc.want) {
-			t.Errorf("build %s: exit %d, want %q\n%s", tc.arg, r.Code, tc.want, r.Stderr)
+		if r.Code != 1 || !strings.Contains(r.Stderr, tc.want) || strings.Contains(r.Stderr, tc.arg+": "+tc.arg) {
+			t.Errorf("build %s: exit %d, want %q naming the URL once\n%s", tc.arg, r.Code, tc.want, r.Stderr)
+		}
+	}
+	// A Dockerfile missing from the checkout is named as the user wrote
+	// it, not as a path under $GORAE_ROOT; so is a named git context.
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-f", "nofile", url}, "\ngorae: build context " + url + " has no nofile: name the Dockerfile inside it with -f\n"},
+		{[]string{url + "#main:web"}, "\ngorae: build context " + url + "#main:web has no Dockerfile: name the Dockerfile inside it with -f\n"},
+		{[]string{"--build-context", "x=" + url + "#nope", "."}, "gorae: --build-context x=" + url + `#nope: the repository has no branch, tag or ref "nope"`},
+	} {
+		r := g.Run(t, t.TempDir(), append([]string{"build"}, tc.args...)...)
+		if r.Code != 1 || !strings.Contains(r.Stderr, tc.want) || strings.Contains(r.Stderr, "#nope: "+url) {
+			t.Errorf("build %q: exit %d, want %q naming the URL once\n%s", tc.args, r.Code, tc.want, r.Stderr)
 		}
 	}
 }
@@ -183,6 +198,24 @@ func TestBuildTarballContext(t *testing.T) {
 		t.Errorf("build - < Dockerfile: exit %d\n%s", r.Code, r.Stderr)
 	}
 
+	// ... and then -f is refused, not silently ignored (as buildx).
+	r = g.RunStdin(t, t.TempDir(), "FROM busybox\n", "build", "-f", "other.Dockerfile", "-")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "invalid -f other.Dockerfile: standard input holds a Dockerfile (not a tar of the context), so -f cannot name another one") {
+		t.Errorf("build -f F - < Dockerfile: exit %d, want 2\n%s", r.Code, r.Stderr)
+	}
+	// An existing directory is local even when its name reads as a git
+	// URL (scp form), as buildx.
+	dir := filepath.Join(t.TempDir(), "user@host:app")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nLABEL from=dir\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if r := g.Run(t, filepath.Dir(dir), "build", "-q", "user@host:app"); r.Code != 0 {
+		t.Errorf("build of a local directory named user@host:app: exit %d\n%s", r.Code, r.Stderr)
+	}
+
 	for _, tc := range []struct{ url, want string }{
 		{srv.URL + "/not-a-tar", "build context " + srv.URL + "/not-a-tar: not a tar archive"},
 		{srv.URL + "/missing.tar", "build context " + srv.URL + "/missing.tar: download: the server answered 404 Not Found"},
@@ -190,6 +223,31 @@ func TestBuildTarballContext(t *testing.T) {
 		r := g.Run(t, t.TempDir(), "build", tc.url)
 		if r.Code != 1 || !strings.Contains(r.Stderr, tc.want) {
 			t.Errorf("build %s: exit %d, want %q\n%s", tc.url, r.Code, tc.want, r.Stderr)
+		}
+	}
+	// A truncated tar says so, in the user's words (not "layer tar").
+	r = g.RunStdin(t, t.TempDir(), string(plain[:520]), "build", "-")
+	if want := "gorae: build context from standard input: the tar ends early (truncated or damaged): give the whole archive\n"; r.Code != 1 || r.Stderr != want {
+		t.Errorf("build - < truncated tar: exit %d, stderr %q, want %q", r.Code, r.Stderr, want)
+	}
+	// A remote context is someone else's: a Dockerfile or .dockerignore
+	// that links out of it is refused, never read from the host.
+	secret := filepath.Join(t.TempDir(), "secret.txt")
+	if err := os.WriteFile(secret, []byte("TOPSECRET host file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Dockerfile", ".dockerignore"} {
+		var buf bytes.Buffer
+		tw := tar.NewWriter(&buf)
+		if name != "Dockerfile" {
+			tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: 13, Typeflag: tar.TypeReg})
+			tw.Write([]byte("FROM busybox\n"))
+		}
+		tw.WriteHeader(&tar.Header{Name: name, Linkname: secret, Mode: 0o777, Typeflag: tar.TypeSymlink})
+		tw.Close()
+		r := g.RunStdin(t, t.TempDir(), buf.String(), "build", "-")
+		if want := "gorae: the build context on standard input: " + name + " does not resolve inside the context"; r.Code != 1 || !strings.HasPrefix(r.Stderr, want) || strings.Contains(r.Stderr, "TOPSECRET") {
+			t.Errorf("build - < tar with %s -> host file: exit %d, want %q\n%s", name, r.Code, want, r.Stderr)
 		}
 	}
 	if r := g.RunStdin(t, t.TempDir(), "x", "build", "-f", "-", "-"); r.Code != 2 {
