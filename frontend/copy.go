@@ -97,14 +97,15 @@ func (x *step) copyOp(cs copySpec, keepGitDir *bool) error {
 			if err != nil {
 				return x.errorf("%v", err)
 			}
-			g.Name, g.Pos = name, x.pos()
+			// As BuildKit's source vertex: the URL, apart from the copy step.
+			g.Name, g.Pos = gitsource.Redact(src), x.pos()
 			in, p = g, "."
 		case isHTTPSource(src):
 			if !cs.add {
 				return x.errorf("source can't be a URL for COPY")
 			}
 			p = urlFilename(src)
-			in = &graph.Node{Op: graph.HTTP{URL: src, Checksum: cs.checksum, Filename: p}, Name: name, Pos: x.pos()}
+			in = &graph.Node{Op: graph.HTTP{URL: src, Checksum: cs.checksum, Filename: p}, Name: gitsource.Redact(src), Pos: x.pos()}
 		default:
 			local = true
 			in = cs.from

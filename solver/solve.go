@@ -118,7 +118,7 @@ func computeKeys[R any](ctx context.Context, order []*node[R]) error {
 		g.Go(func() error {
 			k, err := n.v.Op.CacheKey(gctx)
 			if err != nil {
-				return &VertexError{Vertex: n.v.Name, Err: fmt.Errorf("compute cache key: %w", err)}
+				return &VertexError{Vertex: n.v.Name, Err: err}
 			}
 			n.own = k
 			return nil

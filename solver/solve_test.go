@@ -261,7 +261,7 @@ func TestCacheKeyErrorStopsBeforeExec(t *testing.T) {
 	bad := &op{name: "bad", keyErr: errors.New("no such file")}
 	other := &op{name: "other"}
 	_, err := Solve(t.Context(), []*Vertex[string]{vtx(&op{name: "root"}, vtx(bad), vtx(other))}, nil, Options{})
-	if err == nil || err.Error() != "bad: compute cache key: no such file" {
+	if err == nil || err.Error() != "bad: no such file" {
 		t.Errorf("error %v", err)
 	}
 	if other.runs.Load() != 0 {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"regexp"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -14,6 +16,7 @@ import (
 	"github.com/gorae/gorae/root"
 	"github.com/gorae/gorae/rootless"
 	"github.com/gorae/gorae/runner"
+	"github.com/gorae/gorae/solver"
 )
 
 // usageError marks a bad command line (exit code 2).
@@ -150,7 +153,7 @@ func exitCode(ctx context.Context, err error) int {
 		fmt.Fprintln(os.Stderr, "gorae: interrupted")
 		return 130
 	}
-	fmt.Fprintf(os.Stderr, "gorae: %s\n", shortenPaths(err.Error()))
+	fmt.Fprintf(os.Stderr, "gorae: %s\n", shortenPaths(stepless(err)))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
@@ -177,4 +180,23 @@ func parse(fs *pflag.FlagSet, args []string) error {
 		return usageError{fmt.Errorf("%s: %w (see 'gorae %s --help')", fs.Name(), err, fs.Name())}
 	}
 	return nil
+}
+
+// position is how an error that names its Dockerfile line starts:
+// "Dockerfile:2: ", "build/app.Dockerfile:14: ".
+var position = regexp.MustCompile(`^[^\s:]+:\d+: `)
+
+// stepless is err's message without the failed step's name in front when
+// the rest already names the Dockerfile line: "Dockerfile:2: RUN …"
+// rather than "[2/2] RUN …: Dockerfile:2: RUN …". The step's name is in
+// the progress output above it.
+func stepless(err error) string {
+	msg := err.Error()
+	var ve *solver.VertexError
+	if errors.As(err, &ve) {
+		if rest, ok := strings.CutPrefix(msg, ve.Vertex+": "); ok && position.MatchString(rest) {
+			return rest
+		}
+	}
+	return msg
 }
