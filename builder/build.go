@@ -60,11 +60,11 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	}
 	comp, err := archive.ParseCompression(o.Compression)
 	if err != nil {
-		return nil, fmt.Errorf("invalid --compression: %w", err)
+		return nil, badFlag(fmt.Errorf("invalid --compression: %w", err))
 	}
 	platform, err := images.ParsePlatform(o.Platform)
 	if err != nil {
-		return nil, err
+		return nil, badFlag(err)
 	}
 	annotations, err := manifestAnnotations(o.Annotations, platform)
 	if err != nil {
@@ -72,7 +72,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	}
 	tg, err := parseTargets(o)
 	if err != nil {
-		return nil, err
+		return nil, badFlag(err)
 	}
 	res, err := newImageContexts(&images.Resolver{Root: root, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress, Outside: root.Outside}, root, imageCtx)
 	if err != nil {
