@@ -99,6 +99,11 @@ func CheckSpace(err error, root string, dirs ...string) error {
 		d := root
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
+			if pe.Op == "fork/exec" {
+				// clone(2)'s ENOSPC is a namespace limit
+				// (user.max_user_namespaces and the like), not a disk.
+				return err
+			}
 			d = pe.Path
 		}
 		if d == "" {

@@ -39,6 +39,12 @@ func TestCheckSpace(t *testing.T) {
 	if again := CheckSpace(got, root); again != got {
 		t.Errorf("explained twice: %v", again)
 	}
+	// A sandbox that could not be started because a namespace limit is
+	// reached (clone's ENOSPC) says nothing of a disk with room.
+	clone := fmt.Errorf("start sandbox init /proc/self/exe: %w", &fs.PathError{Op: "fork/exec", Path: "/proc/self/exe", Err: syscall.ENOSPC})
+	if got := CheckSpace(clone, root); got != clone {
+		t.Errorf("CheckSpace(clone ENOSPC) on a roomy filesystem = %v", got)
+	}
 }
 
 // TestDiskFullMessage: a RUN's multi-line error gets the cause on a line
