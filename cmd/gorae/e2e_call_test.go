@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -154,9 +155,15 @@ func TestBuildAnnotations(t *testing.T) {
 	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox\nLABEL a=b\n"})
 	ref := reg + "/test/annotated:v1"
 	iid := filepath.Join(t.TempDir(), "iid")
-	g.Must(t, dir, "build", "--iidfile", iid, "--output", "type=registry,name="+ref,
+	r := g.Must(t, dir, "build", "--progress=plain", "--iidfile", iid, "--output", "type=registry,name="+ref,
 		"--annotation", "org.opencontainers.image.description=hello world",
 		"--annotation", "manifest,manifest[linux/"+runtime.GOARCH+"]:com.example.k=v", ".")
+	// type=registry pushes as --push does, and says so.
+	if exp := findStep(r.Stderr, "exporting to image"); exp == nil || !slices.ContainsFunc(exp.lines, func(l string) bool {
+		return strings.HasPrefix(l, "pushed "+ref+" ")
+	}) {
+		t.Errorf("type=registry: no \"pushed %s\" line in the export step:\n%s", ref, r.Stderr)
+	}
 	want := map[string]string{"org.opencontainers.image.description": "hello world", "com.example.k": "v"}
 	d, err := os.ReadFile(iid)
 	if err != nil {
