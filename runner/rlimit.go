@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,6 +81,10 @@ func setRlimits(limits []Ulimit) error {
 		}
 		r := unix.Rlimit{Cur: rlimValue(l.Soft), Max: rlimValue(l.Hard)}
 		if err := unix.Setrlimit(res, &r); err != nil {
+			if max, ok := nrOpen(); errors.Is(err, unix.EPERM) && l.Name == "nofile" && r.Max > max && ok {
+				// Not even root raises nofile above the kernel's cap.
+				return fmt.Errorf("set ulimit %s: %w: the kernel allows at most %d open files (sysctl fs.nr_open); use a hard limit up to that", l, err, max)
+			}
 			if errors.Is(err, unix.EPERM) {
 				var cur unix.Rlimit
 				unix.Getrlimit(res, &cur)
@@ -89,6 +94,16 @@ func setRlimits(limits []Ulimit) error {
 		}
 	}
 	return nil
+}
+
+// nrOpen is the kernel's cap on RLIMIT_NOFILE (fs.nr_open).
+func nrOpen() (uint64, bool) {
+	b, err := os.ReadFile("/proc/sys/fs/nr_open")
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return n, err == nil
 }
 
 func rlimValue(v int64) uint64 {
