@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorae/gorae/builder"
+	"github.com/gorae/gorae/frontend"
 	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
@@ -118,6 +119,11 @@ func build(ctx context.Context, args []string, outside bool) error {
 	ba, err := keyValues("--build-arg", *buildArgs, true)
 	if err != nil {
 		return err
+	}
+	if v, ok := ba[frontend.LintArg]; ok {
+		if err := frontend.CheckLintArg(v); err != nil {
+			return usageError{err}
+		}
 	}
 	lb, err := keyValues("--label", *labels, false)
 	if err != nil {

@@ -90,6 +90,20 @@ Dockerfile:4
 	if r.Code != 1 || !strings.Contains(r.Stdout, "WARNING: JSONArgsRecommended") || !strings.Contains(r.Stdout, "two.Dockerfile:3") {
 		t.Errorf("--check without a target lints every stage: exit %d, stdout %q", r.Code, r.Stdout)
 	}
+	// --build-arg BUILDKIT_DOCKERFILE_CHECK replaces the check
+	// directive, as in BuildKit; a bad value is a usage error.
+	r = g.Run(t, dir, "build", "--check", "--build-arg", "BUILDKIT_DOCKERFILE_CHECK=skip=all", ".")
+	if r.Code != 0 || r.Stdout != "Check complete, no warnings found.\n" {
+		t.Errorf("BUILDKIT_DOCKERFILE_CHECK=skip=all: exit %d, stdout %q\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = g.Run(t, dir, "build", "--build-arg", "BUILDKIT_DOCKERFILE_CHECK=error=true", "-f", filepath.Join(dir, "two.Dockerfile"), ".")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "lint violation found for rules: JSONArgsRecommended (--build-arg BUILDKIT_DOCKERFILE_CHECK sets error=true)") {
+		t.Errorf("BUILDKIT_DOCKERFILE_CHECK=error=true: exit %d\n%s", r.Code, r.Stderr)
+	}
+	r = g.Run(t, dir, "build", "--check", "--build-arg", "BUILDKIT_DOCKERFILE_CHECK=error=maybe", ".")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "invalid --build-arg BUILDKIT_DOCKERFILE_CHECK=error=maybe") {
+		t.Errorf("BUILDKIT_DOCKERFILE_CHECK=error=maybe: exit %d\n%s", r.Code, r.Stderr)
+	}
 }
 
 // TestBuildCallOutlineTargets: --call outline and --call targets print
