@@ -50,21 +50,23 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	dockerfile, name, err := loadDockerfile(o)
+	dockerfile, name, defStep, err := loadDockerfile(o)
 	if err != nil {
 		return nil, err
 	}
+	lint := &lintWarnings{p: o.Progress, step: defStep}
+	defer lint.summary()
 	excludes, err := loadExcludes(o)
 	if err != nil {
 		return nil, err
 	}
 	comp, err := archive.ParseCompression(o.Compression)
 	if err != nil {
-		return nil, fmt.Errorf("invalid --compression: %w", err)
+		return nil, badFlag(fmt.Errorf("invalid --compression: %w", err))
 	}
 	platform, err := images.ParsePlatform(o.Platform)
 	if err != nil {
-		return nil, err
+		return nil, badFlag(err)
 	}
 	annotations, err := manifestAnnotations(o.Annotations, platform)
 	if err != nil {
@@ -72,7 +74,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	}
 	tg, err := parseTargets(o)
 	if err != nil {
-		return nil, err
+		return nil, badFlag(err)
 	}
 	res, err := newImageContexts(&images.Resolver{Root: root, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress, Outside: root.Outside}, root, imageCtx)
 	if err != nil {
@@ -86,14 +88,9 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		File: name, Source: dockerfile, BuildArgs: o.BuildArgs, Target: o.Target,
 		Platform: platform, PlatformImplicit: o.Platform == "", BuildPlatform: images.HostPlatform(), Excludes: excludes,
 		Contexts: named, Labels: o.Labels, Resolver: stepResolver{res, o.Progress}, Run: o.Run,
-		Warn: func(w frontend.Warning) {
-			if w.Line > 0 {
-				o.Progress.Warnf("%s:%d: %s", w.File, w.Line, w.Msg)
-			} else {
-				o.Progress.Warnf("%s", w.Msg)
-			}
-		},
+		Warn: lint.warn,
 	})
+	lint.flush()
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +187,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err := xp.Save(); err != nil {
 		o.Progress.Warnf("%v (gorae build --explain will compare with an older build)", err)
 	}
+	lint.summary()
 	o.Progress.Logf("built %s in %.1fs", out.Digest, time.Since(start).Seconds())
 	// Automatic GC needs the lock exclusively; the image is named now.
 	// Outside its user namespace, a rootless gorae cannot remove the

@@ -93,7 +93,11 @@ func Outline(ctx context.Context, r *root.Root, o Options) (*frontend.Outline, e
 		return nil, err
 	}
 	defer unlock()
-	return frontend.MakeOutline(name, src, o.Target, o.BuildArgs)
+	platform, err := images.ParsePlatform(o.Platform)
+	if err != nil {
+		return nil, badFlag(err)
+	}
+	return frontend.MakeOutline(name, src, o.Target, o.BuildArgs, images.HostPlatform(), platform)
 }
 
 // Targets lists the Dockerfile's stages (`--call targets`).

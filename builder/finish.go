@@ -25,6 +25,7 @@ import (
 type targets struct {
 	names []string
 	sinks []exporter.Exporter
+	push  bool // an --output type=registry (or push=true) asks for --push
 }
 
 func parseTargets(o Options) (*targets, error) {
@@ -37,6 +38,7 @@ func parseTargets(o Options) (*targets, error) {
 		names = append(names, n)
 	}
 	var sinks []exporter.Exporter
+	push := false
 	for _, spec := range o.Outputs {
 		e, err := exporter.Parse(spec)
 		if err != nil {
@@ -68,8 +70,8 @@ func parseTargets(o Options) (*targets, error) {
 				if len(names) == 0 {
 					return nil, fmt.Errorf("invalid --output %q: a push needs a name: add name=REGISTRY/REPO:TAG or -t", spec)
 				}
-				x.Registry.Options = o.Registry
-				sinks = append(sinks, x)
+				// Pushed as --push pushes, with its progress lines.
+				push = true
 			}
 		case exporter.Local:
 			if o.Progress != nil {
@@ -83,7 +85,7 @@ func parseTargets(o Options) (*targets, error) {
 	if o.Push && len(names) == 0 {
 		return nil, fmt.Errorf("--push needs at least one name: add -t REGISTRY/REPO:TAG")
 	}
-	return &targets{names: names, sinks: sinks}, nil
+	return &targets{names: names, sinks: sinks, push: push}, nil
 }
 
 // finish hands the built image to its sinks: the local store always (by
@@ -113,7 +115,7 @@ func finish(ctx context.Context, root *root.Root, img v1.Image, t *targets, o Op
 	for _, n := range names {
 		o.Progress.Logf("naming to %s done", n)
 	}
-	if o.Push {
+	if o.Push || t.push {
 		o.Progress.Logf("pushing %s", strings.Join(names, ", "))
 		if err := images.PushImage(ctx, root.Content, img, names, o.Registry, o.Progress); err != nil {
 			return nil, ops.CheckSpace(err, root.Dir)

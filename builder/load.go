@@ -2,6 +2,7 @@ package builder
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -13,7 +14,8 @@ import (
 
 // loadDockerfile reads the Dockerfile as the step BuildKit shows first,
 // "[internal] load build definition from NAME".
-func loadDockerfile(o Options) ([]byte, string, error) {
+// The step is returned, ended, for the build checks' warnings.
+func loadDockerfile(o Options) ([]byte, string, *progress.Step, error) {
 	name := "Dockerfile"
 	if o.Dockerfile != "" && o.Dockerfile != "-" {
 		name = filepath.Base(o.Dockerfile)
@@ -24,7 +26,68 @@ func loadDockerfile(o Options) ([]byte, string, error) {
 		st.Logf("transferring dockerfile: %s done", transferSize(len(b)))
 	}
 	st.End(err)
-	return b, name, err
+	return b, name, st, err
+}
+
+// lintWarnings shows the build checks' findings as BuildKit and buildx
+// do: in plain mode each as "#N WARN: Rule: message (line L)" in the
+// block of the Dockerfile's step (other modes and other warnings as
+// before: a WARNING line); at the end of the build, in every mode but
+// quiet and json, a summary " N warnings found …:" with a line " - Rule:
+// message (line L)" each.
+type lintWarnings struct {
+	p       *progress.Printer
+	step    *progress.Step
+	short   []string
+	pending []string // plain mode's WARN lines not shown yet (flush)
+}
+
+func (l *lintWarnings) warn(w frontend.Warning) {
+	if w.Rule == "" {
+		if w.Line > 0 {
+			l.p.Warnf("%s:%d: %s", w.File, w.Line, w.Msg)
+		} else {
+			l.p.Warnf("%s", w.Msg)
+		}
+		return
+	}
+	short := w.Rule + ": " + w.Msg
+	if w.Line > 0 {
+		short += fmt.Sprintf(" (line %d)", w.Line)
+	}
+	l.short = append(l.short, short)
+	switch {
+	case l.p.Plain():
+		l.pending = append(l.pending, "WARN: "+short)
+	case w.Line > 0:
+		l.p.Warnf("%s:%d: %s", w.File, w.Line, w.Msg)
+	default:
+		l.p.Warnf("%s", w.Msg)
+	}
+}
+
+// flush shows the WARN lines kept so far in one block, as BuildKit's
+// display shows the warnings that came together.
+func (l *lintWarnings) flush() {
+	l.step.Lines(l.pending)
+	l.pending = nil
+}
+
+// summary prints buildx's list of the warnings, after the steps.
+func (l *lintWarnings) summary() {
+	l.flush()
+	if len(l.short) == 0 || l.p.Quiet() || l.p.JSON() {
+		return
+	}
+	head := fmt.Sprintf(" %d warnings found (gorae build --check explains them):", len(l.short))
+	if len(l.short) == 1 {
+		head = " 1 warning found (gorae build --check explains it):"
+	}
+	l.p.Logf("%s", head)
+	for _, s := range l.short {
+		l.p.Logf(" - %s", s)
+	}
+	l.short = nil // printed once, whether the build ends well or not
 }
 
 // loadExcludes reads the .dockerignore as the step "[internal] load

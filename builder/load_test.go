@@ -36,7 +36,7 @@ func TestLoadSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := Options{ContextDir: dir, Dockerfile: filepath.Join(dir, "build.Dockerfile"), Progress: p}
-	if _, _, err := loadDockerfile(o); err != nil {
+	if _, _, _, err := loadDockerfile(o); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := loadExcludes(o); err != nil {

@@ -15,9 +15,22 @@ import (
 type FlagError struct {
 	Flag string // e.g. "--no-cache-filter"
 	Msg  string
+	// Err, when set, is the whole error (its text already names the
+	// flag); Flag and Msg are then unused.
+	Err error
 }
 
-func (e *FlagError) Error() string { return "invalid " + e.Flag + ": " + e.Msg }
+func (e *FlagError) Error() string {
+	if e.Err != nil {
+		return e.Err.Error()
+	}
+	return "invalid " + e.Flag + ": " + e.Msg
+}
+
+func (e *FlagError) Unwrap() error { return e.Err }
+
+// badFlag marks err, whose text names the flag, as a usage error.
+func badFlag(err error) error { return &FlagError{Err: err} }
 
 // noCacheStages checks the --no-cache-filter names against the
 // Dockerfile's named stages and returns them as a set (lower case:

@@ -20,7 +20,9 @@ func allowedKeys(typ string) ([]string, bool) {
 		return []string{"name", "push"}, true
 	case "oci":
 		return []string{"dest", "tar"}, true
-	case "docker", "local", "tar":
+	case "docker":
+		return []string{"dest", "name"}, true
+	case "local", "tar":
 		return []string{"dest"}, true
 	}
 	return nil, false
@@ -30,6 +32,7 @@ func allowedKeys(typ string) ([]string, bool) {
 //
 //	type=oci,dest=out.tar          OCI layout tar (tar=false: a directory)
 //	type=docker,dest=img.tar       `docker load` tarball
+//	type=docker[,name=N]           as --load: same as type=image
 //	type=local,dest=dir            final root filesystem as a directory
 //	type=tar,dest=rootfs.tar       final root filesystem as a tar
 //	type=image[,push=true]         local image store (and registry push)
@@ -87,6 +90,14 @@ func Parse(spec string) (Exporter, error) {
 		}
 	}
 	dest, hasDest := kv["dest"]
+	if typ == "docker" && dest == "" {
+		// As buildx's --load (type=docker without dest loads the
+		// image into the engine): gorae's store is the engine.
+		typ = "image"
+	}
+	if typ == "docker" && kv["name"] != "" {
+		return nil, bad("name= with dest= is not supported: the tarball holds the build's -t names")
+	}
 	if typ != "image" && (!hasDest || dest == "") {
 		return nil, bad("type=%s needs dest=PATH", typ)
 	}

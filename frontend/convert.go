@@ -143,7 +143,11 @@ func (c *converter) convert(ctx context.Context) (*Result, error) {
 		}
 	}
 	if err := c.lint.Error(); err != nil {
-		return nil, c.src.errorf(0, "%v (the check directive sets error=true)", err)
+		how := "the check directive sets error=true"
+		if _, ok := c.o.BuildArgs[LintArg]; ok {
+			how = "--build-arg " + LintArg + " sets error=true"
+		}
+		return nil, c.src.errorf(0, "%v (%s)", err, how)
 	}
 	if unused := unusedBuildArgs(c.o.BuildArgs, c.consumed); len(unused) > 0 {
 		c.warn(Warning{File: c.o.File, Msg: fmt.Sprintf("[Warning] One or more build-args %v were not consumed", unused)})
@@ -208,9 +212,29 @@ func (c *converter) warn(w Warning) {
 	}
 }
 
-// setupLinter reads the check directive and routes findings to o.Warn.
+// LintArg is the build arg that configures the build checks in place of
+// the Dockerfile's check directive, as in BuildKit, e.g.
+// --build-arg BUILDKIT_DOCKERFILE_CHECK=skip=all.
+const LintArg = "BUILDKIT_DOCKERFILE_CHECK"
+
+// CheckLintArg checks a BUILDKIT_DOCKERFILE_CHECK value.
+func CheckLintArg(v string) error {
+	if _, err := linter.ParseLintOptions(v); err != nil {
+		return fmt.Errorf("invalid --build-arg %s=%s: %v; use e.g. skip=RULE,RULE;error=true", LintArg, v, err)
+	}
+	return nil
+}
+
+// setupLinter reads the check directive (or the LintArg build arg,
+// which replaces it) and routes findings to o.Warn.
 func (c *converter) setupLinter() error {
 	opts, _, loc, _ := parser.ParseDirective("check", c.o.Source)
+	if v, ok := c.o.BuildArgs[LintArg]; ok {
+		if err := CheckLintArg(v); err != nil {
+			return err
+		}
+		opts = v
+	}
 	cfg, err := linter.ParseLintOptions(opts)
 	if err != nil {
 		return c.src.errorf(startLine(loc), "parse check directive: %v", err)

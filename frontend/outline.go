@@ -2,12 +2,14 @@ package frontend
 
 import (
 	"bytes"
+	"maps"
 	"path"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/frontend/dockerfile/shell"
@@ -61,6 +63,7 @@ type outliner struct {
 	stages  []instructions.Stage
 	lex     *shell.Lex
 	global  mapEnv
+	auto    mapEnv                // the automatic platform args
 	globals map[string]outlineArg // ARGs before the first FROM
 	build   map[string]string     // --build-arg
 	seen    map[string]bool       // args, secrets and ssh ids already listed
@@ -77,7 +80,11 @@ type outlineArg struct {
 // ARGs declared in the target and every stage it depends on (base, COPY
 // --from, RUN --mount from=), global ARGs their FROM lines use, with
 // --build-arg values over defaults.
-func MakeOutline(file string, src []byte, target string, buildArgs map[string]string) (*Outline, error) {
+// The automatic platform args (TARGETARCH…) of buildPlatform and
+// platform are in scope, as in a build: a global default may use them,
+// and a stage's ARG naming one without a default inherits it and, as in
+// BuildKit, is not listed.
+func MakeOutline(file string, src []byte, target string, buildArgs map[string]string, buildPlatform, platform v1.Platform) (*Outline, error) {
 	stages, metaArgs, err := parseStages(file, src)
 	if err != nil {
 		return nil, err
@@ -87,6 +94,15 @@ func MakeOutline(file string, src []byte, target string, buildArgs map[string]st
 		stages: stages, lex: shell.NewLex(ast.EscapeToken), global: mapEnv{},
 		globals: map[string]outlineArg{}, build: buildArgs, seen: map[string]bool{},
 	}
+	stage := target
+	if stage == "" && len(stages) > 0 {
+		stage = stages[len(stages)-1].Name
+	}
+	for _, kv := range platformArgs(buildPlatform, platform, stage, buildArgs) {
+		k, v, _ := strings.Cut(kv, "=")
+		o.global[k] = v
+	}
+	o.auto = maps.Clone(o.global)
 	for _, c := range metaArgs {
 		for _, kv := range c.Args {
 			a := outlineArg{item: OutlineItem{Name: kv.Key, Description: kv.DocComment, Line: startLine(c.Location())}}
@@ -151,6 +167,10 @@ func (o *outliner) visit(i int, done map[int]bool) {
 					if v, ok := o.global[kv.Key]; ok {
 						env[kv.Key] = v
 					}
+					continue
+				}
+				if v, ok := o.auto[kv.Key]; ok && kv.Value == nil && !hasValue {
+					env[kv.Key] = v // inherits the automatic arg, unlisted
 					continue
 				}
 				it := OutlineItem{Name: kv.Key, Description: kv.DocComment, Line: startLine(c.Location())}

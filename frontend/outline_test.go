@@ -3,7 +3,11 @@ package frontend
 import (
 	"reflect"
 	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
+
+var amd64 = v1.Platform{OS: "linux", Architecture: "amd64"}
 
 func TestMakeOutline(t *testing.T) {
 	src := `ARG REG=docker.io
@@ -28,7 +32,7 @@ FROM base AS final
 COPY --from=other /x /x
 ARG B
 `
-	o, err := MakeOutline("Dockerfile", []byte(src), "", map[string]string{"VERSION": "1.36"})
+	o, err := MakeOutline("Dockerfile", []byte(src), "", map[string]string{"VERSION": "1.36"}, amd64, amd64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +55,7 @@ ARG B
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("outline =\n%+v\nwant\n%+v", o, want)
 	}
-	o, err = MakeOutline("Dockerfile", []byte(src), "base", nil)
+	o, err = MakeOutline("Dockerfile", []byte(src), "base", nil, amd64, amd64)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +69,37 @@ ARG B
 	if !reflect.DeepEqual(o.Args, wantArgs) || len(o.Secrets) != 1 {
 		t.Errorf("outline of base =\n%+v\nwant args\n%+v", o, wantArgs)
 	}
-	if _, err := MakeOutline("Dockerfile", []byte(src), "nope", nil); err == nil || err.Error() != `Dockerfile: target stage "nope" could not be found` {
+	if _, err := MakeOutline("Dockerfile", []byte(src), "nope", nil, amd64, amd64); err == nil || err.Error() != `Dockerfile: target stage "nope" could not be found` {
 		t.Errorf("missing target: %v", err)
+	}
+}
+
+// TestMakeOutlinePlatformArgs: the automatic platform args are in scope,
+// as in BuildKit: a stage's ARG TARGETARCH without a default inherits
+// its value and is not listed (unless --build-arg sets it); a global
+// default that uses one has its value.
+func TestMakeOutlinePlatformArgs(t *testing.T) {
+	src := `ARG IMG=busybox-$TARGETARCH
+FROM --platform=$BUILDPLATFORM $IMG AS build
+ARG TARGETOS
+ARG TARGETARCH
+ARG BUILDPLATFORM
+ARG SUFFIX=$TARGETOS-$TARGETARCH
+ARG TARGETVARIANT=none
+`
+	arm := v1.Platform{OS: "linux", Architecture: "arm64", Variant: "v8"}
+	o, err := MakeOutline("Dockerfile", []byte(src), "", map[string]string{"TARGETOS": "plan9"}, amd64, arm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []OutlineItem{
+		{Name: "IMG", Value: "busybox-arm64", Line: 1},
+		{Name: "TARGETOS", Value: "plan9", Line: 3},
+		{Name: "SUFFIX", Value: "plan9-arm64", Line: 6},
+		{Name: "TARGETVARIANT", Value: "none", Line: 7},
+	}
+	if !reflect.DeepEqual(o.Args, want) {
+		t.Errorf("outline args =\n%+v\nwant\n%+v", o.Args, want)
 	}
 }
 

@@ -79,7 +79,9 @@ func CheckSpace(err error, root string, dirs ...string) error {
 		return nil
 	}
 	var full *DiskFullError
-	if errors.As(err, &full) {
+	if errors.As(err, &full) || errors.Is(err, syscall.EROFS) {
+		// A read-only filesystem has no free space either, but freeing
+		// some is no remedy: the error says what is wrong.
 		return err
 	}
 	if root != "" {
@@ -99,6 +101,11 @@ func CheckSpace(err error, root string, dirs ...string) error {
 		d := root
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
+			if pe.Op == "fork/exec" {
+				// clone(2)'s ENOSPC is a namespace limit
+				// (user.max_user_namespaces and the like), not a disk.
+				return err
+			}
 			d = pe.Path
 		}
 		if d == "" {
@@ -118,6 +125,9 @@ func fullAt(err error, root, d string) *DiskFullError {
 	for {
 		var sfs unix.Statfs_t
 		if unix.Statfs(d, &sfs) == nil {
+			if sfs.Flags&unix.ST_RDONLY != 0 {
+				return nil // read-only: never "full", whatever it shows free
+			}
 			e := &DiskFullError{Err: err, Dir: d, Root: root,
 				Avail: sfs.Bavail * uint64(sfs.Bsize), Total: sfs.Blocks * uint64(sfs.Bsize),
 				Inodes: sfs.Files > 0 && sfs.Ffree < lowInodes}

@@ -4,9 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestCheckSpace(t *testing.T) {
@@ -39,6 +43,12 @@ func TestCheckSpace(t *testing.T) {
 	if again := CheckSpace(got, root); again != got {
 		t.Errorf("explained twice: %v", again)
 	}
+	// A sandbox that could not be started because a namespace limit is
+	// reached (clone's ENOSPC) says nothing of a disk with room.
+	clone := fmt.Errorf("start sandbox init /proc/self/exe: %w", &fs.PathError{Op: "fork/exec", Path: "/proc/self/exe", Err: syscall.ENOSPC})
+	if got := CheckSpace(clone, root); got != clone {
+		t.Errorf("CheckSpace(clone ENOSPC) on a roomy filesystem = %v", got)
+	}
 }
 
 // TestDiskFullMessage: a RUN's multi-line error gets the cause on a line
@@ -54,5 +64,32 @@ func TestDiskFullMessage(t *testing.T) {
 	e = &DiskFullError{Err: errors.New("write out.tar"), Dir: "/mnt/small", Root: "/var/lib/gorae", Avail: 1000, Total: 1 << 20, Freed: true}
 	if got := e.Error(); !strings.Contains(got, "the filesystem of /mnt/small ran out of space") || strings.Contains(got, "prune") {
 		t.Errorf("output message: %s", got)
+	}
+}
+
+// TestCheckSpaceReadOnly: a write refused by a read-only filesystem
+// that shows no free space is not explained as a full disk.
+func TestCheckSpaceReadOnly(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("mounting a tmpfs needs root")
+	}
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=256k"); err != nil {
+		t.Skipf("mount tmpfs: %v", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	if f, err := os.Create(filepath.Join(dir, "fill")); err == nil {
+		f.Write(make([]byte, 1<<20)) // until ENOSPC
+		f.Close()
+	}
+	if err := unix.Mount("", dir, "", unix.MS_REMOUNT|unix.MS_RDONLY, ""); err != nil {
+		t.Skipf("remount read-only: %v", err)
+	}
+	err := os.Mkdir(filepath.Join(dir, "out"), 0o755)
+	if !errors.Is(err, syscall.EROFS) {
+		t.Fatalf("mkdir on a read-only tmpfs: %v", err)
+	}
+	if got := CheckSpace(err, t.TempDir(), dir); got != err {
+		t.Errorf("CheckSpace(EROFS) on a read-only filesystem = %v", got)
 	}
 }

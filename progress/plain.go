@@ -108,6 +108,12 @@ func (d *plainDisplay) statusLine(name, line string, t time.Time) {
 	if !s.started {
 		s.begin(t)
 	}
+	if s.end != "" && s.endShown {
+		// A line about a step already ended (a build check's warning
+		// on the Dockerfile's step): as BuildKit, its block is shown
+		// again and ends as it did.
+		s.endShown, s.ended = false, t
+	}
 	s.lines = append(s.lines, line)
 	s.update(t)
 }

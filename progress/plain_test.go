@@ -236,6 +236,37 @@ built sha256:abc in 3.0s
 	}
 }
 
+// TestPlainLinesAfterEnd: lines about a step that has ended (the build
+// checks' warnings on the Dockerfile's step) show in one block: its
+// header again, the lines, and its end again, as BuildKit shows a
+// vertex's late warnings.
+func TestPlainLinesAfterEnd(t *testing.T) {
+	c := newClock()
+	p, buf := newPlain(c)
+	def := p.Step("[internal] load build definition from Dockerfile")
+	def.Logf("transferring dockerfile: 40B done")
+	def.End(nil)
+	meta := p.Step("[internal] load metadata for docker.io/library/x:1")
+	c.add(time.Second)
+	meta.End(nil)
+	def.Lines([]string{"WARN: FromAsCasing: a (line 1)", "WARN: LegacyKeyValueFormat: b (line 2)"})
+	want := `#1 [internal] load build definition from Dockerfile
+#1 transferring dockerfile: 40B done
+#1 DONE 0.0s
+
+#2 [internal] load metadata for docker.io/library/x:1
+#2 DONE 1.0s
+
+#1 [internal] load build definition from Dockerfile
+#1 WARN: FromAsCasing: a (line 1)
+#1 WARN: LegacyKeyValueFormat: b (line 2)
+#1 DONE 0.0s
+`
+	if buf.String() != want {
+		t.Errorf("plain:\n%s\nwant:\n%s", buf.String(), want)
+	}
+}
+
 func TestPlainElapsed(t *testing.T) {
 	for d, want := range map[time.Duration]string{
 		0: "0.000", 301 * time.Millisecond: "0.301", 9999 * time.Millisecond: "9.999",

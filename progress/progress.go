@@ -178,6 +178,13 @@ func (p *Printer) keep(call func()) bool {
 // Quiet reports whether only the final image id should be printed.
 func (p *Printer) Quiet() bool { return p.mode == "quiet" }
 
+// Plain reports whether the display is the plain one (BuildKit's
+// numbered step blocks).
+func (p *Printer) Plain() bool { return p.mode == "plain" }
+
+// JSON reports whether the display writes JSON lines.
+func (p *Printer) JSON() bool { return p.mode == "json" }
+
 // Event renders one solver event: in plain mode it opens, ends or
 // continues the step's numbered block (see plain.go). Steps without a
 // name (internal vertices) are not shown.

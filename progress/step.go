@@ -42,6 +42,16 @@ func (s *Step) Logf(format string, args ...any) {
 	s.p.stepLine(s.name, fmt.Sprintf(format, args...))
 }
 
+// Lines shows several lines about the step at once: in plain mode in
+// one block, even when the step has ended (its block is shown again, as
+// BuildKit shows a vertex's late warnings).
+func (s *Step) Lines(lines []string) {
+	if s.p == nil || len(lines) == 0 {
+		return
+	}
+	s.p.stepLines(s.name, lines)
+}
+
 // End ends the step: done when err is nil, failed otherwise.
 func (s *Step) End(err error) {
 	if s.p == nil {
@@ -56,19 +66,27 @@ func (s *Step) End(err error) {
 }
 
 func (p *Printer) stepLine(step, msg string) {
+	p.stepLines(step, []string{msg})
+}
+
+func (p *Printer) stepLines(step string, msgs []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.keep(func() { p.stepLine(step, msg) }) {
+	if p.keep(func() { p.stepLines(step, msgs) }) {
 		return
 	}
-	switch {
-	case p.tty != nil:
-		p.tty.log(msg)
-	case p.plain != nil:
-		p.plain.statusLine(step, msg, p.now())
+	for _, msg := range msgs {
+		switch {
+		case p.tty != nil:
+			p.tty.log(msg)
+		case p.plain != nil:
+			p.plain.statusLine(step, msg, p.now())
+		case p.mode == "json":
+			p.writeJSON(map[string]any{"time": p.now().UTC().Format(time.RFC3339Nano), "step": step, "message": msg})
+		}
+	}
+	if p.plain != nil {
 		p.plainShow()
-	case p.mode == "json":
-		p.writeJSON(map[string]any{"time": p.now().UTC().Format(time.RFC3339Nano), "step": step, "message": msg})
 	}
 }
 

@@ -3,6 +3,7 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,15 +81,47 @@ func setRlimits(limits []Ulimit) error {
 		}
 		r := unix.Rlimit{Cur: rlimValue(l.Soft), Max: rlimValue(l.Hard)}
 		if err := unix.Setrlimit(res, &r); err != nil {
+			max, ok := nrOpen()
+			overKernel := ok && l.Name == "nofile" && r.Max > max
+			if errors.Is(err, unix.EPERM) && overKernel && !inUserNamespace() {
+				// Root on the host: only the kernel's cap is left.
+				return fmt.Errorf("set ulimit %s: %w: the kernel allows at most %d open files (sysctl fs.nr_open); use a hard limit up to that", l, err, max)
+			}
 			if errors.Is(err, unix.EPERM) {
 				var cur unix.Rlimit
 				unix.Getrlimit(res, &cur)
-				return fmt.Errorf("set ulimit %s: %w: the hard limit cannot be raised above gorae's own (%s) without root (CAP_SYS_RESOURCE of the host)", l, err, rlimString(cur.Max))
+				hint := fmt.Sprintf("the hard limit cannot be raised above gorae's own (%s) without root (CAP_SYS_RESOURCE of the host)", rlimString(cur.Max))
+				if overKernel {
+					hint += fmt.Sprintf(", nor above the kernel's %d open files (sysctl fs.nr_open) at all", max)
+				}
+				return fmt.Errorf("set ulimit %s: %w: %s", l, err, hint)
 			}
 			return fmt.Errorf("set ulimit %s: %w", l, err)
 		}
 	}
 	return nil
+}
+
+// inUserNamespace reports whether this process is in a user namespace
+// other than the host's (a rootless gorae's), where root's capabilities
+// do not reach the host's limits.
+func inUserNamespace() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+}
+
+// nrOpen is the kernel's cap on RLIMIT_NOFILE (fs.nr_open).
+func nrOpen() (uint64, bool) {
+	b, err := os.ReadFile("/proc/sys/fs/nr_open")
+	if err != nil {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return n, err == nil
 }
 
 func rlimValue(v int64) uint64 {

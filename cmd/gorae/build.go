@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorae/gorae/builder"
+	"github.com/gorae/gorae/frontend"
 	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
@@ -45,7 +46,7 @@ func build(ctx context.Context, args []string, outside bool) error {
 	noCacheFilter := fs.StringArray("no-cache-filter", nil, "do not use the build cache for these stages' steps: STAGE[,STAGE...] (repeatable)")
 	pull := fs.Bool("pull", false, "always ask the registry for base images")
 	push := fs.Bool("push", false, "push the image to the registry of every -t name")
-	outputs := fs.StringArrayP("output", "o", nil, "also write the image: type=oci|docker|local|tar,dest=PATH")
+	outputs := fs.StringArrayP("output", "o", nil, "also write the image: type=oci|docker|local|tar,dest=PATH, or type=image|registry[,name=NAME][,push=true] (type=docker without dest is --load)")
 	labels := fs.StringArray("label", nil, "set an image label KEY=VALUE")
 	contexts := fs.StringArray("build-context", nil, "extra build context NAME=DIR|URL|docker-image://REF|oci-layout://DIR (FROM NAME, COPY --from=NAME)")
 	insecure := fs.StringArray("insecure-registry", nil, "talk plain HTTP to this registry host[:port]")
@@ -118,6 +119,11 @@ func build(ctx context.Context, args []string, outside bool) error {
 	ba, err := keyValues("--build-arg", *buildArgs, true)
 	if err != nil {
 		return err
+	}
+	if v, ok := ba[frontend.LintArg]; ok {
+		if err := frontend.CheckLintArg(v); err != nil {
+			return usageError{err}
+		}
 	}
 	lb, err := keyValues("--label", *labels, false)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -89,6 +90,20 @@ Dockerfile:4
 	if r.Code != 1 || !strings.Contains(r.Stdout, "WARNING: JSONArgsRecommended") || !strings.Contains(r.Stdout, "two.Dockerfile:3") {
 		t.Errorf("--check without a target lints every stage: exit %d, stdout %q", r.Code, r.Stdout)
 	}
+	// --build-arg BUILDKIT_DOCKERFILE_CHECK replaces the check
+	// directive, as in BuildKit; a bad value is a usage error.
+	r = g.Run(t, dir, "build", "--check", "--build-arg", "BUILDKIT_DOCKERFILE_CHECK=skip=all", ".")
+	if r.Code != 0 || r.Stdout != "Check complete, no warnings found.\n" {
+		t.Errorf("BUILDKIT_DOCKERFILE_CHECK=skip=all: exit %d, stdout %q\n%s", r.Code, r.Stdout, r.Stderr)
+	}
+	r = g.Run(t, dir, "build", "--build-arg", "BUILDKIT_DOCKERFILE_CHECK=error=true", "-f", filepath.Join(dir, "two.Dockerfile"), ".")
+	if r.Code != 1 || !strings.Contains(r.Stderr, "lint violation found for rules: JSONArgsRecommended (--build-arg BUILDKIT_DOCKERFILE_CHECK sets error=true)") {
+		t.Errorf("BUILDKIT_DOCKERFILE_CHECK=error=true: exit %d\n%s", r.Code, r.Stderr)
+	}
+	r = g.Run(t, dir, "build", "--check", "--build-arg", "BUILDKIT_DOCKERFILE_CHECK=error=maybe", ".")
+	if r.Code != 2 || !strings.Contains(r.Stderr, "invalid --build-arg BUILDKIT_DOCKERFILE_CHECK=error=maybe") {
+		t.Errorf("BUILDKIT_DOCKERFILE_CHECK=error=maybe: exit %d\n%s", r.Code, r.Stderr)
+	}
 }
 
 // TestBuildCallOutlineTargets: --call outline and --call targets print
@@ -154,9 +169,15 @@ func TestBuildAnnotations(t *testing.T) {
 	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox\nLABEL a=b\n"})
 	ref := reg + "/test/annotated:v1"
 	iid := filepath.Join(t.TempDir(), "iid")
-	g.Must(t, dir, "build", "--iidfile", iid, "--output", "type=registry,name="+ref,
+	r := g.Must(t, dir, "build", "--progress=plain", "--iidfile", iid, "--output", "type=registry,name="+ref,
 		"--annotation", "org.opencontainers.image.description=hello world",
 		"--annotation", "manifest,manifest[linux/"+runtime.GOARCH+"]:com.example.k=v", ".")
+	// type=registry pushes as --push does, and says so.
+	if exp := findStep(r.Stderr, "exporting to image"); exp == nil || !slices.ContainsFunc(exp.lines, func(l string) bool {
+		return strings.HasPrefix(l, "pushed "+ref+" ")
+	}) {
+		t.Errorf("type=registry: no \"pushed %s\" line in the export step:\n%s", ref, r.Stderr)
+	}
 	want := map[string]string{"org.opencontainers.image.description": "hello world", "com.example.k": "v"}
 	d, err := os.ReadFile(iid)
 	if err != nil {

@@ -167,3 +167,32 @@ COPY --from=bad /etc/passwd /b
 		t.Errorf("the full error does not follow:\n%s", r.Stderr)
 	}
 }
+
+// TestPlainProgressBuildChecks: the build checks' warnings read as in a
+// BuildKit log: "#1 WARN: RULE: MESSAGE (line N)" in the block of the
+// Dockerfile's step (which ends as it did), and buildx's summary after
+// the steps, one " - RULE: MESSAGE (line N)" each.
+func TestPlainProgressBuildChecks(t *testing.T) {
+	g := newGorae(t)
+	dir := t.TempDir()
+	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox as base\nENV A b\nRUN true\n"})
+	r := g.Must(t, dir, "build", "--progress=plain", ".")
+	fromAs := "FromAsCasing: 'as' and 'FROM' keywords' casing do not match (line 1)"
+	legacy := `LegacyKeyValueFormat: "ENV key=value" should be used instead of legacy "ENV key value" format (line 2)`
+	def := grepStep(r.Stderr, "1")
+	for _, want := range []string{"#1 WARN: " + fromAs, "#1 WARN: " + legacy} {
+		if !slices.Contains(def, want) {
+			t.Errorf("step #1 lacks %q:\n%s", want, strings.Join(def, "\n"))
+		}
+	}
+	if len(def) == 0 || !strings.HasPrefix(def[len(def)-1], "#1 DONE ") || !strings.HasPrefix(def[0], "#1 [internal] load build definition from Dockerfile") {
+		t.Errorf("step #1 does not read as a step:\n%s", strings.Join(def, "\n"))
+	}
+	summary := "\n 2 warnings found (gorae build --check explains them):\n - " + fromAs + "\n - " + legacy + "\nbuilt sha256:"
+	if !strings.Contains(r.Stderr, summary) {
+		t.Errorf("no buildx summary %q at the end:\n%s", summary, r.Stderr)
+	}
+	if strings.Contains(r.Stderr, "WARNING: Dockerfile") {
+		t.Errorf("a build check is also printed as a WARNING line:\n%s", r.Stderr)
+	}
+}
