@@ -16,12 +16,14 @@ import (
 )
 
 // A filesystem with less free space than lowSpace (or 1/20 of its size,
-// if smaller), less than 1/200 of its size, or fewer free inodes than lowInodes counts as full when a
+// if smaller), less than 1/200 of its size (but never more than
+// lowShare), or fewer free inodes than lowInodes counts as full when a
 // step fails on it: whatever error the step saw (ENOSPC, EIO from
 // overlayfs, a command that printed its own message and exited 1), a
 // full disk is the likely cause and the first thing to fix.
 const (
 	lowSpace  = 16 << 20
+	lowShare  = 64 << 20 // so that a big disk 99.6% full is not "full"
 	lowInodes = 1000
 )
 
@@ -146,7 +148,7 @@ func fullAt(err error, root, d string) *DiskFullError {
 
 // low reports whether the filesystem counts as full.
 func (e *DiskFullError) low() bool {
-	return e.Total > 0 && (e.Avail < min(lowSpace, e.Total/20) || e.Avail < e.Total/200 || e.Inodes)
+	return e.Total > 0 && (e.Avail < min(lowSpace, e.Total/20) || e.Avail < min(e.Total/200, lowShare) || e.Inodes)
 }
 
 func sameFS(a, b string) bool {
