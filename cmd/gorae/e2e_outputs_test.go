@@ -133,7 +133,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown stage", "FROM busybox\nCOPY --from=nope /a /a\n", nil, 1, "nope"},
 		{"unknown target", "FROM busybox AS a\n", []string{"--target", "b"}, 1, "b"},
 		{"bad flag", "FROM busybox\n", []string{"--no-such-flag"}, 2, "unknown flag"},
-		{"bad output", "FROM busybox\n", []string{"--output", "type=zip"}, 1, "zip"},
+		{"bad output", "FROM busybox\n", []string{"--output", "type=zip"}, 2, "zip"},
 		{"unreachable registry", "FROM 127.0.0.1:1/nothing:latest\n", nil, 1, "127.0.0.1:1"},
 	}
 	for _, c := range cases {
