@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/gitsource"
@@ -231,6 +232,8 @@ func extractContext(ctx context.Context, r *root.Root, in io.Reader) (string, er
 	}
 	final := filepath.Join(r.Dir, "contexts", hex.EncodeToString(h.Sum(nil)))
 	if _, err := os.Lstat(final); err == nil {
+		now := time.Now() // last used, for gorae prune --filter until= and --keep-storage
+		os.Chtimes(final, now, now)
 		return final, nil
 	}
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {

@@ -102,7 +102,12 @@ func DiskUsage(ctx context.Context, root *root.Root) (*DiskUse, error) {
 		explains.Count++
 		explains.Size += x.size
 	}
-	du.Kinds = []KindUse{blobs, snaps, mounts, records, explains}
+	sources := KindUse{Kind: "git and remote contexts"}
+	for _, x := range inv.sources {
+		sources.Count++
+		sources.Size += x.size
+	}
+	du.Kinds = []KindUse{blobs, snaps, mounts, records, explains, sources}
 	du.Reclaimable = inv.plan(policy{})
 	return du, nil
 }

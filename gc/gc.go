@@ -44,7 +44,7 @@ func apply(root *root.Root, inv *inventory, trash string) (int64, error) {
 		switch it.kind {
 		case kindBlob:
 			err = root.Content.Remove(v1.Hash{Algorithm: "sha256", Hex: it.name})
-		case kindChain, kindMount, kindStale, kindExplain:
+		case kindChain, kindMount, kindStale, kindExplain, kindSource:
 			n++
 			err = os.Rename(it.path, filepath.Join(trash, strconv.Itoa(n)))
 			if err != nil {
@@ -70,7 +70,7 @@ func apply(root *root.Root, inv *inventory, trash string) (int64, error) {
 			del(it)
 		}
 	}
-	for _, l := range [][]*item{inv.locks, inv.mounts, inv.stale, inv.explains} {
+	for _, l := range [][]*item{inv.locks, inv.mounts, inv.stale, inv.explains, inv.sources} {
 		for _, it := range l {
 			del(it)
 		}

@@ -18,6 +18,7 @@ const (
 	kindLock                    // snapshots/<chainID>.lock
 	kindStale                   // leftovers of a killed process: .tmp-*, .new-*
 	kindExplain                 // explain/<target>: what --explain compares against
+	kindSource                  // git/repos/*, git/checkouts/*, contexts/*: fetched sources, fetched again on demand
 )
 
 // item is one removable thing in the root. Records reference blobs,
@@ -48,6 +49,9 @@ type inventory struct {
 	// explains are --explain's records, one per build target; nothing
 	// references them, so only --all, until and keep remove them.
 	explains []*item
+	// sources are git repositories and checkouts and extracted remote
+	// contexts: like explain records, removed by --all, until and keep.
+	sources []*item
 	// fixed is data GC never removes: active snapshots of running
 	// builds, the image store, the stat cache.
 	fixed int64
@@ -82,7 +86,7 @@ type policy struct {
 
 // each calls fn for every item.
 func (inv *inventory) each(fn func(*item)) {
-	for _, l := range [][]*item{inv.records, inv.mounts, inv.locks, inv.stale, inv.explains} {
+	for _, l := range [][]*item{inv.records, inv.mounts, inv.locks, inv.stale, inv.explains, inv.sources} {
 		for _, it := range l {
 			fn(it)
 		}
@@ -145,7 +149,7 @@ func (inv *inventory) remove(it *item) int64 {
 // record references; then, by p, everything (all), what was last used
 // before p.until, and the least recently used data until the build cache
 // (see cache) is at most p.keep bytes: records (with the blobs only they
-// reference), explain records, chains and cache mounts first, a named image's unpacked chains (which
+// reference), explain records, fetched sources, chains and cache mounts first, a named image's unpacked chains (which
 // can be unpacked again) only after all of those.
 func (inv *inventory) plan(p policy) int64 {
 	var freed int64
@@ -165,7 +169,7 @@ func (inv *inventory) plan(p policy) int64 {
 		freed += inv.remove(it)
 	}
 	if p.all {
-		for _, l := range [][]*item{inv.records, inv.mounts, inv.explains} {
+		for _, l := range [][]*item{inv.records, inv.mounts, inv.explains, inv.sources} {
 			for _, it := range l {
 				freed += inv.remove(it)
 			}
@@ -203,11 +207,12 @@ func (inv *inventory) plan(p policy) int64 {
 	return freed
 }
 
-// candidates lists the records, cache mounts, explain records and chains
+// candidates lists the records, cache mounts, explain records, fetched
+// sources and chains
 // still kept, least recently used first, named images' chains last.
 func (inv *inventory) candidates() []*item {
 	var out []*item
-	for _, l := range [][]*item{inv.records, inv.mounts, inv.explains} {
+	for _, l := range [][]*item{inv.records, inv.mounts, inv.explains, inv.sources} {
 		for _, it := range l {
 			if !it.gone {
 				out = append(out, it)

@@ -60,6 +60,9 @@ func sizes(root *root.Root, exclusive bool) (*inventory, error) {
 	if err := scanExplains(root, inv, sz); err != nil {
 		return nil, err
 	}
+	if err := scanSources(root, inv, sz); err != nil {
+		return nil, err
+	}
 	files, err := root.Cache.Files()
 	if err != nil {
 		return nil, err
@@ -67,7 +70,7 @@ func sizes(root *root.Root, exclusive bool) (*inventory, error) {
 	for _, fi := range files {
 		inv.records = append(inv.records, &item{kind: kindRecord, name: fi.Name(), size: sz.file(fi), used: fi.ModTime()})
 	}
-	for _, d := range []string{"store", "statcache", "git", "contexts"} {
+	for _, d := range []string{"store", "statcache"} {
 		inv.fixed += sz.tree(filepath.Join(root.Dir, d))
 	}
 	saveSizeMemo(root, inv, memo, exclusive)
@@ -250,6 +253,37 @@ func scanExplains(root *root.Root, inv *inventory, sz *sizer) error {
 			continue
 		}
 		inv.explains = append(inv.explains, &item{kind: kindExplain, name: e.Name(), path: p, size: sz.tree(p), used: fi.ModTime()})
+	}
+	return nil
+}
+
+// scanSources lists the fetched sources: git/repos/<remote> (bare
+// repositories), git/checkouts/<key> and contexts/<sha256> (extracted
+// remote contexts), each last used at its directory's mtime (gitsource
+// and the builder touch what they reuse). Lock files and the empty
+// context stay.
+func scanSources(root *root.Root, inv *inventory, sz *sizer) error {
+	for _, d := range []string{"git/repos", "git/checkouts", "contexts"} {
+		dir := filepath.Join(root.Dir, d)
+		ents, err := os.ReadDir(dir)
+		if os.IsNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("list %s: %w", d, err)
+		}
+		for _, e := range ents {
+			p := filepath.Join(dir, e.Name())
+			fi, err := e.Info()
+			if err != nil {
+				continue
+			}
+			if !e.IsDir() || (d == "contexts" && e.Name() == "empty") {
+				inv.fixed += sz.file(fi)
+				continue
+			}
+			inv.sources = append(inv.sources, &item{kind: kindSource, name: d + "/" + e.Name(), path: p, size: sz.tree(p), used: fi.ModTime()})
+		}
 	}
 	return nil
 }

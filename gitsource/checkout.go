@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // Options of a checkout.
@@ -55,6 +56,7 @@ func (o Options) keep(r *Resolved) bool { return o.KeepGitDir && r.URL.Subdir ==
 func (c *Client) Checkout(ctx context.Context, r *Resolved, o Options) (string, error) {
 	final := filepath.Join(c.Dir, "checkouts", Key(r, o))
 	if _, err := os.Lstat(final); err == nil {
+		touch(final)
 		return final, nil
 	}
 	for _, d := range []string{filepath.Join(c.Dir, "checkouts"), filepath.Join(c.Dir, "repos")} {
@@ -103,6 +105,7 @@ func remoteName(remote string) string {
 // gets, so that an annotated tag stays annotated (git describe).
 func (c *Client) fetch(ctx context.Context, r *Resolved, tag bool) (string, error) {
 	bare := filepath.Join(c.Dir, "repos", remoteName(r.URL.Remote))
+	touch(bare)
 	g := git{gitDir: bare, dir: c.Dir, sshSock: c.SSHAuthSock}
 	if _, err := os.Stat(filepath.Join(bare, "HEAD")); err != nil {
 		if err := c.initBare(ctx, bare, r.URL.Remote); err != nil {
@@ -309,4 +312,12 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 		}()
 		return nil, context.Cause(ctx)
 	}
+}
+
+// touch marks a checkout or repository as used now: gorae's garbage
+// collection (prune --filter until=, --keep-storage, automatic GC) removes
+// the least recently used first. A missing p is left missing.
+func touch(p string) {
+	now := time.Now()
+	os.Chtimes(p, now, now)
 }
