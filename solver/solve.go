@@ -2,6 +2,7 @@ package solver
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
 	"sync"
@@ -25,6 +26,14 @@ func Solve[R any](ctx context.Context, roots []*Vertex[R], c Cache[R], o Options
 		return nil, err
 	}
 	if err := computeKeys(ctx, order); err != nil {
+		// The vertex whose key failed (a download, a git ref) shows as a
+		// failed step, as one whose Exec failed.
+		var ve *VertexError
+		if o.Events != nil && errors.As(err, &ve) && ctx.Err() == nil {
+			now := time.Now()
+			o.Events(Event{Vertex: ve.Vertex, Status: Started, Time: now})
+			o.Events(Event{Vertex: ve.Vertex, Status: Failed, Err: ve.Err, Time: now})
+		}
 		return nil, err
 	}
 	if o.Keys != nil {

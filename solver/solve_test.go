@@ -260,12 +260,26 @@ func TestCacheHitSkipsSubtree(t *testing.T) {
 func TestCacheKeyErrorStopsBeforeExec(t *testing.T) {
 	bad := &op{name: "bad", keyErr: errors.New("no such file")}
 	other := &op{name: "other"}
-	_, err := Solve(t.Context(), []*Vertex[string]{vtx(&op{name: "root"}, vtx(bad), vtx(other))}, nil, Options{})
+	var events []string
+	_, err := Solve(t.Context(), []*Vertex[string]{vtx(&op{name: "root"}, vtx(bad), vtx(other))}, nil, Options{
+		Events: func(e Event) {
+			ev := fmt.Sprintf("%s %v", e.Vertex, e.Status)
+			if e.Err != nil {
+				ev += ": " + e.Err.Error()
+			}
+			events = append(events, ev)
+		},
+	})
 	if err == nil || err.Error() != "bad: no such file" {
 		t.Errorf("error %v", err)
 	}
 	if other.runs.Load() != 0 {
 		t.Error("an op ran although a key could not be computed")
+	}
+	// The progress shows the vertex whose key failed as a failed step.
+	want := []string{fmt.Sprintf("bad %v", Started), fmt.Sprintf("bad %v: no such file", Failed)}
+	if !slices.Equal(events, want) {
+		t.Errorf("events %q, want %q", events, want)
 	}
 }
 
