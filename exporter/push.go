@@ -190,33 +190,9 @@ func (r Registry) lazy(img v1.Image, dst name.Repository) v1.Image {
 	if r.Lazy == nil {
 		return img
 	}
-	return lazyMountable{Image: img, lazy: r.Lazy, registry: dst.RegistryStr()}
-}
-
-type lazyMountable struct {
-	v1.Image
-	lazy     func(d v1.Hash) (name.Repository, bool)
-	registry string
-}
-
-func (m lazyMountable) Layers() ([]v1.Layer, error) {
-	ls, err := m.Image.Layers()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]v1.Layer, len(ls))
-	for i, l := range ls {
-		out[i] = l
-		if _, ok := l.(*remote.MountableLayer); ok {
-			continue
-		}
-		d, err := l.Digest()
-		if err != nil {
-			continue
-		}
-		if repo, ok := m.lazy(d); ok && repo.RegistryStr() == m.registry {
-			out[i] = &remote.MountableLayer{Layer: l, Reference: repo.Digest(d.String())}
-		}
-	}
-	return out, nil
+	reg := dst.RegistryStr()
+	return registry.MountFrom(img, func(d v1.Hash) (name.Repository, bool) {
+		repo, ok := r.Lazy(d)
+		return repo, ok && repo.RegistryStr() == reg
+	})
 }

@@ -1,14 +1,15 @@
 package remotecache
 
 import (
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/gorae/gorae/content"
+	"github.com/gorae/gorae/registry"
 )
 
-// mountableImage marks layers that came from a registry cache as
-// mountable from it (remote.Write mounts them when pushing to the same
-// registry instead of uploading).
+// mountableImage is an image whose layers that came from a registry
+// cache are mountable from it (registry.MountFrom); RecordLazy knows it
+// by its type.
 type mountableImage struct {
 	v1.Image
 	rc *Cache
@@ -21,7 +22,7 @@ func (r *Cache) Mountable(img v1.Image) v1.Image {
 	if r == nil {
 		return img
 	}
-	return mountableImage{Image: img, rc: r}
+	return mountableImage{Image: registry.MountFrom(img, r.registryRepo), rc: r}
 }
 
 // RecordLazy records the layers of img, if it is Mountable, that are
@@ -34,23 +35,14 @@ func RecordLazy(c *content.Store, img v1.Image, image string) error {
 	return nil
 }
 
-func (m mountableImage) Layers() ([]v1.Layer, error) {
-	ls, err := m.Image.Layers()
-	if err != nil {
-		return nil, err
+// registryRepo is the registry repository a --cache-from blob d came
+// from; blobs of a local-layout cache have none.
+func (r *Cache) registryRepo(d v1.Hash) (name.Repository, bool) {
+	src, ok := r.blobs[d]
+	if !ok || src.dir != "" {
+		return name.Repository{}, false
 	}
-	out := make([]v1.Layer, len(ls))
-	for i, l := range ls {
-		out[i] = l
-		d, err := l.Digest()
-		if err != nil {
-			continue
-		}
-		if src, ok := m.rc.blobs[d]; ok && src.dir == "" {
-			out[i] = &remote.MountableLayer{Layer: l, Reference: src.repo.Digest(d.String())}
-		}
-	}
-	return out, nil
+	return src.repo, true
 }
 
 // recordLazy records every layer of the image that is not local but comes

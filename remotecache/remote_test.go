@@ -270,7 +270,7 @@ func TestMountSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ls, err := mountableImage{Image: img, rc: rc}.Layers()
+	ls, err := rc.Mountable(img).Layers()
 	if err != nil {
 		t.Fatal(err)
 	}
