@@ -76,20 +76,12 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, badFlag(err)
 	}
-	res, err := newImageContexts(&images.Resolver{Root: root, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress, Outside: root.Outside}, root, imageCtx)
+	fo, err := convertOptions(root, o, imageCtx, name, dockerfile, excludes, platform)
 	if err != nil {
 		return nil, err
 	}
-	named := map[string]bool{}
-	for k := range o.Contexts {
-		named[k] = true
-	}
-	conv, err := frontend.Convert(ctx, frontend.Options{
-		File: name, Source: dockerfile, BuildArgs: o.BuildArgs, Target: o.Target,
-		Platform: platform, PlatformImplicit: o.Platform == "", BuildPlatform: images.HostPlatform(), Excludes: excludes,
-		Contexts: named, Labels: o.Labels, Resolver: stepResolver{res, o.Progress}, Run: o.Run,
-		Warn: lint.warn,
-	})
+	fo.Warn = lint.warn
+	conv, err := frontend.Convert(ctx, fo)
 	lint.flush()
 	if err != nil {
 		return nil, err
@@ -285,4 +277,23 @@ func once(warn func(string, ...any)) func(string) {
 			warn("%s", msg)
 		}
 	}
+}
+
+// convertOptions are the frontend options for o's Dockerfile (src, named
+// name), with the base image resolver of a build (image build contexts
+// first): what a build and `--call check` convert alike.
+func convertOptions(r *root.Root, o Options, imageCtx map[string]string, name string, src []byte, excludes []string, platform v1.Platform) (frontend.Options, error) {
+	res, err := newImageContexts(&images.Resolver{Root: r, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress, Outside: r.Outside}, r, imageCtx)
+	if err != nil {
+		return frontend.Options{}, err
+	}
+	named := map[string]bool{}
+	for k := range o.Contexts {
+		named[k] = true
+	}
+	return frontend.Options{
+		File: name, Source: src, BuildArgs: o.BuildArgs, Target: o.Target,
+		Platform: platform, PlatformImplicit: o.Platform == "", BuildPlatform: images.HostPlatform(), Excludes: excludes,
+		Contexts: named, Labels: o.Labels, Resolver: stepResolver{res, o.Progress}, Run: o.Run,
+	}, nil
 }

@@ -57,28 +57,20 @@ func Check(ctx context.Context, r *root.Root, o Options) (*CheckResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	resolver, err := newImageContexts(&images.Resolver{Root: r, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress, Outside: r.Outside}, r, imageCtx)
+	fo, err := convertOptions(r, o, imageCtx, name, src, excludes, platform)
 	if err != nil {
 		return nil, err
 	}
-	named := map[string]bool{}
-	for k := range o.Contexts {
-		named[k] = true
-	}
+	fo.AllStages = o.Target == ""
 	res := &CheckResult{File: name, Source: src}
-	_, res.Err = frontend.Convert(ctx, frontend.Options{
-		File: name, Source: src, BuildArgs: o.BuildArgs, Target: o.Target,
-		Platform: platform, PlatformImplicit: o.Platform == "", BuildPlatform: images.HostPlatform(), Excludes: excludes,
-		Contexts: named, Labels: o.Labels, Run: o.Run, AllStages: o.Target == "",
-		Resolver: stepResolver{resolver, o.Progress},
-		Warn: func(w frontend.Warning) {
-			if w.Rule != "" {
-				res.Warnings = append(res.Warnings, w)
-			} else if o.Progress != nil {
-				o.Progress.Warnf("%s", w.Msg)
-			}
-		},
-	})
+	fo.Warn = func(w frontend.Warning) {
+		if w.Rule != "" {
+			res.Warnings = append(res.Warnings, w)
+		} else if o.Progress != nil {
+			o.Progress.Warnf("%s", w.Msg)
+		}
+	}
+	_, res.Err = frontend.Convert(ctx, fo)
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}
