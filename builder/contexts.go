@@ -49,6 +49,17 @@ func IsNamedImageContext(v string) bool {
 	return strings.HasPrefix(v, "docker-image://") || strings.HasPrefix(v, "oci-layout://")
 }
 
+// urlError is err from fetching the context at v, after label and v's
+// URL (credentials redacted), naming the URL once: an error that starts
+// with it already gets only the label.
+func urlError(label, v string, err error) error {
+	u := gitsource.Redact(v)
+	if strings.HasPrefix(err.Error(), u) {
+		return fmt.Errorf("%s%w", label, err)
+	}
+	return fmt.Errorf("%s%s: %w", label, u, err)
+}
+
 func isHTTP(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
 }
@@ -76,10 +87,7 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		case gitsource.IsGit(v) || isHTTP(v):
 			dir, err := fetchContext(ctx, r, o, v, nil)
 			if err != nil {
-				if u := gitsource.Redact(v); !strings.HasPrefix(err.Error(), u) {
-					return o, nil, fmt.Errorf("--build-context %s=%s: %w", name, u, err)
-				}
-				return o, nil, fmt.Errorf("--build-context %s=%w", name, err)
+				return o, nil, urlError("--build-context "+name+"=", v, err)
 			}
 			named[name] = dir
 		}
@@ -117,10 +125,7 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		if o.ContextDir == StdinContext {
 			return o, nil, fmt.Errorf("build context from standard input: %w", err)
 		}
-		if u := gitsource.Redact(o.ContextDir); !strings.HasPrefix(err.Error(), u) {
-			return o, nil, fmt.Errorf("build context %s: %w", u, err)
-		}
-		return o, nil, fmt.Errorf("build context %w", err)
+		return o, nil, urlError("build context ", o.ContextDir, err)
 	}
 	from := "build context " + gitsource.Redact(o.ContextDir)
 	if o.ContextDir == StdinContext {
