@@ -56,33 +56,77 @@ func ParseAnnotation(s string) ([]Annotation, error) {
 	return out, nil
 }
 
-// manifestAnnotations are the annotations the image manifest gets on
-// platform p. gorae builds one platform's image manifest and no index, so
-// an index or descriptor annotation has nowhere to go: that is an error
-// (buildx says the same of a single-platform build on Docker's driver),
-// as is a platform the build does not make (BuildKit's "no platform
-// found").
-func manifestAnnotations(as []Annotation, p v1.Platform) (map[string]string, error) {
-	var out map[string]string
+// indexAnnotations are the --annotation values by where they go.
+type indexAnnotations struct {
+	manifest   map[string]map[string]string // platform → its manifest's
+	descriptor map[string]map[string]string // platform → its descriptor's in the index
+	index      map[string]string            // the index's own
+}
+
+// planAnnotations sorts the annotations by destination for a build of
+// plats. A single-platform build makes one image manifest and no index,
+// so an index or descriptor annotation has nowhere to go: that is an
+// error (buildx says the same of a single-platform build on Docker's
+// driver). A multi-platform build takes manifest (on each platform's
+// manifest, or the one in brackets), manifest-descriptor (on its
+// descriptor in the index) and index. A platform the build does not make
+// is BuildKit's "no platform found" error.
+func planAnnotations(as []Annotation, plats []v1.Platform) (indexAnnotations, error) {
+	out := indexAnnotations{manifest: map[string]map[string]string{}, descriptor: map[string]map[string]string{}}
 	for _, a := range as {
-		if a.Type != "" && a.Type != "manifest" {
-			return nil, &FlagError{Flag: "--annotation", Msg: fmt.Sprintf("%s:%s: gorae builds a single-platform image manifest, with no index or descriptor to carry this annotation; use manifest:%s (the default) instead", a.Type, a.Key, a.Key)}
-		}
-		if a.Platform != "" {
-			ap, err := images.ParsePlatform(a.Platform)
-			if err != nil {
-				return nil, &FlagError{Flag: "--annotation", Msg: err.Error()}
+		switch {
+		case a.Type == "" || a.Type == "manifest":
+		case a.Type == "manifest-descriptor" && len(plats) > 1:
+		case a.Type == "index" && len(plats) > 1:
+			if a.Platform != "" {
+				return out, &FlagError{Flag: "--annotation", Msg: fmt.Sprintf("index[%s]:%s: an index annotation takes no platform", a.Platform, a.Key)}
 			}
-			if ap.OS != p.OS || ap.Architecture != p.Architecture || (ap.Variant != "" && ap.Variant != p.Variant) {
-				return nil, &FlagError{Flag: "--annotation", Msg: fmt.Sprintf("no platform %s found in source: the build makes %s", a.Platform, platformString(p))}
+			if out.index == nil {
+				out.index = map[string]string{}
 			}
+			out.index[a.Key] = a.Value
+			continue
+		case len(plats) > 1:
+			return out, &FlagError{Flag: "--annotation", Msg: fmt.Sprintf("%s:%s: gorae writes no descriptor for the index itself; use index:%s, manifest-descriptor:%s or manifest:%s", a.Type, a.Key, a.Key, a.Key, a.Key)}
+		default:
+			return out, &FlagError{Flag: "--annotation", Msg: fmt.Sprintf("%s:%s: gorae builds a single-platform image manifest, with no index or descriptor to carry this annotation; use manifest:%s (the default) instead", a.Type, a.Key, a.Key)}
 		}
-		if out == nil {
-			out = map[string]string{}
+		dst := out.manifest
+		if a.Type == "manifest-descriptor" {
+			dst = out.descriptor
 		}
-		out[a.Key] = a.Value
+		matched := false
+		for _, p := range plats {
+			if a.Platform != "" {
+				ap, err := images.ParsePlatform(a.Platform)
+				if err != nil {
+					return out, &FlagError{Flag: "--annotation", Msg: err.Error()}
+				}
+				if ap.OS != p.OS || ap.Architecture != p.Architecture || (ap.Variant != "" && ap.Variant != p.Variant) {
+					continue
+				}
+			}
+			matched = true
+			ps := platformString(p)
+			if dst[ps] == nil {
+				dst[ps] = map[string]string{}
+			}
+			dst[ps][a.Key] = a.Value
+		}
+		if !matched {
+			return out, &FlagError{Flag: "--annotation", Msg: fmt.Sprintf("no platform %s found in source: the build makes %s", a.Platform, platformList(plats))}
+		}
 	}
 	return out, nil
+}
+
+// platformList is "linux/amd64, linux/arm64".
+func platformList(plats []v1.Platform) string {
+	s := make([]string, len(plats))
+	for i, p := range plats {
+		s[i] = platformString(p)
+	}
+	return strings.Join(s, ", ")
 }
 
 func platformString(p v1.Platform) string {

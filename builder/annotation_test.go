@@ -32,21 +32,40 @@ func TestParseAnnotation(t *testing.T) {
 	}
 }
 
-func TestManifestAnnotations(t *testing.T) {
+func TestPlanAnnotations(t *testing.T) {
 	amd := v1.Platform{OS: "linux", Architecture: "amd64"}
-	got, err := manifestAnnotations([]Annotation{{Key: "a", Value: "1"}, {Type: "manifest", Platform: "linux/amd64", Key: "b", Value: "2"}}, amd)
-	if err != nil || !reflect.DeepEqual(got, map[string]string{"a": "1", "b": "2"}) {
-		t.Errorf("manifestAnnotations = %v, %v", got, err)
+	arm := v1.Platform{OS: "linux", Architecture: "arm64"}
+	one := []v1.Platform{amd}
+	got, err := planAnnotations([]Annotation{{Key: "a", Value: "1"}, {Type: "manifest", Platform: "linux/amd64", Key: "b", Value: "2"}}, one)
+	if err != nil || !reflect.DeepEqual(got.manifest["linux/amd64"], map[string]string{"a": "1", "b": "2"}) {
+		t.Errorf("planAnnotations = %v, %v", got, err)
 	}
-	if got, err := manifestAnnotations(nil, amd); got != nil || err != nil {
+	if got, err := planAnnotations(nil, one); len(got.manifest) != 0 || err != nil {
 		t.Errorf("no annotations: %v, %v", got, err)
 	}
 	for _, a := range []Annotation{{Type: "index", Key: "k"}, {Type: "manifest-descriptor", Key: "k"}, {Type: "index-descriptor", Key: "k"}} {
-		if _, err := manifestAnnotations([]Annotation{a}, amd); err == nil || !strings.Contains(err.Error(), "single-platform image manifest") {
+		if _, err := planAnnotations([]Annotation{a}, one); err == nil || !strings.Contains(err.Error(), "single-platform image manifest") {
 			t.Errorf("%s annotation: %v", a.Type, err)
 		}
 	}
-	if _, err := manifestAnnotations([]Annotation{{Type: "manifest", Platform: "linux/arm64", Key: "k"}}, amd); err == nil || !strings.Contains(err.Error(), "no platform linux/arm64 found in source") {
+	if _, err := planAnnotations([]Annotation{{Type: "manifest", Platform: "linux/arm64", Key: "k"}}, one); err == nil || !strings.Contains(err.Error(), "no platform linux/arm64 found in source") {
 		t.Errorf("other platform: %v", err)
+	}
+
+	two := []v1.Platform{amd, arm}
+	got, err = planAnnotations([]Annotation{
+		{Key: "all", Value: "1"}, {Type: "manifest", Platform: "linux/arm64", Key: "arm", Value: "2"},
+		{Type: "manifest-descriptor", Key: "d", Value: "3"}, {Type: "index", Key: "i", Value: "4"},
+	}, two)
+	want := indexAnnotations{
+		manifest:   map[string]map[string]string{"linux/amd64": {"all": "1"}, "linux/arm64": {"all": "1", "arm": "2"}},
+		descriptor: map[string]map[string]string{"linux/amd64": {"d": "3"}, "linux/arm64": {"d": "3"}},
+		index:      map[string]string{"i": "4"},
+	}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("two platforms: %+v, %v", got, err)
+	}
+	if _, err := planAnnotations([]Annotation{{Type: "index-descriptor", Key: "k"}}, two); err == nil || !strings.Contains(err.Error(), "use index:k") {
+		t.Errorf("index-descriptor: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +20,6 @@ import (
 	"github.com/gorae/gorae/explain"
 	"github.com/gorae/gorae/frontend"
 	"github.com/gorae/gorae/gc"
-	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/remotecache"
@@ -30,9 +30,10 @@ import (
 
 // Result describes a finished build.
 type Result struct {
-	Image        v1.Image
-	Digest       v1.Hash // manifest digest
-	ConfigDigest v1.Hash // image id, as docker shows it
+	Image        v1.Image      // the image of a single-platform build
+	Index        v1.ImageIndex // the index of a multi-platform build
+	Digest       v1.Hash       // manifest (or index) digest
+	ConfigDigest v1.Hash       // image id, as docker shows it; none for an index
 	Names        []string
 }
 
@@ -64,24 +65,24 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, badFlag(fmt.Errorf("invalid --compression: %w", err))
 	}
-	platform, err := images.ParsePlatform(o.Platform)
+	plats, err := images.ParsePlatforms(o.Platforms)
 	if err != nil {
 		return nil, badFlag(err)
 	}
-	annotations, err := manifestAnnotations(o.Annotations, platform)
+	anns, err := planAnnotations(o.Annotations, plats)
 	if err != nil {
 		return nil, err
 	}
-	tg, err := parseTargets(o)
+	tg, err := parseTargets(o, len(plats))
 	if err != nil {
 		return nil, badFlag(err)
 	}
-	fo, err := convertOptions(root, o, imageCtx, name, dockerfile, excludes, platform)
+	fo, err := convertOptions(root, o, imageCtx, name, dockerfile, excludes, plats[0], len(plats) > 1)
 	if err != nil {
 		return nil, err
 	}
 	fo.Warn = lint.warn
-	conv, err := frontend.Convert(ctx, fo)
+	convs, err := convertPlatforms(ctx, fo, plats)
 	lint.flush()
 	if err != nil {
 		return nil, err
@@ -118,17 +119,12 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		Git: gitClient(root, o),
 	}
 	defer env.Close()
-	roots := []*graph.Node{conv.Root}
-	for _, h := range conv.History {
-		if h.Node != nil {
-			roots = append(roots, h.Node)
-		}
-	}
+	roots, first := platformRoots(convs)
 	vs, err := env.Vertices(roots)
 	if err != nil {
 		return nil, err
 	}
-	filter, err := noCacheStages(o.NoCacheFilter, conv.Names)
+	filter, err := noCacheStages(o.NoCacheFilter, convs[0].Names)
 	if err != nil {
 		return nil, err
 	}
@@ -148,22 +144,8 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	for { // again only when a --cache-from blob proved corrupt (bc.retry)
 		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Events: xp.Events(o.Progress.Event), Keys: bc.setKeys})
 		if err == nil {
-			byNode := map[string]*ops.State{}
-			for i, n := range roots {
-				byNode[n.Digest()] = states[i]
-			}
 			exp := o.Progress.Step("exporting to image")
-			var img v1.Image
-			img, err = assemble(root.Content, assembly{
-				config: conv.Config, history: conv.History, final: states[0],
-				states: byNode, docker: o.Docker, epoch: o.Epoch, annotations: annotations,
-			})
-			if err == nil {
-				img, err = bc.withCacheExtras(img, states[0], o.CacheTo)
-			}
-			if err == nil {
-				out, err = finish(ctx, root, img, tg, o)
-			}
+			out, err = export(ctx, root, exportInput{o: o, tg: tg, bc: bc, convs: convs, plats: plats, anns: anns, roots: roots, states: states, first: first})
 			exp.End(err)
 		}
 		if !bc.retry(err, o.Progress.Warnf) {
@@ -173,7 +155,11 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := exportCaches(ctx, root, o, bc, states[0]); err != nil {
+	finals := make([]*ops.State, len(first))
+	for i, f := range first {
+		finals[i] = states[f]
+	}
+	if err := exportCaches(ctx, root, o, bc, finals); err != nil {
 		return nil, err
 	}
 	if err := xp.Save(); err != nil {
@@ -256,7 +242,7 @@ func stepSlots(jobs int) int {
 // explainTarget is what --explain compares a build with: the last build
 // of the same context, Dockerfile, --target and platform.
 func explainTarget(o Options) explain.Target {
-	platform := o.Platform
+	platform := strings.Join(o.Platforms, ",")
 	if platform == "" {
 		p := images.HostPlatform()
 		platform = p.OS + "/" + p.Architecture
@@ -282,7 +268,7 @@ func once(warn func(string, ...any)) func(string) {
 // convertOptions are the frontend options for o's Dockerfile (src, named
 // name), with the base image resolver of a build (image build contexts
 // first): what a build and `--call check` convert alike.
-func convertOptions(r *root.Root, o Options, imageCtx map[string]string, name string, src []byte, excludes []string, platform v1.Platform) (frontend.Options, error) {
+func convertOptions(r *root.Root, o Options, imageCtx map[string]string, name string, src []byte, excludes []string, platform v1.Platform, multi bool) (frontend.Options, error) {
 	res, err := newImageContexts(&images.Resolver{Root: r, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress, Outside: r.Outside}, r, imageCtx)
 	if err != nil {
 		return frontend.Options{}, err
@@ -293,7 +279,7 @@ func convertOptions(r *root.Root, o Options, imageCtx map[string]string, name st
 	}
 	return frontend.Options{
 		File: name, Source: src, BuildArgs: o.BuildArgs, Target: o.Target,
-		Platform: platform, PlatformImplicit: o.Platform == "", BuildPlatform: images.HostPlatform(), Excludes: excludes,
-		Contexts: named, Labels: o.Labels, Resolver: stepResolver{res, o.Progress}, Run: o.Run,
+		Platform: platform, PlatformImplicit: len(o.Platforms) == 0, BuildPlatform: images.HostPlatform(), Excludes: excludes,
+		Contexts: named, Labels: o.Labels, Resolver: newStepResolver(res, o.Progress, multi), Run: o.Run,
 	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -159,8 +160,15 @@ func (c *buildCache) retry(err error, warn func(string, ...any)) bool {
 }
 
 // records returns what a --cache-to of mode exports (remotecache.Used).
-func (c *buildCache) records(final *ops.State, mode string) map[string]*ops.State {
-	return c.used.Records(final, mode, c.remote)
+func (c *buildCache) records(mode string, finals ...*ops.State) map[string]*ops.State {
+	if len(finals) == 1 {
+		return c.used.Records(finals[0], mode, c.remote)
+	}
+	out := map[string]*ops.State{}
+	for _, f := range finals {
+		maps.Copy(out, c.used.Records(f, mode, c.remote))
+	}
+	return out
 }
 
 // withCacheExtras adds inline records (--cache-to type=inline) to the
@@ -169,7 +177,7 @@ func (c *buildCache) records(final *ops.State, mode string) map[string]*ops.Stat
 func (c *buildCache) withCacheExtras(img v1.Image, final *ops.State, to []remotecache.Spec) (v1.Image, error) {
 	if slices.ContainsFunc(to, func(s remotecache.Spec) bool { return s.Type == "inline" }) {
 		var err error
-		if img, err = remotecache.WithInline(img, c.records(final, "min")); err != nil {
+		if img, err = remotecache.WithInline(img, c.records("min", final)); err != nil {
 			return nil, fmt.Errorf("--cache-to type=inline: %w", err)
 		}
 	}
@@ -206,7 +214,7 @@ func (c *buildCache) noteBelowHits(ctx context.Context) {
 
 // exportCaches writes every --cache-to but inline (which went into the
 // image).
-func exportCaches(ctx context.Context, r *root.Root, o Options, bc *buildCache, final *ops.State) error {
+func exportCaches(ctx context.Context, r *root.Root, o Options, bc *buildCache, finals []*ops.State) error {
 	if slices.ContainsFunc(o.CacheTo, func(s remotecache.Spec) bool { return s.Mode == "max" && s.Type != "inline" }) {
 		bc.noteBelowHits(ctx)
 	}
@@ -216,7 +224,7 @@ func exportCaches(ctx context.Context, r *root.Root, o Options, bc *buildCache, 
 	st := o.Progress.Step("exporting cache to " + specList(o.CacheTo))
 	err := remotecache.Export(ctx, remotecache.ExportOptions{
 		To: o.CacheTo, Content: r.Content, From: bc.remote,
-		Records:   func(mode string) map[string]*ops.State { return bc.records(final, mode) },
+		Records:   func(mode string) map[string]*ops.State { return bc.records(mode, finals...) },
 		MountsDir: filepath.Join(r.Dir, "mounts"), MountIDs: bc.mountIDs,
 		Registry: o.Registry, Jobs: o.Jobs, Progress: o.Progress,
 	})

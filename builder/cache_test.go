@@ -67,15 +67,15 @@ func TestCacheImportIsLazy(t *testing.T) {
 	if root.Content.Has(base.Digest) {
 		t.Error("fetching one layer fetched another")
 	}
-	if recs := bc.records(testutil.Record(base, top), "max"); len(recs) != 1 || recs[keyHex(k2)] == nil {
+	if recs := bc.records("max", testutil.Record(base, top)); len(recs) != 1 || recs[keyHex(k2)] == nil {
 		t.Errorf("max export after one hit = %v, want only k2 (what this build used)", recs)
 	}
 	// min also keeps the imported records inside the final image, so an
 	// inline cache (and the image digest) repeats.
-	if recs := bc.records(testutil.Record(base, top), "min"); len(recs) != 2 || recs[keyHex(k1)] == nil {
+	if recs := bc.records("min", testutil.Record(base, top)); len(recs) != 2 || recs[keyHex(k1)] == nil {
 		t.Errorf("min export = %v, want k1 and k2", recs)
 	}
-	if recs := bc.records(testutil.Record(top), "min"); len(recs) != 0 {
+	if recs := bc.records("min", testutil.Record(top)); len(recs) != 0 {
 		t.Errorf("min export for a final image without the base layer = %v, want none", recs)
 	}
 	done()

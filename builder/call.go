@@ -53,11 +53,11 @@ func Check(ctx context.Context, r *root.Root, o Options) (*CheckResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	platform, err := images.ParsePlatform(o.Platform)
+	plats, err := images.ParsePlatforms(o.Platforms)
 	if err != nil {
-		return nil, err
+		return nil, badFlag(err)
 	}
-	fo, err := convertOptions(r, o, imageCtx, name, src, excludes, platform)
+	fo, err := convertOptions(r, o, imageCtx, name, src, excludes, plats[0], false)
 	if err != nil {
 		return nil, err
 	}
@@ -85,11 +85,11 @@ func Outline(ctx context.Context, r *root.Root, o Options) (*frontend.Outline, e
 		return nil, err
 	}
 	defer unlock()
-	platform, err := images.ParsePlatform(o.Platform)
+	plats, err := images.ParsePlatforms(o.Platforms)
 	if err != nil {
 		return nil, badFlag(err)
 	}
-	return frontend.MakeOutline(name, src, o.Target, o.BuildArgs, images.HostPlatform(), platform)
+	return frontend.MakeOutline(name, src, o.Target, o.BuildArgs, images.HostPlatform(), plats[0])
 }
 
 // Targets lists the Dockerfile's stages (`--call targets`).

@@ -28,7 +28,7 @@ type targets struct {
 	push  bool // an --output type=registry (or push=true) asks for --push
 }
 
-func parseTargets(o Options) (*targets, error) {
+func parseTargets(o Options, platforms int) (*targets, error) {
 	var names []string
 	for _, t := range o.Tags {
 		n, err := registry.Normalize(t)
@@ -46,6 +46,9 @@ func parseTargets(o Options) (*targets, error) {
 		}
 		if err := checkDest(spec, e); err != nil {
 			return nil, err
+		}
+		if err := exporter.CheckPlatforms(e, platforms); err != nil {
+			return nil, fmt.Errorf("invalid --output %q: %w", spec, err)
 		}
 		switch x := e.(type) {
 		case nil:

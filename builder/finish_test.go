@@ -18,7 +18,7 @@ func TestParseTargetsImageNames(t *testing.T) {
 		// -t replaces name=, as in buildx.
 		{[]string{"app:1"}, []string{"type=image,name=other:2,push=true"}, []string{"docker.io/library/app:1"}, 1},
 	} {
-		tg, err := parseTargets(Options{Tags: tc.tags, Outputs: tc.outputs})
+		tg, err := parseTargets(Options{Tags: tc.tags, Outputs: tc.outputs}, 1)
 		if err != nil {
 			t.Errorf("%v %v: %v", tc.tags, tc.outputs, err)
 			continue
@@ -33,7 +33,7 @@ func TestParseTargetsImageNames(t *testing.T) {
 		"type=registry":                     "a push needs a name",
 		"type=image,name=UPPER/x,push=true": `name UPPER/x`,
 	} {
-		if _, err := parseTargets(Options{Outputs: []string{spec}}); err == nil || !strings.Contains(err.Error(), msg) {
+		if _, err := parseTargets(Options{Outputs: []string{spec}}, 1); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("%s: error %v, want %q", spec, err, msg)
 		}
 	}

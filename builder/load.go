@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -109,20 +110,55 @@ func transferSize(n int) string {
 }
 
 // stepResolver shows each base image resolved as the step BuildKit
-// shows, "[internal] load metadata for NAME" (a pull's lines go in its
-// block). The frontend resolves each name and platform once.
+// shows, "[internal] load metadata for NAME" ("[linux/arm64 internal]"
+// in a multi-platform build); a pull's lines go in its block. Each name
+// and platform is one step, however many platforms' graphs ask for it.
 type stepResolver struct {
 	frontend.ImageResolver
-	p *progress.Printer
+	p     *progress.Printer
+	multi bool
+	mu    sync.Mutex
+	calls map[string]*resolveCall
 }
 
-func (r stepResolver) Resolve(ctx context.Context, ref string, platform v1.Platform) (*frontend.ResolvedImage, error) {
+type resolveCall struct {
+	done chan struct{}
+	ri   *frontend.ResolvedImage
+	err  error
+}
+
+func newStepResolver(r frontend.ImageResolver, p *progress.Printer, multi bool) *stepResolver {
+	return &stepResolver{ImageResolver: r, p: p, multi: multi, calls: map[string]*resolveCall{}}
+}
+
+func (r *stepResolver) Resolve(ctx context.Context, ref string, platform v1.Platform) (*frontend.ResolvedImage, error) {
 	name, err := registry.Normalize(ref)
 	if err != nil {
 		name = ref // the resolver says what is wrong with it
 	}
-	st := r.p.Step("[internal] load metadata for " + name)
-	ri, err := r.ImageResolver.Resolve(ctx, ref, platform)
-	st.End(err)
-	return ri, err
+	key := name + " " + platform.String()
+	r.mu.Lock()
+	c, ok := r.calls[key]
+	if !ok {
+		c = &resolveCall{done: make(chan struct{})}
+		r.calls[key] = c
+	}
+	r.mu.Unlock()
+	if ok {
+		select {
+		case <-c.done:
+			return c.ri, c.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	prefix := "[internal]"
+	if r.multi {
+		prefix = "[" + platformString(platform) + " internal]"
+	}
+	st := r.p.Step(prefix + " load metadata for " + name)
+	c.ri, c.err = r.ImageResolver.Resolve(ctx, ref, platform)
+	st.End(c.err)
+	close(c.done)
+	return c.ri, c.err
 }

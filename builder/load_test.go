@@ -43,8 +43,8 @@ func TestLoadSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	stepResolver{fakeResolver{}, p}.Resolve(ctx, "busybox", v1.Platform{})
-	stepResolver{fakeResolver{errors.New("no such image\nmore")}, p}.Resolve(ctx, "localhost:5000/x", v1.Platform{})
+	newStepResolver(fakeResolver{}, p, false).Resolve(ctx, "busybox", v1.Platform{})
+	newStepResolver(fakeResolver{errors.New("no such image\nmore")}, p, false).Resolve(ctx, "localhost:5000/x", v1.Platform{})
 	p.Close()
 	want := `#1 [internal] load build definition from build.Dockerfile
 #1 transferring dockerfile: 13B done

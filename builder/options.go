@@ -22,7 +22,10 @@ type Options struct {
 	Tags       []string
 	BuildArgs  map[string]string
 	Target     string
-	Platform   string // os/arch[/variant]; "" = this machine
+	// Platforms are the --platform values, each os/arch[/variant] or a
+	// comma-separated list of them; none = this machine. Several make an
+	// image index (see images.ParsePlatforms).
+	Platforms []string
 	NoCache    bool
 	Pull       bool
 	Push       bool

@@ -46,6 +46,9 @@ type Options struct {
 	// for FROM --platform=X.
 	PlatformImplicit bool
 	BuildPlatform    v1.Platform       // platform the build runs on
+	// MultiPlatform says Platform is one of several the build makes:
+	// step names start with their platform ("[linux/arm64 build 3/5]").
+	MultiPlatform bool
 	Excludes         []string          // .dockerignore patterns of the main context
 	Contexts         map[string]bool   // names given with --build-context
 	Labels           map[string]string // --label, applied to the final config

@@ -203,3 +203,47 @@ func checkExpanded(w string) error {
 	}
 	return nil
 }
+
+// targetSuffix is BuildKit's "->arm64" after a step's platform when the
+// stage's variables (TARGETPLATFORM, or TARGETOS/TARGETARCH/TARGETVARIANT
+// declared with ARG) name another target: the cross-compile stage
+// "[linux/amd64->arm64 build 2/3]".
+func targetSuffix(base v1.Platform, env envList) string {
+	var t v1.Platform
+	set := false
+	if v, ok := env.Get("TARGETPLATFORM"); ok {
+		p, err := v1.ParsePlatform(v)
+		if err != nil {
+			return ""
+		}
+		t, set = *p, true
+	} else {
+		for _, kv := range []struct {
+			key string
+			dst *string
+		}{{"TARGETOS", &t.OS}, {"TARGETARCH", &t.Architecture}, {"TARGETVARIANT", &t.Variant}} {
+			if v, ok := env.Get(kv.key); ok {
+				*kv.dst, set = v, true
+			}
+		}
+	}
+	if !set {
+		return ""
+	}
+	if t.OS == "" {
+		t.OS = base.OS
+	}
+	if t.Architecture == "" {
+		t.Architecture = base.Architecture
+	}
+	switch {
+	case t.OS == base.OS && t.Architecture != base.Architecture:
+		if t.Variant != "" {
+			return "->" + t.Architecture + "/" + t.Variant
+		}
+		return "->" + t.Architecture
+	case t.OS != base.OS:
+		return "->" + platformString(t)
+	}
+	return ""
+}

@@ -45,7 +45,7 @@ func (c *converter) initState(s *stage) *state {
 		st.cfg = s.baseCfg.DeepCopy()
 		if s.baseNode != nil {
 			st.node = s.baseNode
-			st.node.Name = st.label(s, "FROM "+s.def.BaseName, false)
+			st.node.Name = st.label(s, "FROM "+s.def.BaseName, false, nil)
 		} else {
 			st.node = &graph.Node{Op: graph.Scratch{}}
 		}
@@ -65,13 +65,18 @@ func (c *converter) initState(s *stage) *state {
 }
 
 // label is the progress name of the stage's next step, e.g.
-// "[builder 2/5] RUN make".
-func (st *state) label(s *stage, text string, onbuild bool) string {
+// "[builder 2/5] RUN make"; in a multi-platform build it starts with the
+// stage's platform, and the target's when the stage's variables name
+// another ("[linux/amd64->arm64 build 2/5]"), as BuildKit's names.
+func (st *state) label(s *stage, text string, onbuild bool, env envList) string {
 	if st.total == 0 {
 		return text
 	}
 	st.step++
 	out := "["
+	if s.multi {
+		out += platformString(s.platform) + targetSuffix(s.platform, env) + " "
+	}
 	if s.name != "" {
 		out += s.name + " "
 	}
@@ -126,7 +131,7 @@ func (x *step) name(lex *shell.Lex, env shell.EnvGetter, suffix string) string {
 	if ok {
 		text += " " + rest
 	}
-	return x.st.label(x.s, text+suffix, x.cmd.onbuild)
+	return x.st.label(x.s, text+suffix, x.cmd.onbuild, x.st.env)
 }
 
 // commit records a history entry; node is the step's layer, nil for a

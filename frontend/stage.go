@@ -23,6 +23,7 @@ type stage struct {
 	name     string             // progress prefix; "" when the build has one stage
 	base     *stage             // FROM names an earlier stage
 	platform v1.Platform
+	multi    bool // one of several target platforms: labels name the platform
 	commands []command
 	deps     []dep // stages this one reads, in order of first use
 	external bool
@@ -75,7 +76,7 @@ func (c *converter) newStages(defs []instructions.Stage) error {
 			return c.src.errorf(line, "base name (%s) should not be blank; give the ARG a default or pass it with --build-arg", def.BaseName)
 		}
 		def.BaseName = res.Result
-		s := &stage{index: i, def: def, platform: c.o.Platform}
+		s := &stage{index: i, def: def, platform: c.o.Platform, multi: c.o.MultiPlatform}
 		if def.Platform != "" {
 			p, err := c.expandPlatform(def, lint)
 			if err != nil {
@@ -206,7 +207,7 @@ func (c *converter) sourceStage(name string, loc []parser.Range) *stage {
 	if s, ok := c.external[name]; ok {
 		return s
 	}
-	s := &stage{index: -1, external: true, platform: c.o.Platform}
+	s := &stage{index: -1, external: true, platform: c.o.Platform, multi: c.o.MultiPlatform}
 	s.def.BaseName = name
 	s.def.Location = loc // errors resolving it point at the first use
 	c.external[name] = s

@@ -92,10 +92,18 @@ func (e *Env) Close() error {
 	return nil
 }
 
-// Vertices turns the graph under roots into solver vertices, one per node.
+// Vertices turns the graph under roots into solver vertices, one per
+// node definition: nodes with the same digest (the same step of two
+// platforms' graphs, a stage FROM --platform=$BUILDPLATFORM they share)
+// are one vertex, which the solver runs once.
 func (e *Env) Vertices(roots []*graph.Node) ([]*solver.Vertex[*State], error) {
 	vs := map[*graph.Node]*solver.Vertex[*State]{}
+	byDigest := map[string]*solver.Vertex[*State]{}
 	err := graph.Walk(roots, func(n *graph.Node) error {
+		if v, ok := byDigest[n.Digest()]; ok {
+			vs[n] = v
+			return nil
+		}
 		op, err := e.op(n)
 		if err != nil {
 			return err
@@ -105,6 +113,7 @@ func (e *Env) Vertices(roots []*graph.Node) ([]*solver.Vertex[*State], error) {
 			v.Inputs = append(v.Inputs, vs[in])
 		}
 		vs[n] = v
+		byDigest[n.Digest()] = v
 		return nil
 	})
 	if err != nil {

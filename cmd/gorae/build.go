@@ -41,7 +41,7 @@ func build(ctx context.Context, args []string, outside bool) error {
 	file := fs.StringP("file", "f", "", "Dockerfile path (default CONTEXT/Dockerfile; - reads stdin)")
 	buildArgs := fs.StringArray("build-arg", nil, "set a build argument KEY=VALUE (KEY alone takes it from the environment)")
 	target := fs.String("target", "", "build this stage (default: the last one)")
-	platform := fs.String("platform", "", "target platform os/arch[/variant] (default: this machine)")
+	platforms := fs.StringArray("platform", nil, "target platforms os/arch[/variant], comma-separated or repeated; several make one image index (default: this machine)")
 	noCache := fs.Bool("no-cache", false, "do not use the build cache")
 	noCacheFilter := fs.StringArray("no-cache-filter", nil, "do not use the build cache for these stages' steps: STAGE[,STAGE...] (repeatable)")
 	pull := fs.Bool("pull", false, "always ask the registry for base images")
@@ -154,7 +154,7 @@ func build(ctx context.Context, args []string, outside bool) error {
 	}
 	bo := builder.Options{
 		ContextDir: ctxDir, Dockerfile: *file, Stdin: os.Stdin, Tags: *tags,
-		BuildArgs: ba, Target: *target, Platform: *platform, NoCache: *noCache,
+		BuildArgs: ba, Target: *target, Platforms: *platforms, NoCache: *noCache,
 		Pull: *pull, Push: *push, Outputs: *outputs, Labels: lb, Contexts: bc,
 		Registry: registry.Options{Insecure: *insecure}, Compression: *compression,
 		Docker: !*ociTypes, IIDFile: *iid, Metadata: *meta, Jobs: *jobs,

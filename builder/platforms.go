@@ -1,0 +1,101 @@
+package builder
+
+import (
+	"context"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/gorae/gorae/frontend"
+	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/ops"
+	"github.com/gorae/gorae/root"
+)
+
+// convertPlatforms converts the Dockerfile once per target platform, all
+// at once (each resolves its own base images). The graphs share every
+// node whose definition does not depend on the target, such as a stage
+// FROM --platform=$BUILDPLATFORM that declares no TARGET* arg: the solver
+// then runs it once for all of them.
+func convertPlatforms(ctx context.Context, fo frontend.Options, plats []v1.Platform) ([]*frontend.Result, error) {
+	convs := make([]*frontend.Result, len(plats))
+	g, ctx := errgroup.WithContext(ctx)
+	for i, p := range plats {
+		o := fo
+		o.Platform, o.MultiPlatform = p, len(plats) > 1
+		if i > 0 {
+			o.Warn = nil // every platform reads the same Dockerfile: warn once
+		}
+		g.Go(func() error {
+			r, err := frontend.Convert(ctx, o)
+			convs[i] = r
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return convs, nil
+}
+
+// platformRoots are the nodes every platform's image is made from: its
+// final node (at first[i] in roots) followed by the nodes of its history
+// entries.
+func platformRoots(convs []*frontend.Result) (roots []*graph.Node, first []int) {
+	for _, c := range convs {
+		first = append(first, len(roots))
+		roots = append(roots, c.Root)
+		for _, h := range c.History {
+			if h.Node != nil {
+				roots = append(roots, h.Node)
+			}
+		}
+	}
+	return roots, first
+}
+
+// exportInput is a solved build, ready to become its image or index.
+type exportInput struct {
+	o      Options
+	tg     *targets
+	bc     *buildCache
+	convs  []*frontend.Result
+	plats  []v1.Platform
+	anns   indexAnnotations
+	roots  []*graph.Node
+	states []*ops.State
+	first  []int
+}
+
+// export assembles each platform's image and hands the image, or the
+// index of several, to the build's targets.
+func export(ctx context.Context, r *root.Root, in exportInput) (*Result, error) {
+	byNode := map[string]*ops.State{}
+	for i, n := range in.roots {
+		byNode[n.Digest()] = in.states[i]
+	}
+	imgs := make([]platformImage, len(in.convs))
+	for i, conv := range in.convs {
+		final := in.states[in.first[i]]
+		img, err := assemble(r.Content, assembly{
+			config: conv.Config, history: conv.History, final: final,
+			states: byNode, docker: in.o.Docker, epoch: in.o.Epoch,
+			annotations: in.anns.manifest[platformString(in.plats[i])],
+		})
+		if err == nil {
+			img, err = in.bc.withCacheExtras(img, final, in.o.CacheTo)
+		}
+		if err != nil {
+			return nil, err
+		}
+		imgs[i] = platformImage{platform: in.plats[i], image: img}
+	}
+	if len(imgs) == 1 {
+		return finish(ctx, r, imgs[0].image, in.tg, in.o)
+	}
+	idx, err := makeIndex(imgs, in.o.Docker, in.anns)
+	if err != nil {
+		return nil, err
+	}
+	return finishIndex(ctx, r, idx, imgs, in.tg, in.o)
+}
