@@ -26,13 +26,13 @@ type Options struct {
 	// comma-separated list of them; none = this machine. Several make an
 	// image index (see images.ParsePlatforms).
 	Platforms []string
-	NoCache    bool
-	Pull       bool
-	Push       bool
-	Outputs    []string          // --output specs
-	Labels     map[string]string // --label
-	Contexts   map[string]string // --build-context NAME=DIR|git URL|tarball URL|docker-image://REF|oci-layout://DIR
-	Registry   registry.Options
+	NoCache   bool
+	Pull      bool
+	Push      bool
+	Outputs   []string          // --output specs
+	Labels    map[string]string // --label
+	Contexts  map[string]string // --build-context NAME=DIR|git URL|tarball URL|docker-image://REF|oci-layout://DIR
+	Registry  registry.Options
 	// Compression is gzip (default), zstd or uncompressed.
 	Compression string
 	Docker      bool // Docker v2s2 media types instead of OCI

@@ -45,16 +45,16 @@ type Options struct {
 	// image then keeps the final stage's base os/arch, as BuildKit's does
 	// for FROM --platform=X.
 	PlatformImplicit bool
-	BuildPlatform    v1.Platform       // platform the build runs on
+	BuildPlatform    v1.Platform // platform the build runs on
 	// MultiPlatform says Platform is one of several the build makes:
 	// step names start with their platform ("[linux/arm64 build 3/5]").
 	MultiPlatform bool
-	Excludes         []string          // .dockerignore patterns of the main context
-	Contexts         map[string]bool   // names given with --build-context
-	Labels           map[string]string // --label, applied to the final config
-	Resolver         ImageResolver
-	Warn             func(Warning) // may be nil
-	Run              RunDefaults   // --network, --add-host, --shm-size, --ulimit
+	Excludes      []string          // .dockerignore patterns of the main context
+	Contexts      map[string]bool   // names given with --build-context
+	Labels        map[string]string // --label, applied to the final config
+	Resolver      ImageResolver
+	Warn          func(Warning) // may be nil
+	Run           RunDefaults   // --network, --add-host, --shm-size, --ulimit
 	// AllStages converts every stage, not only those the target needs:
 	// BuildKit's build checks without --target lint the whole file.
 	AllStages bool
