@@ -116,7 +116,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		Registry: o.Registry, Contexts: contexts, Compression: comp,
 		Docker: o.Docker, Jobs: o.Jobs, Epoch: o.Epoch,
 		Secrets: o.Secrets, SSH: o.SSH, Outside: root.Outside, Isolation: o.Isolation,
-		Git: gitClient(root, o),
+		Git: gitClient(root, o), ShareLayers: len(plats) > 1,
 	}
 	defer env.Close()
 	roots, first := platformRoots(convs)

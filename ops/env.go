@@ -74,7 +74,12 @@ type Env struct {
 	// Isolation is the RUN sandbox's (runner.Process.Isolation): "" for
 	// namespaces, runner.IsolationChroot for none.
 	Isolation string
+	// ShareLayers makes identical layers one blob, compressed once: a
+	// multi-platform build's COPY of the context onto each platform's
+	// base (see writeSharedLayer).
+	ShareLayers bool
 
+	shared   sharedLayers
 	mu       sync.Mutex
 	roots    []*os.Root
 	views    map[string]archive.FS

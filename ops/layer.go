@@ -20,7 +20,48 @@ import (
 // writeLayer streams a layer tar produced by fill through the diffID hash
 // and the compressor into the content store, in one pass and with memory
 // bounded independent of its size. Nothing is stored unless fill succeeds.
-func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) (l Layer, err error) {
+// In a multi-platform build (ShareLayers) identical layers are one blob,
+// compressed once (writeSharedLayer).
+func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) (Layer, error) {
+	if e.ShareLayers {
+		return e.writeSharedLayer(ctx, fill)
+	}
+	var index []snapshot.Entry
+	l, err := e.storeLayer(ctx, func(w io.Writer) error {
+		var err error
+		index, err = e.writeTar(w, fill)
+		return err
+	})
+	if err != nil {
+		return Layer{}, err
+	}
+	return l, e.saveIndex(l, index)
+}
+
+// writeTar writes the layer tar fill makes to w and returns its index.
+func (e *Env) writeTar(w io.Writer, fill func(*archive.Writer) error) ([]snapshot.Entry, error) {
+	var index []snapshot.Entry
+	tw := archive.NewWriter(w, archive.WriterOptions{Epoch: e.Epoch, Index: func(h *tar.Header) {
+		index = append(index, snapshot.EntryOf(h))
+	}})
+	if err := fill(tw); err != nil {
+		return nil, err
+	}
+	return index, tw.Close()
+}
+
+// saveIndex keeps a new layer's index, so that the next step on this
+// chain reads its metadata from the index instead of unpacking the layer.
+func (e *Env) saveIndex(l Layer, index []snapshot.Entry) error {
+	if e.Snapshots == nil {
+		return nil
+	}
+	return e.Snapshots.SaveIndex(l.DiffID, index)
+}
+
+// storeLayer compresses the uncompressed layer produce writes into the
+// content store, hashing its diffID on the way.
+func (e *Env) storeLayer(ctx context.Context, produce func(io.Writer) error) (l Layer, err error) {
 	cw, err := e.Content.NewWriter()
 	if err != nil {
 		return Layer{}, CheckSpace(err, e.Root)
@@ -36,15 +77,7 @@ func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) 
 	meter := e.meter()
 	defer func() { meter.finish(l, err) }()
 	bw := bufio.NewWriterSize(&hashWriter{h: diff, w: meter.through(comp), ctx: ctx}, 1<<20)
-	var index []snapshot.Entry
-	tw := archive.NewWriter(bw, archive.WriterOptions{Epoch: e.Epoch, Index: func(h *tar.Header) {
-		index = append(index, snapshot.EntryOf(h))
-	}})
-	if err := fill(tw); err != nil {
-		comp.Close()
-		return Layer{}, err
-	}
-	if err := tw.Close(); err != nil {
+	if err := produce(bw); err != nil {
 		comp.Close()
 		return Layer{}, err
 	}
@@ -60,13 +93,6 @@ func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) 
 		return Layer{}, err
 	}
 	diffID := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", diff.Sum(nil))}
-	if e.Snapshots != nil {
-		// The next step on this chain reads its metadata from the index
-		// instead of unpacking the layer.
-		if err := e.Snapshots.SaveIndex(diffID, index); err != nil {
-			return Layer{}, err
-		}
-	}
 	return Layer{Digest: digest, DiffID: diffID, Size: size, MediaType: e.layerMediaType()}, nil
 }
 
