@@ -18,6 +18,36 @@ type Exporter interface {
 	Export(ctx context.Context, img v1.Image, names []string) error
 }
 
+// IndexExporter is a sink that also takes a multi-platform result: an
+// image index (or Docker manifest list) whose manifests carry their
+// platforms. names are as for Export.
+type IndexExporter interface {
+	ExportIndex(ctx context.Context, idx v1.ImageIndex, names []string) error
+}
+
+// errManifestList is what type=docker says to several platforms.
+var errManifestList = errors.New("docker exporter does not support exporting manifest lists, use the oci exporter, type=local/tar with platform-split, or --push")
+
+// CheckPlatforms says, before a build of n platforms starts, whether e
+// can take its result; a failure is a usage error. One platform gives an
+// image, which every exporter takes; several give an index, which
+// type=docker refuses. Image (type=image) is the caller's to check.
+func CheckPlatforms(e Exporter, n int) error {
+	if n < 2 {
+		return nil
+	}
+	switch e.(type) {
+	case Image, *Image:
+		return nil
+	case Docker, *Docker:
+		return fmt.Errorf("--output type=docker cannot hold %d platforms: %w", n, errManifestList)
+	}
+	if _, ok := e.(IndexExporter); !ok {
+		return fmt.Errorf("this --output cannot hold %d platforms; use --output type=oci, type=local or type=tar, or --push", n)
+	}
+	return nil
+}
+
 // Stdout is the Dest that sends a tar stream to standard output.
 const Stdout = "-"
 

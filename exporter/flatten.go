@@ -237,9 +237,28 @@ func less(a, b entryID) bool {
 // each directory no layer describes, then the surviving entries of every
 // layer in order. For a regular file, r yields its content.
 func flatten(ctx context.Context, img v1.Image, fn func(h *tar.Header, r io.Reader) error) error {
+	p, err := planImage(ctx, img)
+	if err != nil {
+		return err
+	}
+	return p.emit(ctx, fn)
+}
+
+// flatPlan is the first pass of flatten over one image: what survives,
+// known before any content is read.
+type flatPlan struct {
+	layers   []v1.Layer
+	tree     *tree
+	out      map[entryID]emit
+	implicit []string
+}
+
+// planImage reads the headers of img's layers and plans its final
+// filesystem.
+func planImage(ctx context.Context, img v1.Image) (*flatPlan, error) {
 	layers, err := img.Layers()
 	if err != nil {
-		return fmt.Errorf("list layers: %w", err)
+		return nil, fmt.Errorf("list layers: %w", err)
 	}
 	t := &tree{root: &node{}}
 	for i, l := range layers {
@@ -247,18 +266,23 @@ func flatten(ctx context.Context, img v1.Image, fn func(h *tar.Header, r io.Read
 			return t.add(h, id)
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 	}
 	out, implicit := t.plan()
-	for _, p := range implicit {
-		if err := fn(&tar.Header{Typeflag: tar.TypeDir, Name: p, Mode: 0o755}, nil); err != nil {
+	return &flatPlan{layers: layers, tree: t, out: out, implicit: implicit}, nil
+}
+
+// emit is flatten's second pass: it streams the planned entries to fn.
+func (p *flatPlan) emit(ctx context.Context, fn func(h *tar.Header, r io.Reader) error) error {
+	for _, d := range p.implicit {
+		if err := fn(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: 0o755}, nil); err != nil {
 			return err
 		}
 	}
-	for i, l := range layers {
+	for i, l := range p.layers {
 		err := eachEntry(ctx, l, i, func(h *tar.Header, r io.Reader, id entryID) error {
-			e, ok := out[id]
+			e, ok := p.out[id]
 			if !ok {
 				return nil
 			}
@@ -277,6 +301,28 @@ func flatten(ctx context.Context, img v1.Image, fn func(h *tar.Header, r io.Read
 		}
 	}
 	return nil
+}
+
+// walk calls fn for every path of the final filesystem but the root, in
+// sorted order, saying whether it is a directory; it stops when fn
+// returns false.
+func (t *tree) walk(fn func(p string, dir bool) bool) {
+	var visit func(p string, n *node) bool
+	visit = func(p string, n *node) bool {
+		names := make([]string, 0, len(n.children))
+		for c := range n.children {
+			names = append(names, c)
+		}
+		sort.Strings(names)
+		for _, c := range names {
+			cp, cn := path.Join(p, c), n.children[c]
+			if !fn(cp, cn.isDir()) || !visit(cp, cn) {
+				return false
+			}
+		}
+		return true
+	}
+	visit("", t.root)
 }
 
 // eachEntry calls fn for every header of layer l, numbered from 0.

@@ -11,7 +11,6 @@ import (
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -95,76 +94,168 @@ type layoutWriter struct {
 	seen   map[v1.Hash]bool
 }
 
+func newLayoutWriter(s sink, docker bool) *layoutWriter {
+	return &layoutWriter{s: s, docker: docker, seen: map[v1.Hash]bool{}}
+}
+
 func writeLayout(ctx context.Context, s sink, img v1.Image, names []string, docker bool) error {
 	refs, err := parseNames(names)
 	if err != nil {
 		return err
 	}
-	w := &layoutWriter{s: s, docker: docker, seen: map[v1.Hash]bool{}}
-	layers, err := img.Layers()
+	w := newLayoutWriter(s, docker)
+	desc, m, err := w.image(ctx, img)
 	if err != nil {
-		return fmt.Errorf("list layers: %w", err)
-	}
-	var layerFiles []string
-	for i, l := range layers {
-		d, err := l.Digest()
-		if err != nil {
-			return fmt.Errorf("digest layer %d: %w", i, err)
-		}
-		size, err := l.Size()
-		if err != nil {
-			return fmt.Errorf("size layer %s: %w", d, err)
-		}
-		if err := w.blob(ctx, d, size, func() (io.ReadCloser, error) { return l.Compressed() }); err != nil {
-			return err
-		}
-		layerFiles = append(layerFiles, blobPath(d))
-	}
-	cfg, err := img.RawConfigFile()
-	if err != nil {
-		return fmt.Errorf("read image config: %w", err)
-	}
-	cfgName, err := img.ConfigName()
-	if err != nil {
-		return fmt.Errorf("digest image config: %w", err)
-	}
-	if err := w.bytes(ctx, cfgName, cfg); err != nil {
 		return err
 	}
-	manifest, err := img.RawManifest()
-	if err != nil {
-		return fmt.Errorf("read image manifest: %w", err)
-	}
-	digest, err := img.Digest()
-	if err != nil {
-		return fmt.Errorf("digest image manifest: %w", err)
-	}
-	if err := w.bytes(ctx, digest, manifest); err != nil {
-		return err
-	}
-	mt, err := img.MediaType()
-	if err != nil {
-		return fmt.Errorf("read image media type: %w", err)
-	}
-	desc := v1.Descriptor{MediaType: mt, Digest: digest, Size: int64(len(manifest))}
-	if err := w.json("oci-layout", map[string]string{"imageLayoutVersion": "1.0.0"}); err != nil {
-		return err
-	}
-	if err := w.json("index.json", index(desc, refs)); err != nil {
+	if err := w.finish(desc, refs); err != nil {
 		return err
 	}
 	if !docker {
 		return nil
 	}
+	cfgName, err := img.ConfigName()
+	if err != nil {
+		return fmt.Errorf("digest image config: %w", err)
+	}
 	tags, repos, err := dockerTags(refs, cfgName)
 	if err != nil {
 		return err
 	}
-	m := []dockerManifest{{Config: blobPath(cfgName), RepoTags: tags, Layers: layerFiles}}
-	if err := w.json("manifest.json", m); err != nil {
+	m.RepoTags = tags
+	if err := w.json("manifest.json", []dockerManifest{m}); err != nil {
 		return err
 	}
 	return w.json("repositories", repos)
+}
+
+// writeIndexLayout writes a multi-platform result as BuildKit's oci
+// exporter does: index.json names the image index, whose blob lists the
+// platform manifests; every manifest, config and layer is a blob, once.
+func writeIndexLayout(ctx context.Context, s sink, idx v1.ImageIndex, names []string) error {
+	refs, err := parseNames(names)
+	if err != nil {
+		return err
+	}
+	w := newLayoutWriter(s, false)
+	desc, err := w.imageIndex(ctx, idx)
+	if err != nil {
+		return err
+	}
+	return w.finish(desc, refs)
+}
+
+// image writes img's layers, config and manifest, and returns the
+// manifest's descriptor and its entry of a docker manifest.json (without
+// tags).
+func (w *layoutWriter) image(ctx context.Context, img v1.Image) (v1.Descriptor, dockerManifest, error) {
+	var m dockerManifest
+	layers, err := img.Layers()
+	if err != nil {
+		return v1.Descriptor{}, m, fmt.Errorf("list layers: %w", err)
+	}
+	for i, l := range layers {
+		d, err := l.Digest()
+		if err != nil {
+			return v1.Descriptor{}, m, fmt.Errorf("digest layer %d: %w", i, err)
+		}
+		size, err := l.Size()
+		if err != nil {
+			return v1.Descriptor{}, m, fmt.Errorf("size layer %s: %w", d, err)
+		}
+		if err := w.blob(ctx, d, size, func() (io.ReadCloser, error) { return l.Compressed() }); err != nil {
+			return v1.Descriptor{}, m, err
+		}
+		m.Layers = append(m.Layers, blobPath(d))
+	}
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		return v1.Descriptor{}, m, fmt.Errorf("read image config: %w", err)
+	}
+	cfgName, err := img.ConfigName()
+	if err != nil {
+		return v1.Descriptor{}, m, fmt.Errorf("digest image config: %w", err)
+	}
+	if err := w.bytes(ctx, cfgName, cfg); err != nil {
+		return v1.Descriptor{}, m, err
+	}
+	m.Config = blobPath(cfgName)
+	manifest, err := img.RawManifest()
+	if err != nil {
+		return v1.Descriptor{}, m, fmt.Errorf("read image manifest: %w", err)
+	}
+	digest, err := img.Digest()
+	if err != nil {
+		return v1.Descriptor{}, m, fmt.Errorf("digest image manifest: %w", err)
+	}
+	if err := w.bytes(ctx, digest, manifest); err != nil {
+		return v1.Descriptor{}, m, err
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, m, fmt.Errorf("read image media type: %w", err)
+	}
+	return v1.Descriptor{MediaType: mt, Digest: digest, Size: int64(len(manifest))}, m, nil
+}
+
+// imageIndex writes every manifest idx lists (images, and nested indexes
+// in turn) and then idx itself, and returns idx's descriptor.
+func (w *layoutWriter) imageIndex(ctx context.Context, idx v1.ImageIndex) (v1.Descriptor, error) {
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("read image index: %w", err)
+	}
+	for _, d := range im.Manifests {
+		var got v1.Descriptor
+		switch {
+		case d.MediaType.IsImage():
+			img, err := idx.Image(d.Digest)
+			if err != nil {
+				return v1.Descriptor{}, fmt.Errorf("read image %s: %w", d.Digest, err)
+			}
+			if got, _, err = w.image(ctx, img); err != nil {
+				return v1.Descriptor{}, err
+			}
+		case d.MediaType.IsIndex():
+			child, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return v1.Descriptor{}, fmt.Errorf("read image index %s: %w", d.Digest, err)
+			}
+			if got, err = w.imageIndex(ctx, child); err != nil {
+				return v1.Descriptor{}, err
+			}
+		default:
+			return v1.Descriptor{}, fmt.Errorf("index entry %s has media type %q, neither an image nor an index", d.Digest, d.MediaType)
+		}
+		if got.Digest != d.Digest {
+			return v1.Descriptor{}, fmt.Errorf("index entry %s: its manifest has digest %s", d.Digest, got.Digest)
+		}
+	}
+	raw, err := idx.RawManifest()
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("read image index: %w", err)
+	}
+	digest, err := idx.Digest()
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("digest image index: %w", err)
+	}
+	if err := w.bytes(ctx, digest, raw); err != nil {
+		return v1.Descriptor{}, err
+	}
+	mt, err := idx.MediaType()
+	if err != nil {
+		return v1.Descriptor{}, fmt.Errorf("read image index media type: %w", err)
+	}
+	return v1.Descriptor{MediaType: mt, Digest: digest, Size: int64(len(raw))}, nil
+}
+
+// finish writes oci-layout and index.json, which names desc under every
+// name.
+func (w *layoutWriter) finish(desc v1.Descriptor, refs []name.Reference) error {
+	if err := w.json("oci-layout", map[string]string{"imageLayoutVersion": "1.0.0"}); err != nil {
+		return err
+	}
+	return w.json("index.json", index(desc, refs))
 }
 
 // blob copies one blob into the layout once, checking its size and digest
@@ -291,75 +382,4 @@ func familiar(repo name.Repository) string {
 		return p
 	}
 	return repo.RepositoryStr()
-}
-
-// OCI exports an OCI image layout: a tar file by default, a directory when
-// Tar is false. Names become index entries annotated with the full name
-// (io.containerd.image.name) and the tag (org.opencontainers.image.ref.name),
-// as BuildKit writes them.
-type OCI struct {
-	Dest string
-	Tar  bool
-	// Out receives the tar when Dest is "-"; os.Stdout when nil.
-	Out io.Writer
-}
-
-var _ Exporter = OCI{}
-
-func (o OCI) Export(ctx context.Context, img v1.Image, names []string) error {
-	if o.Tar {
-		return writeTarLayout(ctx, o.Dest, o.Out, img, names, false)
-	}
-	if o.Dest == Stdout || o.Dest == "" {
-		return fmt.Errorf("oci directory output needs a dest directory; use tar=true to write to stdout")
-	}
-	return writeDir(ctx, o.Dest, func(dir string) error {
-		root, err := os.OpenRoot(dir)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", dir, err)
-		}
-		defer root.Close()
-		if err := writeLayout(ctx, dirSink{root}, img, names, false); err != nil {
-			return fmt.Errorf("write OCI layout %s: %w", o.Dest, err)
-		}
-		return nil
-	})
-}
-
-// Docker exports a tarball `docker load` accepts: an OCI layout plus
-// manifest.json and repositories, as `docker save` writes since Docker 25.
-// Every name must carry a tag (a missing one means :latest).
-type Docker struct {
-	Dest string
-	// Out receives the tar when Dest is "-"; os.Stdout when nil.
-	Out io.Writer
-}
-
-var _ Exporter = Docker{}
-
-func (d Docker) Export(ctx context.Context, img v1.Image, names []string) error {
-	return writeTarLayout(ctx, d.Dest, d.Out, img, names, true)
-}
-
-func writeTarLayout(ctx context.Context, dest string, out io.Writer, img v1.Image, names []string, docker bool) error {
-	if dest == "" {
-		return fmt.Errorf("tar output needs a dest file, or \"-\" for stdout")
-	}
-	return writeFile(ctx, dest, out, func(w io.Writer) error {
-		ts := newTarSink(w)
-		if err := writeLayout(ctx, ts, img, names, docker); err != nil {
-			return fmt.Errorf("write %s: %w", displayDest(dest), err)
-		}
-		if err := ts.tw.Close(); err != nil {
-			return fmt.Errorf("write %s: %w", displayDest(dest), err)
-		}
-		return nil
-	})
-}
-
-func displayDest(dest string) string {
-	if dest == Stdout {
-		return "stdout"
-	}
-	return filepath.Clean(dest)
 }

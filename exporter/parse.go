@@ -23,7 +23,7 @@ func allowedKeys(typ string) ([]string, bool) {
 	case "docker":
 		return []string{"dest", "name"}, true
 	case "local", "tar":
-		return []string{"dest"}, true
+		return []string{"dest", "platform-split"}, true
 	}
 	return nil, false
 }
@@ -35,6 +35,8 @@ func allowedKeys(typ string) ([]string, bool) {
 //	type=docker[,name=N]           as --load: same as type=image
 //	type=local,dest=dir            final root filesystem as a directory
 //	type=tar,dest=rootfs.tar       final root filesystem as a tar
+//	  platform-split=true|false    one directory per platform (default:
+//	                               only with several platforms)
 //	type=image[,push=true]         local image store (and registry push)
 //	type=registry                  same as type=image,push=true
 //	DIR                            same as type=local,dest=DIR
@@ -126,14 +128,22 @@ func Parse(spec string) (Exporter, error) {
 		return o, nil
 	case "docker":
 		return Docker{Dest: dest}, nil
-	case "local":
+	}
+	var split *bool
+	if v, ok := kv["platform-split"]; ok {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, bad("platform-split=%q is not true or false", v)
+		}
+		split = &b
+	}
+	if typ == "local" {
 		if dest == Stdout {
 			return nil, bad("type=local writes a directory, not stdout; use type=tar,dest=- for a tar on stdout")
 		}
-		return Local{Dest: dest}, nil
-	default:
-		return Tar{Dest: dest}, nil
+		return Local{Dest: dest, PlatformSplit: split}, nil
 	}
+	return Tar{Dest: dest, PlatformSplit: split}, nil
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -10,6 +10,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	yes, no := true, false
 	tests := []struct {
 		spec string
 		want Exporter
@@ -31,6 +32,9 @@ func TestParse(t *testing.T) {
 		{`type=image,"name=a:1,b:2",push=false`, Image{Names: []string{"a:1", "b:2"}}},
 		{"type=registry", Image{Push: true}},
 		{"TYPE=local,dest=a b", Local{Dest: "a b"}},
+		{"type=local,dest=d,platform-split=false", Local{Dest: "d", PlatformSplit: &no}},
+		{"type=tar,dest=-,platform-split=true", Tar{Dest: "-", PlatformSplit: &yes}},
+		{"type=tar,dest=f.tar,platform-split=0", Tar{Dest: "f.tar", PlatformSplit: &no}},
 	}
 	for _, tt := range tests {
 		got, err := Parse(tt.spec)
@@ -60,6 +64,10 @@ func TestParseErrors(t *testing.T) {
 		{"type=local,dir", `invalid --output "type=local,dir": "dir" is not KEY=VALUE`},
 		{"type=image,push=yes", `invalid --output "type=image,push=yes": push="yes" is not true or false`},
 		{"type=registry,push=false", `invalid --output "type=registry,push=false": type=registry always pushes; drop push=false`},
+		{"type=local,dest=d,platform-split=maybe", `invalid --output "type=local,dest=d,platform-split=maybe": platform-split="maybe" is not true or false`},
+		{"type=oci,dest=o,platform-split=true", `invalid --output "type=oci,dest=o,platform-split=true": unknown key "platform-split" for type=oci (valid: dest, tar)`},
+		{"type=docker,dest=a,platform-split=false", `invalid --output "type=docker,dest=a,platform-split=false": unknown key "platform-split" for type=docker (valid: dest, name)`},
+		{"type=image,platform-split=true", `invalid --output "type=image,platform-split=true": unknown key "platform-split" for type=image (valid: name, push)`},
 	}
 	for _, tt := range tests {
 		_, err := Parse(tt.spec)

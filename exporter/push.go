@@ -7,15 +7,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gorae/gorae/registry"
 )
 
-// Registry pushes the image under every name. Names in one repository
-// share one upload: the first is written with remote.Write (concurrent
-// layer uploads, existing blobs skipped, layers pulled from the same
-// registry mounted across repositories) and the others only get the
-// manifest.
+// Registry pushes the image, or the image index, under every name. Names
+// in one repository share one upload: the first is written with
+// remote.Push (concurrent layer uploads, existing blobs skipped, layers
+// pulled from the same registry mounted across repositories; for an
+// index, every platform manifest before the index) and the others only
+// get the manifest.
 type Registry struct {
 	Options registry.Options
 	// Progress, when set, receives upload progress; it is called from
@@ -31,9 +33,10 @@ type Registry struct {
 	Lazy func(d v1.Hash) (name.Repository, bool)
 }
 
-// PushEvent reports the progress of pushing the image Digest to Name:
-// Done of Size bytes uploaded so far. Status is "pushing", "pushed" or
-// "tagged" (manifest only, blobs were already there).
+// PushEvent reports the progress of pushing the image (or image index,
+// counting every platform's blobs) Digest to Name: Done of Size bytes
+// uploaded so far. Status is "pushing", "pushed" or "tagged" (manifest
+// only, blobs were already there).
 type PushEvent struct {
 	Name   string
 	Digest v1.Hash
@@ -42,15 +45,43 @@ type PushEvent struct {
 	Status string
 }
 
-var _ Exporter = Registry{}
+var (
+	_ Exporter      = Registry{}
+	_ IndexExporter = Registry{}
+)
 
 func (r Registry) Export(ctx context.Context, img v1.Image, names []string) error {
-	if len(names) == 0 {
-		return fmt.Errorf("push image: no name given; name the image with -t REGISTRY/REPOSITORY:TAG")
-	}
 	digest, err := img.Digest()
 	if err != nil {
 		return fmt.Errorf("digest image: %w", err)
+	}
+	return r.push(ctx, names, digest, img, func(dst name.Repository, from name.Reference) remote.Taggable {
+		return r.prepare(img, dst, from)
+	})
+}
+
+// ExportIndex pushes a multi-platform result: under the first name of
+// each repository, every platform manifest by digest (its blobs first,
+// skipped or mounted as Export's are), then the index by the name; the
+// other names only get the index. A registry thus never holds an index
+// whose manifests are missing.
+func (r Registry) ExportIndex(ctx context.Context, idx v1.ImageIndex, names []string) error {
+	digest, err := idx.Digest()
+	if err != nil {
+		return fmt.Errorf("digest image index: %w", err)
+	}
+	return r.push(ctx, names, digest, idx, func(dst name.Repository, from name.Reference) remote.Taggable {
+		return imagesMapped{idx, func(img v1.Image) v1.Image { return r.prepare(img, dst, from) }}
+	})
+}
+
+// push writes t under every name. prepare gives what the first name of a
+// repository gets: t with its layers offered as mountable from from (the
+// first repository pushed to on the same registry, or nil) and, for lazy
+// layers, from their own repository.
+func (r Registry) push(ctx context.Context, names []string, digest v1.Hash, t remote.Taggable, prepare func(dst name.Repository, from name.Reference) remote.Taggable) error {
+	if len(names) == 0 {
+		return fmt.Errorf("push image: no name given; name the image with -t REGISTRY/REPOSITORY:TAG")
 	}
 	type target struct {
 		name string
@@ -73,40 +104,48 @@ func (r Registry) Export(ctx context.Context, img v1.Image, names []string) erro
 	// which later repositories mount the blobs instead of uploading them.
 	first := map[string]name.Reference{}
 	for _, repo := range repos {
-		for i, t := range byRepo[repo] {
+		for i, tg := range byRepo[repo] {
+			var err error
 			if i == 0 {
-				src := r.lazy(img, t.ref.Context())
-				reg := t.ref.Context().RegistryStr()
+				reg := tg.ref.Context().RegistryStr()
 				from, seen := first[reg]
-				if seen {
-					src = mountable{src, from}
-				}
-				err = r.write(ctx, t.name, t.ref, src, digest)
+				err = r.write(ctx, tg.name, tg.ref, prepare(tg.ref.Context(), from), digest)
 				if err == nil && !seen {
-					first[reg] = t.ref
+					first[reg] = tg.ref
 				}
 			} else {
-				err = remote.Put(t.ref, img, r.Options.Remote(ctx)...)
+				err = remote.Put(tg.ref, t, r.Options.Remote(ctx)...)
 				if err == nil {
-					r.event(PushEvent{Name: t.name, Digest: digest, Status: "tagged"})
+					r.event(PushEvent{Name: tg.name, Digest: digest, Status: "tagged"})
 				}
 			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return context.Cause(ctx)
 				}
-				return fmt.Errorf("push %s: %w", t.name, registry.Explain(err, t.name))
+				return fmt.Errorf("push %s: %w", tg.name, registry.Explain(err, tg.name))
 			}
 		}
 	}
 	return nil
 }
 
-func (r Registry) write(ctx context.Context, n string, ref name.Reference, img v1.Image, digest v1.Hash) error {
-	if r.Progress == nil {
-		return remote.Write(ref, img, r.Options.Remote(ctx)...)
+// prepare offers img's lazy layers as mountable from their repository
+// when it is on dst's registry, and its other layers as mountable from
+// from when set.
+func (r Registry) prepare(img v1.Image, dst name.Repository, from name.Reference) v1.Image {
+	src := r.lazy(img, dst)
+	if from != nil {
+		src = mountable{src, from}
 	}
-	// remote.Write sends an update per read and usually closes the
+	return src
+}
+
+func (r Registry) write(ctx context.Context, n string, ref name.Reference, t remote.Taggable, digest v1.Hash) error {
+	if r.Progress == nil {
+		return remote.Push(ref, t, r.Options.Remote(ctx)...)
+	}
+	// remote.Push sends an update per read and usually closes the
 	// channel when it returns, but not when its options fail; so once it
 	// has returned (and no more sends can come) the reader drains what is
 	// buffered and stops either way.
@@ -143,7 +182,7 @@ func (r Registry) write(ctx context.Context, n string, ref name.Reference, img v
 			}
 		}
 	}()
-	err := remote.Write(ref, img, r.Options.Remote(ctx, remote.WithProgress(updates))...)
+	err := remote.Push(ref, t, r.Options.Remote(ctx, remote.WithProgress(updates))...)
 	close(stop)
 	<-done
 	if err == nil {
@@ -159,7 +198,7 @@ func (r Registry) event(e PushEvent) {
 }
 
 // mountable offers img's layers as mountable from repository from, so that
-// remote.Write asks the registry to mount blobs it already holds in from
+// remote.Push asks the registry to mount blobs it already holds in from
 // rather than upload them again. Layers pulled from a registry are already
 // mountable from their origin and are left alone.
 type mountable struct {
@@ -195,4 +234,36 @@ func (r Registry) lazy(img v1.Image, dst name.Repository) v1.Image {
 		repo, ok := r.Lazy(d)
 		return repo, ok && repo.RegistryStr() == reg
 	})
+}
+
+// imagesMapped is an index whose images (through nested indexes) are
+// passed through wrap: remote.Push reaches a child through Image, so the
+// mountable layers prepare adds survive into an index push.
+type imagesMapped struct {
+	idx  v1.ImageIndex
+	wrap func(v1.Image) v1.Image
+}
+
+var _ v1.ImageIndex = imagesMapped{}
+
+func (m imagesMapped) MediaType() (types.MediaType, error)       { return m.idx.MediaType() }
+func (m imagesMapped) Digest() (v1.Hash, error)                  { return m.idx.Digest() }
+func (m imagesMapped) Size() (int64, error)                      { return m.idx.Size() }
+func (m imagesMapped) IndexManifest() (*v1.IndexManifest, error) { return m.idx.IndexManifest() }
+func (m imagesMapped) RawManifest() ([]byte, error)              { return m.idx.RawManifest() }
+
+func (m imagesMapped) Image(h v1.Hash) (v1.Image, error) {
+	img, err := m.idx.Image(h)
+	if err != nil {
+		return nil, err
+	}
+	return m.wrap(img), nil
+}
+
+func (m imagesMapped) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	idx, err := m.idx.ImageIndex(h)
+	if err != nil {
+		return nil, err
+	}
+	return imagesMapped{idx, m.wrap}, nil
 }
