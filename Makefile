@@ -15,7 +15,7 @@ help: ## list the targets
 build: ## build bin/gorae
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/gorae
 
-deps: ## install what tests and the demo need (busybox-static, docker-registry, uidmap, libcap2-bin, git, apache2-utils) when missing
+deps: ## install what tests and the demo need (busybox-static, docker-registry, uidmap, libcap2-bin, git, apache2-utils, qemu-user-static, binfmt-support; arm64 emulation registered) when missing
 	@missing=""; \
 	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
@@ -23,10 +23,23 @@ deps: ## install what tests and the demo need (busybox-static, docker-registry, 
 	command -v setcap >/dev/null || missing="$$missing libcap2-bin"; \
 	command -v git >/dev/null || missing="$$missing git"; \
 	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
+	[ -x /usr/bin/qemu-aarch64-static ] || missing="$$missing qemu-user-static"; \
+	command -v update-binfmts >/dev/null || missing="$$missing binfmt-support"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
+	@# RUN steps for linux/arm64 run through qemu, registered with the F flag
+	@# (Debian's qemu-user-static format has it) so that it works inside the
+	@# sandbox; the arm64 busybox fixture comes from Debian's arm64 archive.
+	@if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then \
+		echo "registering qemu-aarch64 (binfmt_misc)"; \
+		mountpoint -q /proc/sys/fs/binfmt_misc || mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc; \
+		update-binfmts --enable qemu-aarch64; \
+	fi
+	@dpkg --print-foreign-architectures | grep -qx arm64 || { \
+		echo "adding the arm64 dpkg architecture"; \
+		dpkg --add-architecture arm64 && apt-get update -qq; }
 
 demo: deps build ## import a busybox base offline, build examples/hello, show and run the image
 	@bash testdata/busybox-rootfs.sh bin/busybox-rootfs.tar

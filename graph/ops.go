@@ -120,6 +120,11 @@ type Run struct {
 	// keys of RUN steps without them are unchanged.
 	ExtraHosts []string
 	Ulimits    []string
+	// Platform is the stage's platform, "os/arch[/variant]", when it
+	// differs from the platform the build runs on (the command runs
+	// under emulation), else "". Encoded only when set, after a marker
+	// of its own, so that native RUN steps keep their keys.
+	Platform string
 }
 
 func (Scratch) Kind() string { return "scratch" }
@@ -205,5 +210,9 @@ func (o Run) Encode(e *Encoder) {
 		e.String("run/sandbox/v1")
 		e.Strings(o.ExtraHosts)
 		e.Strings(o.Ulimits)
+	}
+	if o.Platform != "" {
+		e.String("run/platform/v1")
+		e.String(o.Platform)
 	}
 }

@@ -3,6 +3,6 @@
 // the content store, or a directory for build contexts and downloads).
 //
 // ops is level 2: it wires the level-0 and level-1 packages (archive,
-// content, snapshot, copier, store, registry, solver, graph) and must not
-// import root, builder or anything above it.
+// content, snapshot, copier, store, registry, solver, graph, binfmt) and
+// must not import root, builder or anything above it.
 package ops

@@ -9,7 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/binfmt"
 	"github.com/gorae/gorae/copier"
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/longpath"
@@ -70,6 +73,9 @@ func (o *runOp) where() string {
 
 func (o *runOp) Exec(ctx context.Context, inputs []*State) (_ *State, err error) {
 	if err := o.allowed(); err != nil {
+		return nil, err
+	}
+	if err := o.emulation(); err != nil {
 		return nil, err
 	}
 	if o.env.Runner == nil || os.Geteuid() != 0 {
@@ -183,6 +189,28 @@ func (o *runOp) allowed() error {
 	}
 	if o.op.Security == "insecure" && !o.env.Allow["security.insecure"] {
 		return fmt.Errorf("%s: RUN --security=insecure needs --allow security.insecure", o.where())
+	}
+	return nil
+}
+
+// emulation fails a RUN for another platform that this machine cannot
+// run in the sandbox (no binfmt_misc handler, or one without the F
+// flag), before any work, with what to install. Only a step that
+// executes asks: a cached one needs no emulator. The probe runs once per
+// platform and process.
+func (o *runOp) emulation() error {
+	if o.op.Platform == "" {
+		return nil
+	}
+	p, err := v1.ParsePlatform(o.op.Platform)
+	if err == nil && (p.OS == "" || p.Architecture == "") {
+		err = errors.New("want os/arch[/variant]")
+	}
+	if err != nil {
+		return fmt.Errorf("%s: RUN for platform %q: %w", o.where(), o.op.Platform, err)
+	}
+	if err := binfmt.Check(*p); err != nil {
+		return fmt.Errorf("%s: %w", o.where(), err)
 	}
 	return nil
 }

@@ -2,10 +2,15 @@
 # busybox-rootfs.sh OUT.tar — a minimal root filesystem from Debian's
 # busybox-static, made offline: /bin/busybox, a symlink per applet, /etc
 # passwd/group with root, nobody and an "app" user, /tmp and /root.
+# BUSYBOX is the binary to put in it (default /bin/busybox); the applet
+# links are those BUSYBOX_LIST --list-full names (default: BUSYBOX), so a
+# busybox of another architecture needs no emulator to make its rootfs.
 set -euo pipefail
 out=${1:?usage: busybox-rootfs.sh OUT.tar}
 bb=${BUSYBOX:-/bin/busybox}
-[ -x "$bb" ] || { echo "busybox-rootfs.sh: $bb not found: apt-get install busybox-static" >&2; exit 1; }
+list=${BUSYBOX_LIST:-$bb}
+[ -f "$bb" ] || { echo "busybox-rootfs.sh: $bb not found: apt-get install busybox-static" >&2; exit 1; }
+[ -x "$list" ] || { echo "busybox-rootfs.sh: $list not found: apt-get install busybox-static" >&2; exit 1; }
 dir=$(mktemp -d)
 chmod 755 "$dir"
 trap 'rm -rf "$dir"' EXIT
@@ -13,7 +18,7 @@ mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,tmp,root,home/app,var,proc,sys,de
 chmod 1777 "$dir/tmp"
 chmod 700 "$dir/root"
 cp "$bb" "$dir/bin/busybox"
-for applet in $("$bb" --list-full); do
+for applet in $("$list" --list-full); do
   [ "$applet" = bin/busybox ] && continue
   [ -e "$dir/$applet" ] || ln -s /bin/busybox "$dir/$applet"
 done
