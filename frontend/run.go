@@ -68,6 +68,7 @@ func (x *step) runCmd(c *instructions.RunCommand) error {
 			Files:      files,
 			ExtraHosts: slices.Clone(x.o.Run.ExtraHosts),
 			Ulimits:    slices.Clone(x.o.Run.Ulimits),
+			Platform:   x.runPlatform(),
 		},
 		Inputs: inputs,
 		Name:   x.name(&lex, env, suffix),
@@ -223,4 +224,14 @@ func (x *step) mounts(c *instructions.RunCommand, inputs *[]*graph.Node) ([]grap
 		out = append(out, gm)
 	}
 	return out, nil
+}
+
+// runPlatform is the platform a RUN executes for when it is not the
+// build's own ("" otherwise): the runner then checks emulation first.
+func (x *step) runPlatform() string {
+	p, b := x.s.platform, x.o.BuildPlatform
+	if p.OS == b.OS && p.Architecture == b.Architecture && p.Variant == b.Variant {
+		return ""
+	}
+	return platformString(p)
 }
