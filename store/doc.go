@@ -19,9 +19,11 @@
 // holding only the platforms that were pulled; a child whose manifest is
 // not stored is absent (ImageFor says ErrNotFound, List and GC skip it).
 // Image picks the child for this machine, ImageFor the one for a given
-// platform, and a digest also finds a stored child. Readers read index.json without locking,
-// because writers never modify it in place: every update takes an
-// exclusive flock on DIR/lock, reads the current index, changes it and
-// replaces the file by rename. Removing a name never deletes blobs;
+// platform, and a digest also finds a stored child.
+//
+// Readers read index.json without locking, because writers never modify
+// it in place: every update takes an exclusive flock on DIR/lock, reads
+// the current index, changes it and replaces the file by rename. Blobs
+// are written before the update that names them. Removing a name never deletes blobs;
 // garbage collection is separate.
 package store
