@@ -24,6 +24,6 @@
 // Readers read index.json without locking, because writers never modify
 // it in place: every update takes an exclusive flock on DIR/lock, reads
 // the current index, changes it and replaces the file by rename. Blobs
-// are written before the update that names them. Removing a name never deletes blobs;
-// garbage collection is separate.
+// are written before the update that names them. Removing a name never
+// deletes blobs; garbage collection is separate.
 package store
