@@ -24,7 +24,7 @@ func TestParseAnnotation(t *testing.T) {
 		"k":                   `invalid annotation "k", expected key=value`,
 		"layer:k=v":           `unknown annotation type "layer"`,
 		"Manifest:k=v":        `invalid annotation type "Manifest"`,
-		"manifest[linux]:k=v": `invalid platform "linux"`,
+		"manifest[nope]:k=v":  `invalid platform "nope"`,
 	} {
 		if _, err := ParseAnnotation(in); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("ParseAnnotation(%q) error %v, want %q", in, err, msg)
