@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -117,8 +118,12 @@ func childLabel(d v1.Descriptor) string {
 	return d.Digest.String()
 }
 
+// ErrNoPlatform is matched (errors.Is) by ImageFor's error when the name
+// is stored but has no image for the platform (or only its index lists
+// one); that error matches ErrNotFound too, so that a resolver pulls it.
+var ErrNoPlatform = errors.New("no image for the platform in the local store")
+
 // platformError says that a stored image has no image for a platform.
-// It matches ErrNotFound, so that a resolver pulls it.
 type platformError struct {
 	ref    string
 	want   v1.Platform
@@ -127,7 +132,9 @@ type platformError struct {
 	absent bool // the index lists the platform, but its manifest was never stored
 }
 
-func (e *platformError) Is(target error) bool { return target == ErrNotFound }
+func (e *platformError) Is(target error) bool {
+	return target == ErrNotFound || target == ErrNoPlatform
+}
 
 func (e *platformError) Error() string {
 	want := formatPlatform(e.want)
