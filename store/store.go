@@ -46,14 +46,17 @@ func (e *notFound) Is(target error) bool { return target == ErrNotFound }
 // more manifests a digest may match: the present image manifests of
 // stored indexes.
 func resolve(idx *v1.IndexManifest, ref string, children func() []v1.Descriptor) (d v1.Descriptor, name string, err error) {
-	byDigest := idx.Manifests
-	if children != nil {
-		byDigest = slices.Concat(idx.Manifests, children())
+	// Only a digest reads the indexes' children.
+	byDigest := func() []v1.Descriptor {
+		if children == nil {
+			return idx.Manifests
+		}
+		return slices.Concat(idx.Manifests, children())
 	}
 	full, nerr := registry.Normalize(ref)
 	if nerr == nil {
 		if _, dig, ok := strings.Cut(full, "@"); ok {
-			for _, m := range byDigest {
+			for _, m := range byDigest() {
 				if m.Digest.String() == dig {
 					return m, "", nil
 				}
@@ -74,7 +77,7 @@ func resolve(idx *v1.IndexManifest, ref string, children func() []v1.Descriptor)
 		return v1.Descriptor{}, "", &notFound{ref: full}
 	}
 	var found []v1.Descriptor
-	for _, m := range byDigest {
+	for _, m := range byDigest() {
 		if strings.HasPrefix(m.Digest.Hex, prefix) && !slices.ContainsFunc(found, func(f v1.Descriptor) bool { return f.Digest == m.Digest }) {
 			found = append(found, m)
 		}
