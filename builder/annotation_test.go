@@ -21,10 +21,10 @@ func TestParseAnnotation(t *testing.T) {
 		}
 	}
 	for in, msg := range map[string]string{
-		"k":                   `invalid annotation "k", expected key=value`,
-		"layer:k=v":           `unknown annotation type "layer"`,
-		"Manifest:k=v":        `invalid annotation type "Manifest"`,
-		"manifest[linux]:k=v": `invalid platform "linux"`,
+		"k":                  `invalid annotation "k", expected key=value`,
+		"layer:k=v":          `unknown annotation type "layer"`,
+		"Manifest:k=v":       `invalid annotation type "Manifest"`,
+		"manifest[nope]:k=v": `invalid platform "nope"`,
 	} {
 		if _, err := ParseAnnotation(in); err == nil || !strings.Contains(err.Error(), msg) {
 			t.Errorf("ParseAnnotation(%q) error %v, want %q", in, err, msg)

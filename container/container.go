@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/copier"
 	"github.com/gorae/gorae/imageconfig"
@@ -29,7 +31,11 @@ import (
 // Options are the settings of `gorae run`: which image, how its config
 // is overridden, and what the container sees of the host.
 type Options struct {
-	Image    string
+	Image string
+	// Platform is the image's platform to run (of a multi-platform
+	// image, or to pull); zero is this machine's. Another architecture's
+	// programs run through the kernel's binfmt_misc emulation.
+	Platform v1.Platform
 	Config   Config
 	Volumes  []Volume
 	Network  string // default (the host's), host, none (only lo)
@@ -116,7 +122,11 @@ func New(ctx context.Context, root *root.Root, o Options) (_ *Container, err err
 		}
 	}()
 	res := &images.Resolver{Root: root, Registry: o.Registry, Progress: o.Progress}
-	ri, err := res.Resolve(ctx, o.Image, images.HostPlatform())
+	platform := o.Platform
+	if platform.OS == "" {
+		platform = images.HostPlatform()
+	}
+	ri, err := res.Resolve(ctx, o.Image, platform)
 	if err != nil {
 		return nil, err
 	}

@@ -102,39 +102,59 @@ func scanBlobs(root *root.Root, inv *inventory, sz *sizer) error {
 }
 
 // pinImages marks what every stored image needs: its manifest, config
-// and layer blobs, and the chains and indexes of its layers.
+// and layer blobs, and the chains and indexes of its layers; for a
+// multi-platform image, its index and each stored child's (a pulled one
+// may lack some platforms, whose blobs were never here).
 func pinImages(ctx context.Context, root *root.Root, inv *inventory) error {
 	list, err := root.Images.List(ctx)
 	if err != nil {
 		return fmt.Errorf("list images to keep: %w", err)
 	}
-	pin := func(m map[string]*item, hex string) {
-		if it := m[hex]; it != nil {
-			it.pinned = true
-		}
-	}
 	for _, im := range list {
 		pin(inv.blobs, im.Digest.Hex)
-		img, _, err := root.Images.Image(ctx, im.Digest.String())
-		if err != nil {
-			return fmt.Errorf("read image %s to keep its blobs: %w", im.Digest, err)
+		if !im.Index {
+			if err := pinImage(ctx, root, inv, im.Digest); err != nil {
+				return err
+			}
+			continue
 		}
-		m, err := img.Manifest()
-		if err != nil {
-			return fmt.Errorf("read image %s to keep its blobs: %w", im.Digest, err)
+		for _, c := range im.Children {
+			if err := pinImage(ctx, root, inv, c.Digest); err != nil {
+				return err
+			}
 		}
-		pin(inv.blobs, m.Config.Digest.Hex)
-		for _, l := range m.Layers {
-			pin(inv.blobs, l.Digest.Hex)
-		}
-		cf, err := img.ConfigFile()
-		if err != nil {
-			return fmt.Errorf("read image %s to keep its blobs: %w", im.Digest, err)
-		}
-		for i, c := range snapshot.ChainIDs(cf.RootFS.DiffIDs) {
-			pin(inv.chains, c.Hex)
-			pin(inv.indexes, cf.RootFS.DiffIDs[i].Hex)
-		}
+	}
+	return nil
+}
+
+func pin(m map[string]*item, hex string) {
+	if it := m[hex]; it != nil {
+		it.pinned = true
+	}
+}
+
+// pinImage pins the image manifest d and what it needs.
+func pinImage(ctx context.Context, root *root.Root, inv *inventory, d v1.Hash) error {
+	pin(inv.blobs, d.Hex)
+	img, _, err := root.Images.Image(ctx, d.String())
+	if err != nil {
+		return fmt.Errorf("read image %s to keep its blobs: %w", d, err)
+	}
+	m, err := img.Manifest()
+	if err != nil {
+		return fmt.Errorf("read image %s to keep its blobs: %w", d, err)
+	}
+	pin(inv.blobs, m.Config.Digest.Hex)
+	for _, l := range m.Layers {
+		pin(inv.blobs, l.Digest.Hex)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return fmt.Errorf("read image %s to keep its blobs: %w", d, err)
+	}
+	for i, c := range snapshot.ChainIDs(cf.RootFS.DiffIDs) {
+		pin(inv.chains, c.Hex)
+		pin(inv.indexes, cf.RootFS.DiffIDs[i].Hex)
 	}
 	return nil
 }

@@ -102,14 +102,25 @@ func loadOCI(ctx context.Context, root *root.Root, path string) ([]string, error
 		if n == "" {
 			n = d.Annotations["org.opencontainers.image.ref.name"]
 		}
-		if n == "" || !d.MediaType.IsImage() {
+		if n == "" || (!d.MediaType.IsImage() && !d.MediaType.IsIndex()) {
 			continue
 		}
-		img, err := idx.Image(d.Digest)
+		norm, err := registry.Normalize(n)
 		if err != nil {
 			return nil, err
 		}
-		norm, err := registry.Normalize(n)
+		if d.MediaType.IsIndex() { // a multi-platform image
+			ii, err := idx.ImageIndex(d.Digest)
+			if err != nil {
+				return nil, err
+			}
+			if err := root.Images.ExportIndex(ctx, ii, []string{norm}); err != nil {
+				return nil, err
+			}
+			loaded = append(loaded, norm)
+			continue
+		}
+		img, err := idx.Image(d.Digest)
 		if err != nil {
 			return nil, err
 		}

@@ -10,7 +10,9 @@ import (
 	"github.com/gorae/gorae/root"
 )
 
-// Pull fetches ref for platform ("" = this machine) into the store.
+// Pull fetches ref for platform ("" = this machine) into the store and
+// returns the digest of that platform's image manifest. A multi-platform
+// image is stored as its index with the platforms pulled so far.
 func Pull(ctx context.Context, root *root.Root, ref, platform string, reg registry.Options, p *progress.Printer) (v1.Hash, error) {
 	pl, err := ParsePlatform(platform)
 	if err != nil {

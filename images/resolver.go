@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -62,17 +63,18 @@ func (r *Resolver) Resolve(ctx context.Context, ref string, platform v1.Platform
 }
 
 func (r *Resolver) resolve(ctx context.Context, name string, platform v1.Platform) (*frontend.ResolvedImage, error) {
+	var local error
 	if !r.Pull {
-		img, digest, err := r.Root.Images.Image(ctx, name)
+		img, digest, err := r.Root.Images.ImageFor(ctx, name, platform)
 		switch {
 		case err == nil:
 			cf, err := ConfigOf(img)
 			if err != nil {
 				return nil, fmt.Errorf("read image %s from the local store: %w", name, err)
 			}
-			if platformMatches(cf, platform) {
-				return &frontend.ResolvedImage{Ref: name, Digest: digest.String(), Config: cf}, nil
-			}
+			return &frontend.ResolvedImage{Ref: name, Digest: digest.String(), Config: cf}, nil
+		case errors.Is(err, store.ErrNoPlatform):
+			local = err
 		case !errors.Is(err, store.ErrNotFound):
 			return nil, err
 		}
@@ -80,18 +82,32 @@ func (r *Resolver) resolve(ctx context.Context, name string, platform v1.Platfor
 	if r.Outside {
 		return nil, ops.ErrNeedsNamespace
 	}
-	return r.pullImage(ctx, name, platform)
+	ri, err := r.pullImage(ctx, name, platform)
+	if err != nil && local != nil && ctx.Err() == nil {
+		// A name built here for other platforms: what the store has
+		// says more than the registry's answer.
+		return nil, fmt.Errorf("%w; pulling it failed too: %w", local, err)
+	}
+	return ri, err
 }
 
+// pullImage pulls name for platform into the store. A multi-platform
+// image stays one under its name: the index is stored with the chosen
+// platform's image (other platforms' stay absent until pulled), so that
+// a build or run for another platform adds to it instead of replacing
+// the name.
 func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platform) (*frontend.ResolvedImage, error) {
 	ref, err := r.Registry.Parse(name)
 	if err != nil {
 		return nil, err
 	}
 	r.Progress.Logf("pulling %s", name)
-	desc, err := remote.Get(ref, r.Registry.Remote(ctx, remote.WithPlatform(platform))...)
+	desc, err := remote.Get(ref, r.Registry.Remote(ctx)...)
 	if err != nil {
 		return nil, registry.Explain(err, name)
+	}
+	if desc.MediaType.IsIndex() {
+		return r.pullFromIndex(ctx, name, desc, platform)
 	}
 	img, err := desc.Image()
 	if err != nil {
@@ -102,7 +118,7 @@ func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platf
 		return nil, registry.Explain(err, name)
 	}
 	if !platformMatches(cf, platform) {
-		return nil, fmt.Errorf("image %s is for %s/%s, not %s: choose another image or --platform", name, cf.OS, cf.Architecture, platform.String())
+		return nil, fmt.Errorf("image %s is for %s/%s, not %s: choose another image or --platform", name, cf.OS, cf.Architecture, FormatPlatform(platform))
 	}
 	digest, err := img.Digest()
 	if err != nil {
@@ -112,6 +128,46 @@ func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platf
 		return nil, registry.Explain(err, name)
 	}
 	return &frontend.ResolvedImage{Ref: name, Digest: digest.String(), Config: cf}, nil
+}
+
+// pullFromIndex stores the index desc and its image for platform.
+func (r *Resolver) pullFromIndex(ctx context.Context, name string, desc *remote.Descriptor, platform v1.Platform) (*frontend.ResolvedImage, error) {
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, registry.Explain(err, name)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, registry.Explain(err, name)
+	}
+	c, ok := store.MatchPlatform(im.Manifests, platform)
+	if !ok {
+		return nil, fmt.Errorf("image %s has no %s image (it has %s): choose another image or --platform", name, FormatPlatform(platform), strings.Join(indexPlatforms(im), ", "))
+	}
+	img, err := idx.Image(c.Digest)
+	if err != nil {
+		return nil, registry.Explain(err, name)
+	}
+	cf, err := ConfigOf(img)
+	if err != nil {
+		return nil, registry.Explain(err, name)
+	}
+	if err := r.Root.Images.ExportPlatform(ctx, idx, pullProgress(img, r.Progress), []string{name}); err != nil {
+		return nil, registry.Explain(err, name)
+	}
+	return &frontend.ResolvedImage{Ref: name, Digest: c.Digest.String(), Config: cf}, nil
+}
+
+// indexPlatforms lists the platforms of an index's images, leaving out
+// attestations (unknown/unknown).
+func indexPlatforms(im *v1.IndexManifest) []string {
+	var out []string
+	for _, m := range im.Manifests {
+		if m.Platform != nil && m.Platform.OS != "" && m.Platform.OS != "unknown" {
+			out = append(out, FormatPlatform(*m.Platform))
+		}
+	}
+	return out
 }
 
 func platformMatches(cf *imageconfig.File, p v1.Platform) bool {

@@ -11,9 +11,19 @@
 // full normalized name ("docker.io/library/busybox:latest"); a name
 // appears at most once, a digest may appear under many names. An image
 // exported without names gets one entry without the annotation, so it can
-// still be found by digest. Readers read index.json without locking,
-// because writers never modify it in place: every update takes an
-// exclusive flock on DIR/lock, reads the current index, changes it and
-// replaces the file by rename. Removing a name never deletes blobs;
-// garbage collection is separate.
+// still be found by digest.
+//
+// A multi-platform image is an entry whose media type is an OCI image
+// index or a Docker manifest list: its index manifest and the child
+// image manifests are blobs in content too. A pulled one may be partial,
+// holding only the platforms that were pulled; a child whose manifest is
+// not stored is absent (ImageFor says ErrNotFound, List and GC skip it).
+// Image picks the child for this machine, ImageFor the one for a given
+// platform, and a digest also finds a stored child.
+//
+// Readers read index.json without locking, because writers never modify
+// it in place: every update takes an exclusive flock on DIR/lock, reads
+// the current index, changes it and replaces the file by rename. Blobs
+// are written before the update that names them. Removing a name never
+// deletes blobs; garbage collection is separate.
 package store

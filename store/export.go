@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // exportJobs bounds how many layers are compressed and written at once
@@ -19,53 +18,64 @@ const exportJobs = 4
 // are missing. With no names the image is kept under its digest only.
 // Export implements the exporter interface.
 func (s *Store) Export(ctx context.Context, img v1.Image, names []string) error {
-	full := make([]string, 0, len(names))
-	for _, n := range names {
-		f, err := tagName(n)
-		if err != nil {
-			return err
-		}
-		full = append(full, f)
+	full, err := tagNames(names)
+	if err != nil {
+		return err
 	}
+	desc, err := s.putImage(ctx, img)
+	if err != nil {
+		return err
+	}
+	return s.name(ctx, desc, full)
+}
+
+// putImage writes img's blobs (layers not yet present, config, manifest)
+// and returns the manifest's descriptor.
+func (s *Store) putImage(ctx context.Context, img v1.Image) (v1.Descriptor, error) {
 	mt, err := img.MediaType()
 	if err != nil {
-		return fmt.Errorf("export image: %w", err)
+		return v1.Descriptor{}, fmt.Errorf("export image: %w", err)
 	}
-	if mt != types.OCIManifestSchema1 && mt != types.DockerManifestSchema2 {
-		return fmt.Errorf("export image: unsupported manifest media type %q: the local store holds OCI and Docker v2 schema 2 image manifests", mt)
+	if !isImageType(mt) {
+		return v1.Descriptor{}, fmt.Errorf("export image: unsupported manifest media type %q: the local store holds OCI and Docker v2 schema 2 image manifests", mt)
 	}
 	if err := s.putLayers(ctx, img); err != nil {
-		return err
+		return v1.Descriptor{}, err
 	}
 	cfg, err := img.RawConfigFile()
 	if err != nil {
-		return fmt.Errorf("export image config: %w", err)
+		return v1.Descriptor{}, fmt.Errorf("export image config: %w", err)
 	}
 	want, err := img.ConfigName()
 	if err != nil {
-		return fmt.Errorf("export image config: %w", err)
+		return v1.Descriptor{}, fmt.Errorf("export image config: %w", err)
 	}
 	if got, err := s.c.PutBytes(cfg); err != nil {
-		return fmt.Errorf("export image config: %w", err)
+		return v1.Descriptor{}, fmt.Errorf("export image config: %w", err)
 	} else if got != want {
-		return fmt.Errorf("export image config: manifest names %s but the config hashes to %s", want, got)
+		return v1.Descriptor{}, fmt.Errorf("export image config: manifest names %s but the config hashes to %s", want, got)
 	}
 	raw, err := img.RawManifest()
 	if err != nil {
-		return fmt.Errorf("export image manifest: %w", err)
+		return v1.Descriptor{}, fmt.Errorf("export image manifest: %w", err)
 	}
 	d, err := s.c.PutBytes(raw)
 	if err != nil {
-		return fmt.Errorf("export image manifest: %w", err)
+		return v1.Descriptor{}, fmt.Errorf("export image manifest: %w", err)
 	}
-	desc := v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(raw))}
+	return v1.Descriptor{MediaType: mt, Digest: d, Size: int64(len(raw))}, nil
+}
+
+// name points every name in full at desc in one index update; with no
+// names desc gets an unnamed entry unless it is already reachable.
+func (s *Store) name(ctx context.Context, desc v1.Descriptor, full []string) error {
 	return s.update(ctx, func(idx *v1.IndexManifest) error {
 		for _, n := range full {
 			setName(idx, n, desc)
 		}
 		if len(full) == 0 {
 			for _, m := range idx.Manifests {
-				if m.Digest == d {
+				if m.Digest == desc.Digest {
 					return nil // already reachable, by a name or by digest
 				}
 			}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -41,22 +40,23 @@ func (e *notFound) Error() string {
 }
 func (e *notFound) Is(target error) bool { return target == ErrNotFound }
 
-// Image is one line of List.
-type Image struct {
-	Name    string  // normalized name; "" for an image stored without one
-	Digest  v1.Hash // of the manifest
-	Size    int64   // manifest, config and compressed layers
-	Created time.Time
-}
-
 // resolve finds ref in idx: by normalized name, by a name@digest, or by
 // a unique manifest digest prefix ("sha256:ab12" or "ab12"). name is the
-// matched name, "" when ref matched a digest.
-func resolve(idx *v1.IndexManifest, ref string) (d v1.Descriptor, name string, err error) {
+// matched name, "" when ref matched a digest. children, when set, gives
+// more manifests a digest may match: the present image manifests of
+// stored indexes.
+func resolve(idx *v1.IndexManifest, ref string, children func() []v1.Descriptor) (d v1.Descriptor, name string, err error) {
+	// Only a digest reads the indexes' children.
+	byDigest := func() []v1.Descriptor {
+		if children == nil {
+			return idx.Manifests
+		}
+		return slices.Concat(idx.Manifests, children())
+	}
 	full, nerr := registry.Normalize(ref)
 	if nerr == nil {
 		if _, dig, ok := strings.Cut(full, "@"); ok {
-			for _, m := range idx.Manifests {
+			for _, m := range byDigest() {
 				if m.Digest.String() == dig {
 					return m, "", nil
 				}
@@ -77,7 +77,7 @@ func resolve(idx *v1.IndexManifest, ref string) (d v1.Descriptor, name string, e
 		return v1.Descriptor{}, "", &notFound{ref: full}
 	}
 	var found []v1.Descriptor
-	for _, m := range idx.Manifests {
+	for _, m := range byDigest() {
 		if strings.HasPrefix(m.Digest.Hex, prefix) && !slices.ContainsFunc(found, func(f v1.Descriptor) bool { return f.Digest == m.Digest }) {
 			found = append(found, m)
 		}
@@ -106,10 +106,26 @@ func isHex(s string) bool {
 	return true
 }
 
-// Image returns the stored image ref names (see List for the forms
+// Image returns the stored image ref names (see resolve for the forms
 // accepted) and its manifest digest. The image is a full v1.Image whose
-// blobs are read from the content store on demand.
+// blobs are read from the content store on demand. A name of a
+// multi-platform image gives its image for this machine's platform (an
+// error matching ErrNotFound when it has none); a digest may also be one
+// of a stored index's image manifests.
 func (s *Store) Image(ctx context.Context, ref string) (v1.Image, v1.Hash, error) {
+	return s.image(ctx, ref, nil)
+}
+
+// ImageFor returns the stored image ref names for platform p: the image
+// of a multi-platform image for p, or a single image whose config names p
+// (or no platform). When there is none, or the index's image for p was
+// never pulled, the error matches ErrNotFound and says what is there.
+func (s *Store) ImageFor(ctx context.Context, ref string, p v1.Platform) (v1.Image, v1.Hash, error) {
+	return s.image(ctx, ref, &p)
+}
+
+// image is Image when p is nil, else ImageFor.
+func (s *Store) image(ctx context.Context, ref string, p *v1.Platform) (v1.Image, v1.Hash, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, v1.Hash{}, err
 	}
@@ -117,52 +133,87 @@ func (s *Store) Image(ctx context.Context, ref string) (v1.Image, v1.Hash, error
 	if err != nil {
 		return nil, v1.Hash{}, err
 	}
-	d, _, err := resolve(idx, ref)
+	d, name, err := resolve(idx, ref, s.children(idx))
 	if err != nil {
 		return nil, v1.Hash{}, err
+	}
+	if name == "" {
+		name = ref
+	}
+	if isIndexType(d.MediaType) {
+		want := hostPlatform()
+		if p != nil {
+			want = *p
+		}
+		return s.child(d, name, want)
 	}
 	img, err := s.load(d)
 	if err != nil {
 		return nil, v1.Hash{}, fmt.Errorf("load image %s: %w", ref, err)
 	}
+	if p != nil {
+		cf, err := img.ConfigFile()
+		if err != nil {
+			return nil, v1.Hash{}, fmt.Errorf("load image %s: %w", ref, err)
+		}
+		if !configMatches(cf, *p) {
+			return nil, v1.Hash{}, &platformError{ref: name, want: *p, have: []string{configPlatform(cf)}}
+		}
+	}
 	return img, d.Digest, nil
 }
 
-// List returns every stored image, sorted by name (unnamed images first,
-// by digest).
-func (s *Store) List(ctx context.Context) ([]Image, error) {
+// child loads the image for p of the index d, which name names.
+func (s *Store) child(d v1.Descriptor, name string, p v1.Platform) (v1.Image, v1.Hash, error) {
+	im, err := s.readIndexManifest(d.Digest)
+	if err != nil {
+		return nil, v1.Hash{}, fmt.Errorf("load image %s: %w", name, err)
+	}
+	c, ok := MatchPlatform(im.Manifests, p)
+	if !ok {
+		return nil, v1.Hash{}, &platformError{ref: name, want: p, have: platforms(im.Manifests), index: true}
+	}
+	if !s.c.Has(c.Digest) {
+		return nil, v1.Hash{}, &platformError{ref: name, want: p, index: true, absent: true}
+	}
+	img, err := s.load(c)
+	if err != nil {
+		return nil, v1.Hash{}, fmt.Errorf("load the %s image of %s: %w", formatPlatform(p), name, err)
+	}
+	return img, c.Digest, nil
+}
+
+// ErrNotIndex is matched (errors.Is) by Index's error for a name of a
+// single-platform image.
+var ErrNotIndex = errors.New("not a multi-platform image")
+
+// Index returns the stored multi-platform image ref names and the
+// digest of its index. Its Image gives a child image whose manifest is
+// stored, and an error naming the platform to pull for one that is not.
+// For a single image the error matches ErrNotIndex.
+func (s *Store) Index(ctx context.Context, ref string) (v1.ImageIndex, v1.Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, v1.Hash{}, err
+	}
 	idx, err := s.readIndex()
 	if err != nil {
-		return nil, err
+		return nil, v1.Hash{}, err
 	}
-	var out []Image
-	for _, d := range idx.Manifests {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		im := Image{Name: d.Annotations[refName], Digest: d.Digest, Size: d.Size}
-		img, err := s.load(d)
-		if err != nil {
-			return nil, fmt.Errorf("list images: %s: %w", im.Name, err)
-		}
-		if m, err := img.Manifest(); err == nil {
-			im.Size += m.Config.Size
-			for _, l := range m.Layers {
-				im.Size += l.Size
-			}
-		}
-		if cf, err := img.ConfigFile(); err == nil {
-			im.Created = cf.Created.Time
-		}
-		out = append(out, im)
+	d, name, err := resolve(idx, ref, nil)
+	if err != nil {
+		return nil, v1.Hash{}, err
 	}
-	slices.SortFunc(out, func(a, b Image) int {
-		if c := strings.Compare(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Digest.Hex, b.Digest.Hex)
-	})
-	return out, nil
+	if name == "" {
+		name = ref
+	}
+	if !isIndexType(d.MediaType) {
+		return nil, v1.Hash{}, fmt.Errorf("%s is a single-platform image: %w", name, ErrNotIndex)
+	}
+	ii, err := s.loadIndex(d, name)
+	if err != nil {
+		return nil, v1.Hash{}, fmt.Errorf("load image index %s: %w", name, err)
+	}
+	return ii, d.Digest, nil
 }
 
 // Tag gives the image src (any form Image accepts) the name dst.
@@ -172,7 +223,7 @@ func (s *Store) Tag(ctx context.Context, src, dst string) error {
 		return err
 	}
 	return s.update(ctx, func(idx *v1.IndexManifest) error {
-		d, _, err := resolve(idx, src)
+		d, _, err := resolve(idx, src, s.children(idx))
 		if err != nil {
 			return err
 		}
@@ -186,7 +237,7 @@ func (s *Store) Tag(ctx context.Context, src, dst string) error {
 // garbage collector.
 func (s *Store) Remove(ctx context.Context, ref string) error {
 	return s.update(ctx, func(idx *v1.IndexManifest) error {
-		d, name, err := resolve(idx, ref)
+		d, name, err := resolve(idx, ref, nil)
 		if err != nil {
 			return err
 		}
@@ -198,6 +249,19 @@ func (s *Store) Remove(ctx context.Context, ref string) error {
 		})
 		return nil
 	})
+}
+
+// tagNames normalizes every name (see tagName).
+func tagNames(names []string) ([]string, error) {
+	full := make([]string, 0, len(names))
+	for _, n := range names {
+		f, err := tagName(n)
+		if err != nil {
+			return nil, err
+		}
+		full = append(full, f)
+	}
+	return full, nil
 }
 
 // tagName normalizes a name an image can be stored under: a tag, never a

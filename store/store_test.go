@@ -272,10 +272,10 @@ func TestAmbiguousPrefix(t *testing.T) {
 		{Digest: v1.Hash{Algorithm: "sha256", Hex: "ab" + strings.Repeat("0", 62)}},
 		{Digest: v1.Hash{Algorithm: "sha256", Hex: "ac" + strings.Repeat("0", 62)}},
 	}}
-	if _, _, err := resolve(idx, "a"); err == nil || !strings.Contains(err.Error(), "ambiguous") {
+	if _, _, err := resolve(idx, "a", nil); err == nil || !strings.Contains(err.Error(), "ambiguous") {
 		t.Errorf("resolve(a) = %v, want ambiguous", err)
 	}
-	if d, _, err := resolve(idx, "sha256:ac"); err != nil || d.Digest.Hex[:2] != "ac" {
+	if d, _, err := resolve(idx, "sha256:ac", nil); err != nil || d.Digest.Hex[:2] != "ac" {
 		t.Errorf("resolve(sha256:ac) = %v, %v", d.Digest, err)
 	}
 }

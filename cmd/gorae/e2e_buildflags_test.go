@@ -135,7 +135,7 @@ func TestBuildFlagErrors(t *testing.T) {
 		{[]string{"--output", "type=image,name=UP"}, `invalid --output "type=image,name=UP": name UP: invalid image name`},
 		{[]string{"--push"}, `--push needs at least one name`},
 		{[]string{"--compression", "lzma"}, `invalid --compression: unknown compression "lzma"`},
-		{[]string{"--platform", "amd64"}, `invalid --platform "amd64": use os/arch`},
+		{[]string{"--platform", "linux//amd64"}, `invalid --platform "linux//amd64": use os/arch`},
 	} {
 		r := g.Run(t, dir, append(append([]string{"build"}, tc.args...), ".")...)
 		if r.Code != 2 {

@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +12,7 @@ import (
 	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/root"
+	"github.com/gorae/gorae/store"
 )
 
 // withRoot opens $GORAE_ROOT for one command and closes it afterwards.
@@ -54,16 +55,25 @@ func runImages(ctx context.Context, args []string) error {
 			}
 			return nil
 		}
-		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 3, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tDIGEST\tCREATED\tSIZE")
-		for _, im := range list {
-			if im.Name == "" {
-				im.Name = "<none>"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", im.Name, im.Digest.Hex[:12], ago(im.Created), humanSize(im.Size))
-		}
-		return tw.Flush()
+		return writeImages(os.Stdout, list, time.Now())
 	})
+}
+
+// writeImages writes the table of gorae images.
+func writeImages(w io.Writer, list []store.Image, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tDIGEST\tCREATED\tSIZE\tPLATFORMS")
+	for _, im := range list {
+		if im.Name == "" {
+			im.Name = "<none>"
+		}
+		platforms := strings.Join(im.Platforms, ",")
+		if platforms == "" {
+			platforms = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", im.Name, im.Digest.Hex[:12], agoAt(im.Created, now), humanSize(im.Size), platforms)
+	}
+	return tw.Flush()
 }
 
 func runTag(ctx context.Context, args []string) error {
@@ -104,42 +114,6 @@ func runRmi(ctx context.Context, args []string) error {
 			fmt.Printf("Untagged: %s\n", ref)
 		}
 		return nil
-	})
-}
-
-func runInspect(ctx context.Context, args []string) error {
-	fs := newFlags("inspect", "NAME")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() != 1 {
-		return usagef("inspect needs one image name")
-	}
-	if err := checkNames(fs.Arg(0)); err != nil {
-		return err
-	}
-	return withRoot(func(root *root.Root) error {
-		img, digest, err := root.Images.Image(ctx, fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		m, err := img.Manifest()
-		if err != nil {
-			return err
-		}
-		// The config as stored, so that nothing ggcr's v1.ConfigFile
-		// has no field for (Healthcheck.StartInterval) is left out.
-		cf, err := img.RawConfigFile()
-		if err != nil {
-			return err
-		}
-		if !json.Valid(cf) {
-			return fmt.Errorf("inspect %s: its config is not valid JSON", fs.Arg(0))
-		}
-		out := map[string]any{"Name": fs.Arg(0), "Digest": digest.String(), "Manifest": m, "Config": json.RawMessage(cf)}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
 	})
 }
 

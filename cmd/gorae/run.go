@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gorae/gorae/container"
+	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/root"
@@ -60,6 +61,7 @@ type runFlags struct {
 	insecure           []string
 	addHosts, ulimits  []string
 	shmSize            string
+	platform           string
 }
 
 func runRun(ctx context.Context, args []string) error {
@@ -84,6 +86,7 @@ func runRun(ctx context.Context, args []string) error {
 	fs.StringVar(&f.entrypoint, "entrypoint", "", "replace the image's ENTRYPOINT (and drop its CMD); \"\" clears it")
 	fs.StringVarP(&o.Hostname, "hostname", "h", "", "the container's host name (default: its id)")
 	fs.StringArrayVar(&f.insecure, "insecure-registry", nil, "talk plain HTTP to this registry host[:port] when pulling")
+	fs.StringVar(&f.platform, "platform", "", "run the image for this platform os/arch[/variant] (default: this machine; another architecture needs binfmt_misc emulation)")
 	if err := parse(fs, args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return err
@@ -119,6 +122,13 @@ func (f runFlags) apply(fs *pflag.FlagSet, o *container.Options) error {
 		return usagef("run needs an image, e.g. gorae run busybox echo hello")
 	}
 	o.Image, o.Config.Cmd, o.Tty = fs.Arg(0), fs.Args()[1:], f.tty
+	if f.platform != "" {
+		p, err := images.ParsePlatform(f.platform)
+		if err != nil {
+			return usageError{err}
+		}
+		o.Platform = p
+	}
 	if fs.Changed("entrypoint") {
 		o.Config.EntrypointSet = true
 		if f.entrypoint != "" {

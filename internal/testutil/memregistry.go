@@ -17,14 +17,15 @@ import (
 	"github.com/gorae/gorae/registry"
 )
 
-// MemRegistry is an in-process registry (ggcr's) that counts blob
-// uploads and mounts and blob GETs, and can serve tampered bytes for
-// chosen blobs.
+// MemRegistry is an in-process registry (ggcr's) that counts requests,
+// blob uploads and mounts and blob GETs, and can serve tampered bytes
+// for chosen blobs.
 type MemRegistry struct {
 	Host    string           // host:port, spoken to over plain HTTP
 	Options registry.Options // no credentials from the environment
 
 	mu       sync.Mutex
+	requests int // every request
 	uploads  int // blob upload sessions that were not mounts
 	mounts   int
 	gets     map[string]int // blob digest → GETs
@@ -37,6 +38,7 @@ func NewMemRegistry(t testing.TB) *MemRegistry {
 	h := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
+		r.requests++
 		p := req.URL.Path
 		switch {
 		case strings.HasSuffix(p, "/blobs/uploads/") && req.Method == http.MethodPost:
@@ -71,6 +73,16 @@ func (r *MemRegistry) Counts() (uploads, mounts int) {
 	u, m := r.uploads, r.mounts
 	r.uploads, r.mounts = 0, 0
 	return u, m
+}
+
+// Requests returns how many requests the registry served since the last
+// call.
+func (r *MemRegistry) Requests() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.requests
+	r.requests = 0
+	return n
 }
 
 // GetsOf is how many times blob d was downloaded.
