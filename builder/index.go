@@ -36,7 +36,7 @@ func makeIndex(imgs []platformImage, docker bool, a indexAnnotations) (v1.ImageI
 		if d := a.descriptor[platformString(p)]; len(d) > 0 {
 			desc.Annotations = maps.Clone(d)
 		}
-		adds[i] = mutate.IndexAddendum{Add: pi.image, Descriptor: desc}
+		adds[i] = mutate.IndexAddendum{Add: noArtifactType{pi.image}, Descriptor: desc}
 	}
 	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, mt), adds...)
 	if len(a.index) > 0 {
@@ -62,3 +62,10 @@ func descriptorOf(img v1.Image) (v1.Descriptor, error) {
 	}
 	return v1.Descriptor{MediaType: mt, Size: int64(len(raw)), Digest: d}, nil
 }
+
+// noArtifactType keeps ggcr from writing the config's media type as the
+// descriptor's artifactType: BuildKit and Docker write none for an image
+// manifest, and a Docker manifest list has no such field.
+type noArtifactType struct{ v1.Image }
+
+func (noArtifactType) ArtifactType() (string, error) { return "", nil }
