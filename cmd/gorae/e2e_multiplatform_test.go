@@ -55,12 +55,12 @@ func TestMultiPlatformBuild(t *testing.T) {
 
 	// One step each for the shared stage, one per platform for the rest.
 	for step, n := range map[string]int{
-		"[linux/amd64 tool 2/2] RUN":          1,
-		"[linux/amd64->amd64 cross 2/2] RUN":  0,
-		"[linux/amd64 cross 2/2] RUN":         1,
-		"[linux/amd64->arm64 cross 2/2] RUN":  1,
-		"[linux/arm64 stage-2 5/5] RUN":       1,
-		"[linux/amd64 stage-2 5/5] RUN":       1,
+		"[linux/amd64 tool 2/2] RUN":           1,
+		"[linux/amd64->amd64 cross 2/2] RUN":   0,
+		"[linux/amd64 cross 2/2] RUN":          1,
+		"[linux/amd64->arm64 cross 2/2] RUN":   1,
+		"[linux/arm64 stage-2 5/5] RUN":        1,
+		"[linux/amd64 stage-2 5/5] RUN":        1,
 		"[linux/arm64 internal] load metadata": 1,
 	} {
 		re := regexp.MustCompile(`(?m)^#(\d+) ` + regexp.QuoteMeta(step))
