@@ -200,3 +200,43 @@ func TestMultiPlatformOutputs(t *testing.T) {
 		t.Errorf("manifest list = %s", b)
 	}
 }
+
+// TestMultiPlatformRemoteCache: one --cache-to ref holds every platform's
+// records, so a fresh root rebuilds both platforms from it without running
+// a step, to the same index; a fresh root runs the pushed arm64 image.
+func TestMultiPlatformRemoteCache(t *testing.T) {
+	g := newGorae(t)
+	reg := testutil.Registry(t)
+	base := reg + "/base/busybox:multi"
+	testutil.PushBusyboxIndex(t, base, false)
+	dir := t.TempDir()
+	testutil.WriteFiles(t, dir, map[string]string{
+		"Dockerfile": "FROM " + base + "\nARG TARGETARCH\nRUN uname -m > /arch && echo $TARGETARCH > /t\n",
+	})
+	ref, cache := reg+"/mp/cached:1", reg+"/mp/cache:buildcache"
+	r := g.Must(t, dir, "build", "--progress=plain", "--platform", "linux/amd64,linux/arm64", "-t", ref, "--push",
+		"--cache-to", "type=registry,ref="+cache+",mode=max", ".")
+	built := regexp.MustCompile(`built (sha256:[0-9a-f]{64})`).FindStringSubmatch(r.Stderr)
+	if built == nil {
+		t.Fatalf("no digest:\n%s", r.Stderr)
+	}
+
+	g2 := newGorae(t)
+	r = g2.Must(t, dir, "build", "--progress=plain", "--platform", "linux/amd64,linux/arm64", "--cache-from", "type=registry,ref="+cache, ".")
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		if !cached(r.Stderr, "["+p+" 2/2] RUN uname -m > /arch") {
+			t.Errorf("%s RUN not cached from the shared ref:\n%s", p, r.Stderr)
+		}
+	}
+	if !strings.Contains(r.Stderr, "built "+built[1]) {
+		t.Errorf("rebuild from the cache is not %s:\n%s", built[1], r.Stderr)
+	}
+
+	g3 := newGorae(t)
+	if o := g3.Must(t, ".", "run", "--rm", "--platform", "linux/arm64", ref, "cat", "/arch", "/t").Stdout; o != "aarch64\narm64\n" {
+		t.Errorf("fresh root, run --platform linux/arm64 %s: %q", ref, o)
+	}
+	if o := g3.Must(t, ".", "images").Stdout; !strings.Contains(o, "linux/arm64") || strings.Contains(o, "linux/amd64,linux/arm64") {
+		t.Errorf("after pulling arm64 only, images:\n%s", o)
+	}
+}
