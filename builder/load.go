@@ -36,14 +36,28 @@ func loadDockerfile(o Options) ([]byte, string, *progress.Step, error) {
 // before: a WARNING line); at the end of the build, in every mode but
 // quiet and json, a summary " N warnings found …:" with a line " - Rule:
 // message (line L)" each.
+// Each finding is shown once, however many platforms' conversions make
+// it.
 type lintWarnings struct {
 	p       *progress.Printer
 	step    *progress.Step
+	mu      sync.Mutex
+	seen    map[string]bool
 	short   []string
 	pending []string // plain mode's WARN lines not shown yet (flush)
 }
 
 func (l *lintWarnings) warn(w frontend.Warning) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := fmt.Sprintf("%s\x00%d\x00%s\x00%s", w.File, w.Line, w.Rule, w.Msg)
+	if l.seen[key] {
+		return
+	}
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	l.seen[key] = true
 	if w.Rule == "" {
 		if w.Line > 0 {
 			l.p.Warnf("%s:%d: %s", w.File, w.Line, w.Msg)
@@ -70,6 +84,8 @@ func (l *lintWarnings) warn(w frontend.Warning) {
 // flush shows the WARN lines kept so far in one block, as BuildKit's
 // display shows the warnings that came together.
 func (l *lintWarnings) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.step.Lines(l.pending)
 	l.pending = nil
 }
@@ -77,6 +93,8 @@ func (l *lintWarnings) flush() {
 // summary prints buildx's list of the warnings, after the steps.
 func (l *lintWarnings) summary() {
 	l.flush()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if len(l.short) == 0 || l.p.Quiet() || l.p.JSON() {
 		return
 	}

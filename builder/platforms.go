@@ -23,9 +23,6 @@ func convertPlatforms(ctx context.Context, fo frontend.Options, plats []v1.Platf
 	for i, p := range plats {
 		o := fo
 		o.Platform, o.MultiPlatform = p, len(plats) > 1
-		if i > 0 {
-			o.Warn = nil // every platform reads the same Dockerfile: warn once
-		}
 		g.Go(func() error {
 			r, err := frontend.Convert(ctx, o)
 			convs[i] = r
