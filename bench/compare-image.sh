@@ -56,3 +56,18 @@ buildctl build --progress=quiet --frontend dockerfile.v0 --local context="$gctx"
   --output "type=image,name=$reg/cmp/groups:buildkit,push=true"
 GORAE_ROOT=${GORAE_ROOT:-$repo/.gorae-demo} "$repo/bin/gorae" build -q -t "$reg/cmp/groups:gorae" --push "$gctx" >/dev/null
 go run ./internal/testutil/imgdiff "$reg/cmp/groups:buildkit" "$reg/cmp/groups:gorae"
+# Multi-platform (issue 13): each platform's image of a two-platform build,
+# and the index's media type, platforms and their order.
+mctx=$repo/testdata/compare-multiplatform
+buildctl build --progress=quiet --frontend dockerfile.v0 --local context="$mctx" --local dockerfile="$mctx" \
+  --opt platform=linux/amd64,linux/arm64 --output "type=image,name=$reg/cmp/multi:buildkit,push=true"
+GORAE_ROOT=${GORAE_ROOT:-$repo/.gorae-demo} "$repo/bin/gorae" build -q --platform linux/amd64,linux/arm64 \
+  -t "$reg/cmp/multi:gorae" --push "$mctx" >/dev/null
+for p in linux/amd64 linux/arm64; do
+  echo "$p:"
+  go run ./internal/testutil/imgdiff --platform $p "$reg/cmp/multi:buildkit" "$reg/cmp/multi:gorae"
+done
+layout() { curl -fsS -H 'Accept: application/vnd.oci.image.index.v1+json' "http://$reg/v2/cmp/multi/manifests/$1" |
+  python3 -c 'import json,sys; i=json.load(sys.stdin); print(i["mediaType"], [(m["mediaType"], m["platform"], sorted(m.get("annotations", {}))) for m in i["manifests"]])'; }
+if [ "$(layout buildkit)" = "$(layout gorae)" ]; then echo "index layout: same"; else
+  echo "index layout differs:"; echo "  buildkit: $(layout buildkit)"; echo "  gorae:    $(layout gorae)"; exit 1; fi

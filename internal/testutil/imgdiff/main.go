@@ -23,17 +23,30 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
+// platform, when set (imgdiff --platform P A B), picks that platform's
+// image of multi-platform references.
+var platform *v1.Platform
+
 func main() {
-	if len(os.Args) != 3 {
-		fmt.Fprintln(os.Stderr, "usage: imgdiff REF-A REF-B")
+	args := os.Args[1:]
+	if len(args) == 4 && args[0] == "--platform" {
+		p, err := v1.ParsePlatform(args[1])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		platform, args = p, args[2:]
+	}
+	if len(args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: imgdiff [--platform OS/ARCH] REF-A REF-B")
 		os.Exit(2)
 	}
-	a, err := load(os.Args[1])
+	a, err := load(args[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	b, err := load(os.Args[2])
+	b, err := load(args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -59,7 +72,11 @@ func load(ref string) (*image, error) {
 	if err != nil {
 		return nil, err
 	}
-	img, err := remote.Image(r)
+	var opts []remote.Option
+	if platform != nil {
+		opts = append(opts, remote.WithPlatform(*platform))
+	}
+	img, err := remote.Image(r, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", ref, err)
 	}
