@@ -31,19 +31,26 @@ steps() {
     END {
       for (i = 1; i <= k; i++) {
         h = name[order[i]]
-        if (h ~ /^\[/ && h !~ /^\[internal\]/ && h !~ /\] FROM /) print h body[order[i]]
+        if (h ~ /^\[/ && h !~ /internal\]/ && h !~ /\] FROM /) print h body[order[i]]
       }
     }' "$1" | sort
 }
 
 diffs=0
-for df in Dockerfile fail.Dockerfile; do
+# Dockerfile, fail.Dockerfile: one platform; multi: testdata/progress-multiplatform
+# for linux/amd64 and linux/arm64 (step names carry the platform).
+for df in Dockerfile fail.Dockerfile multi; do
   nonce=$RANDOM$RANDOM
-  buildctl build --progress=plain --frontend dockerfile.v0 --local context="$ctx" --local dockerfile="$ctx" \
-    --opt filename="$df" --opt build-arg:BASE="$reg/base/busybox:latest" --opt build-arg:NONCE="$nonce" \
+  dir=$ctx bkopt=(--opt filename="$df") gopt=(-f "$ctx/$df")
+  if [ "$df" = multi ]; then
+    dir=$repo/testdata/progress-multiplatform
+    bkopt=(--opt platform=linux/amd64,linux/arm64) gopt=(--platform linux/amd64,linux/arm64)
+  fi
+  buildctl build --progress=plain --frontend dockerfile.v0 --local context="$dir" --local dockerfile="$dir" \
+    "${bkopt[@]}" --opt build-arg:BASE="$reg/base/busybox:latest" --opt build-arg:NONCE="$nonce" \
     >"$work/bk.log" 2>&1 || true
-  GORAE_ROOT=${GORAE_ROOT:-$repo/.gorae-demo} "$repo/bin/gorae" build --progress=plain -f "$ctx/$df" \
-    --build-arg BASE="$reg/base/busybox:latest" --build-arg NONCE="$nonce" "$ctx" >"$work/gorae.log" 2>&1 || true
+  GORAE_ROOT=${GORAE_ROOT:-$repo/.gorae-demo} "$repo/bin/gorae" build --progress=plain "${gopt[@]}" \
+    --build-arg BASE="$reg/base/busybox:latest" --build-arg NONCE="$nonce" "$dir" >"$work/gorae.log" 2>&1 || true
   steps "$work/bk.log" >"$work/bk.steps"
   steps "$work/gorae.log" >"$work/gorae.steps"
   echo "== $df"
