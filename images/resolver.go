@@ -84,6 +84,12 @@ func (r *Resolver) resolve(ctx context.Context, name string, platform v1.Platfor
 	}
 	ri, err := r.pullImage(ctx, name, platform)
 	if err != nil && local != nil && ctx.Err() == nil {
+		if ri, ok := r.storedSingle(ctx, name); ok {
+			// Not in the registry (or offline): a single-platform image
+			// stored here is used as BuildKit uses one, whatever its
+			// platform; the frontend warns (InvalidBaseImagePlatform).
+			return ri, nil
+		}
 		// A name built here for other platforms: what the store has
 		// says more than the registry's answer.
 		return nil, fmt.Errorf("%w; pulling it failed too: %w", local, err)
@@ -117,9 +123,9 @@ func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platf
 	if err != nil {
 		return nil, registry.Explain(err, name)
 	}
-	if !platformMatches(cf, platform) {
-		return nil, fmt.Errorf("image %s is for %s/%s, not %s: choose another image or --platform", name, cf.OS, cf.Architecture, FormatPlatform(platform))
-	}
+	// A single-platform image is used whatever its platform, as BuildKit
+	// does: the frontend warns when it is not the stage's
+	// (InvalidBaseImagePlatform).
 	digest, err := img.Digest()
 	if err != nil {
 		return nil, err
@@ -128,6 +134,22 @@ func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platf
 		return nil, registry.Explain(err, name)
 	}
 	return &frontend.ResolvedImage{Ref: name, Digest: digest.String(), Config: cf}, nil
+}
+
+// storedSingle is the single-platform image stored as name, if it is one.
+func (r *Resolver) storedSingle(ctx context.Context, name string) (*frontend.ResolvedImage, bool) {
+	if _, _, err := r.Root.Images.Index(ctx, name); !errors.Is(err, store.ErrNotIndex) {
+		return nil, false
+	}
+	img, digest, err := r.Root.Images.Image(ctx, name)
+	if err != nil {
+		return nil, false
+	}
+	cf, err := ConfigOf(img)
+	if err != nil {
+		return nil, false
+	}
+	return &frontend.ResolvedImage{Ref: name, Digest: digest.String(), Config: cf}, true
 }
 
 // pullFromIndex stores the index desc and its image for platform.
@@ -168,16 +190,6 @@ func indexPlatforms(im *v1.IndexManifest) []string {
 		}
 	}
 	return out
-}
-
-func platformMatches(cf *imageconfig.File, p v1.Platform) bool {
-	if cf.OS != "" && p.OS != "" && cf.OS != p.OS {
-		return false
-	}
-	if cf.Architecture != "" && p.Architecture != "" && cf.Architecture != p.Architecture {
-		return false
-	}
-	return true
 }
 
 // ConfigOf reads img's config with gorae's own type, so that fields ggcr's

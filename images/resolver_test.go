@@ -235,11 +235,23 @@ func TestResolveSingleImage(t *testing.T) {
 		t.Errorf("Index of a pulled single image = %v", err)
 	}
 	reg.Requests()
-	_, err = (&Resolver{Root: root, Registry: reg.Options, Progress: quiet(t)}).Resolve(ctx, name, amd64)
-	if err == nil || !strings.Contains(err.Error(), "is for linux/arm64, not linux/amd64") {
-		t.Errorf("Resolve(amd64) of an arm64 image = %v", err)
+	// BuildKit uses a single-platform image whatever its platform (the
+	// frontend warns); the registry is asked first, in case the name is
+	// an index there now.
+	ri, err = (&Resolver{Root: root, Registry: reg.Options, Progress: quiet(t)}).Resolve(ctx, name, amd64)
+	if err != nil || ri.Digest != mustDigest(t, img).String() || ri.Config.Architecture != "arm64" {
+		t.Errorf("Resolve(amd64) of an arm64 image = %+v, %v", ri, err)
 	}
 	if reg.Requests() == 0 {
 		t.Error("a stored image of another platform was not looked up in the registry")
+	}
+	// Only stored (the registry does not know it): used too.
+	local := reg.Host + "/lib/local:1"
+	if err := root.Images.Export(ctx, img, []string{local}); err != nil {
+		t.Fatal(err)
+	}
+	ri, err = (&Resolver{Root: root, Registry: reg.Options, Progress: quiet(t)}).Resolve(ctx, local, amd64)
+	if err != nil || ri.Digest != mustDigest(t, img).String() {
+		t.Errorf("Resolve(amd64) of a stored-only arm64 image = %+v, %v", ri, err)
 	}
 }
