@@ -72,12 +72,19 @@ type indexAnnotations struct {
 // descriptor in the index) and index. A platform the build does not make
 // is BuildKit's "no platform found" error.
 func planAnnotations(as []Annotation, plats []v1.Platform) (indexAnnotations, error) {
+	return planIndexAnnotations(as, plats, len(plats) > 1)
+}
+
+// planIndexAnnotations is planAnnotations for a build that makes an
+// index when index is set: a multi-platform build, or one that attaches
+// attestations (they need an index even for one platform).
+func planIndexAnnotations(as []Annotation, plats []v1.Platform, index bool) (indexAnnotations, error) {
 	out := indexAnnotations{manifest: map[string]map[string]string{}, descriptor: map[string]map[string]string{}}
 	for _, a := range as {
 		switch {
 		case a.Type == "" || a.Type == "manifest":
-		case a.Type == "manifest-descriptor" && len(plats) > 1:
-		case a.Type == "index" && len(plats) > 1:
+		case a.Type == "manifest-descriptor" && index:
+		case a.Type == "index" && index:
 			if a.Platform != "" {
 				return out, &FlagError{Flag: "--annotation", Msg: fmt.Sprintf("index[%s]:%s: an index annotation takes no platform", a.Platform, a.Key)}
 			}
@@ -86,7 +93,7 @@ func planAnnotations(as []Annotation, plats []v1.Platform) (indexAnnotations, er
 			}
 			out.index[a.Key] = a.Value
 			continue
-		case len(plats) > 1:
+		case index:
 			return out, &FlagError{Flag: "--annotation", Msg: fmt.Sprintf("%s:%s: gorae writes no descriptor for the index itself; use index:%s, manifest-descriptor:%s or manifest:%s", a.Type, a.Key, a.Key, a.Key, a.Key)}
 		default:
 			return out, &FlagError{Flag: "--annotation", Msg: fmt.Sprintf("%s:%s: gorae builds a single-platform image manifest, with no index or descriptor to carry this annotation; use manifest:%s (the default) instead", a.Type, a.Key, a.Key)}

@@ -47,7 +47,10 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	unlock = sync.OnceFunc(unlock) // released early for automatic GC
 	defer unlock()
 	orig := o // --explain compares builds of the context as given
-	o, imageCtx, err := remoteContexts(ctx, root, o)
+	if err := checkAttest(o); err != nil {
+		return nil, err
+	}
+	o, srcs, err := remoteContexts(ctx, root, o)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +72,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, badFlag(err)
 	}
-	anns, err := planAnnotations(o.Annotations, plats)
+	anns, err := planIndexAnnotations(o.Annotations, plats, len(plats) > 1 || o.Attest.Any())
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +80,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, badFlag(err)
 	}
-	fo, err := convertOptions(root, o, imageCtx, name, dockerfile, excludes, plats[0], len(plats) > 1)
+	fo, err := convertOptions(root, o, srcs.images, name, dockerfile, excludes, plats[0], len(plats) > 1)
 	if err != nil {
 		return nil, err
 	}
@@ -119,6 +122,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		Git: gitClient(root, o), ShareLayers: len(plats) > 1,
 	}
 	defer env.Close()
+	att := newAttestor(attestInput{orig: orig, o: o, started: start, file: name, src: dockerfile, pins: srcs.pins, env: env, root: root})
 	roots, first := platformRoots(convs)
 	vs, err := env.Vertices(roots)
 	if err != nil {
@@ -145,7 +149,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Events: xp.Events(o.Progress.Event), Keys: bc.setKeys})
 		if err == nil {
 			exp := o.Progress.Step("exporting to image")
-			out, err = export(ctx, root, exportInput{o: o, tg: tg, bc: bc, convs: convs, plats: plats, anns: anns, roots: roots, states: states, first: first})
+			out, err = export(ctx, root, exportInput{o: o, tg: tg, bc: bc, convs: convs, plats: plats, anns: anns, roots: roots, states: states, first: first, att: att})
 			exp.End(err)
 		}
 		if !bc.retry(err, o.Progress.Warnf) {

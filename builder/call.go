@@ -31,9 +31,11 @@ func definition(ctx context.Context, r *root.Root, o Options) (_ Options, src []
 			unlock()
 		}
 	}()
-	if o, imageCtx, err = remoteContexts(ctx, r, o); err != nil {
+	var srcs contextSources
+	if o, srcs, err = remoteContexts(ctx, r, o); err != nil {
 		return o, nil, "", nil, nil, err
 	}
+	imageCtx = srcs.images
 	src, name, err = readDockerfile(o)
 	return o, src, name, imageCtx, unlock, err
 }

@@ -72,12 +72,27 @@ func isHTTP(s string) bool {
 // o.Contexts for the resolver (imageContexts). Directories are named by
 // content (the commit, the tar's digest), so a rebuild from the same
 // source finds its stat cache.
-func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[string]string, error) {
+func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, contextSources, error) {
+	o, images, pins, err := fetchContexts(ctx, r, o)
+	return o, contextSources{images: images, pins: pins}, err
+}
+
+// contextSources are what remoteContexts learnt of a build's contexts:
+// the image contexts (imageContexts resolves them) and what each remote
+// context resolved to, by name ("context" is the main one), for
+// provenance.
+type contextSources struct {
+	images map[string]string
+	pins   map[string]sourcePin
+}
+
+func fetchContexts(ctx context.Context, r *root.Root, o Options) (Options, map[string]string, map[string]sourcePin, error) {
 	if o.Stdin != nil {
 		// A context tar or a Dockerfile (-f -) on standard input.
 		o.Stdin = &ctxReader{ctx: ctx, r: o.Stdin}
 	}
 	images := map[string]string{}
+	pins := map[string]sourcePin{}
 	named := maps.Clone(o.Contexts)
 	for name, v := range o.Contexts {
 		switch {
@@ -85,47 +100,47 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 			images[name] = v
 			delete(named, name)
 		case gitsource.IsGit(v) || isHTTP(v):
-			dir, err := fetchContext(ctx, r, o, v, nil)
+			dir, pin, err := fetchContext(ctx, r, o, v, nil)
 			if err != nil {
-				return o, nil, urlError("--build-context "+name+"=", v, err)
+				return o, nil, nil, urlError("--build-context "+name+"=", v, err)
 			}
-			named[name] = dir
+			named[name], pins[name] = dir, pin
 		}
 	}
 	o.Contexts = named
 	if !IsRemoteContext(o.ContextDir) {
-		return o, images, nil
+		return o, images, pins, nil
 	}
 	if o.ContextDir == StdinContext && o.Dockerfile == "-" {
-		return o, nil, &FlagError{Flag: "-f -", Msg: "cannot read both the build context and the Dockerfile from standard input: pass -f FILE, or a context directory"}
+		return o, nil, nil, &FlagError{Flag: "-f -", Msg: "cannot read both the build context and the Dockerfile from standard input: pass -f FILE, or a context directory"}
 	}
 	var in io.Reader
 	if o.ContextDir == StdinContext {
 		if o.Stdin == nil {
-			return o, nil, errors.New("build context -: no standard input to read the tar from")
+			return o, nil, nil, errors.New("build context -: no standard input to read the tar from")
 		}
 		br := bufio.NewReaderSize(o.Stdin, 64<<10)
 		if !looksLikeTar(br) {
 			// docker build - < Dockerfile: the Dockerfile, no context.
 			// buildx refuses a -f then: it would be silently ignored.
 			if o.Dockerfile != "" {
-				return o, nil, &FlagError{Flag: "-f " + o.Dockerfile, Msg: "standard input holds a Dockerfile (not a tar of the context), so -f cannot name another one: drop -f, or pipe a tar of the context"}
+				return o, nil, nil, &FlagError{Flag: "-f " + o.Dockerfile, Msg: "standard input holds a Dockerfile (not a tar of the context), so -f cannot name another one: drop -f, or pipe a tar of the context"}
 			}
 			empty := filepath.Join(r.Dir, "contexts", "empty")
 			if err := os.MkdirAll(empty, 0o755); err != nil {
-				return o, nil, err
+				return o, nil, nil, err
 			}
 			o.ContextDir, o.Dockerfile, o.Stdin = empty, "-", br
-			return o, images, nil
+			return o, images, pins, nil
 		}
 		in = br
 	}
-	dir, err := fetchContext(ctx, r, o, o.ContextDir, in)
+	dir, pin, err := fetchContext(ctx, r, o, o.ContextDir, in)
 	if err != nil {
 		if o.ContextDir == StdinContext {
-			return o, nil, fmt.Errorf("build context from standard input: %w", err)
+			return o, nil, nil, fmt.Errorf("build context from standard input: %w", err)
 		}
-		return o, nil, urlError("build context ", o.ContextDir, err)
+		return o, nil, nil, urlError("build context ", o.ContextDir, err)
 	}
 	from := "build context " + gitsource.Redact(o.ContextDir)
 	if o.ContextDir == StdinContext {
@@ -133,7 +148,7 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
-		return o, nil, err
+		return o, nil, nil, err
 	}
 	defer root.Close()
 	// A remote context is someone else's: its Dockerfile and .dockerignore
@@ -148,13 +163,13 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		return fmt.Errorf("%s: %s does not resolve inside the context (%v): gorae does not follow a symbolic link out of a remote context", from, name, err)
 	}
 	if err := inside(".dockerignore"); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return o, nil, err
+		return o, nil, nil, err
 	}
 	// docker build: a relative -f names a file in the remote context; an
 	// absolute one is a local file.
 	if f := o.Dockerfile; f == "" || f != "-" && !filepath.IsAbs(f) {
 		if f != "" && !filepath.IsLocal(f) {
-			return o, nil, &FlagError{Flag: "-f " + f, Msg: "with a remote build context, -f names a file inside it and cannot leave it"}
+			return o, nil, nil, &FlagError{Flag: "-f " + f, Msg: "with a remote build context, -f names a file inside it and cannot leave it"}
 		}
 		name := f
 		if name == "" {
@@ -163,120 +178,129 @@ func remoteContexts(ctx context.Context, r *root.Root, o Options) (Options, map[
 		// Name the file as the user wrote it, not the checkout under
 		// the root.
 		if err := inside(name); errors.Is(err, os.ErrNotExist) {
-			return o, nil, fmt.Errorf("%s has no %s: name the Dockerfile inside it with -f", from, name)
+			return o, nil, nil, fmt.Errorf("%s has no %s: name the Dockerfile inside it with -f", from, name)
 		} else if err != nil {
-			return o, nil, err
+			return o, nil, nil, err
 		}
 		if err := inside(name + ".dockerignore"); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return o, nil, err
+			return o, nil, nil, err
 		}
 		if f != "" {
 			o.Dockerfile = filepath.Join(dir, f)
 		}
 	}
-	o.ContextDir = dir
-	return o, images, nil
+	o.ContextDir, pins["context"] = dir, pin
+	return o, images, pins, nil
 }
 
 // fetchContext makes the directory of one remote context: a checkout of
 // a git URL, or the extracted tar of an http(s) URL or of in.
-func fetchContext(ctx context.Context, r *root.Root, o Options, src string, in io.Reader) (string, error) {
+func fetchContext(ctx context.Context, r *root.Root, o Options, src string, in io.Reader) (string, sourcePin, error) {
 	if in == nil && gitsource.IsGit(src) {
 		u, err := gitsource.Parse(src)
 		if err != nil {
-			return "", err
+			return "", sourcePin{}, err
 		}
 		c := gitClient(r, o)
 		res, err := c.Resolve(ctx, u, "")
 		if err != nil {
-			return "", err
+			return "", sourcePin{}, err
 		}
 		keep, _ := strconv.ParseBool(o.BuildArgs["BUILDKIT_CONTEXT_KEEP_GIT_DIR"])
 		if u.KeepGitDir != nil {
 			keep = *u.KeepGitDir
 		}
 		o.Progress.Logf("build context %s is commit %s", u, res.Commit)
-		return c.Checkout(ctx, res, gitsource.Options{KeepGitDir: keep, NoSubmodules: u.Submodules != nil && !*u.Submodules})
+		dir, err := c.Checkout(ctx, res, gitsource.Options{KeepGitDir: keep, NoSubmodules: u.Submodules != nil && !*u.Submodules})
+		return dir, sourcePin{git: u, digest: res.Commit}, err
 	}
 	if r.Outside {
 		// Extracting keeps the tar's owners: only root (in gorae's user
 		// namespace, for a rootless gorae) can.
-		return "", ops.ErrNeedsNamespace
+		return "", sourcePin{}, ops.ErrNeedsNamespace
 	}
 	if in == nil {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
 		if err != nil {
-			return "", err
+			return "", sourcePin{}, err
 		}
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return "", fmt.Errorf("download: %w", err)
+			return "", sourcePin{}, fmt.Errorf("download: %w", err)
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			return "", fmt.Errorf("download: the server answered %s", resp.Status)
+			return "", sourcePin{}, fmt.Errorf("download: the server answered %s", resp.Status)
 		}
 		in = resp.Body
+	} else {
+		src = "" // standard input: a local source, nothing to pin
 	}
-	return extractContext(ctx, r, in)
+	dir, digest, err := extractContext(ctx, r, in)
+	if src == "" {
+		return dir, sourcePin{}, err
+	}
+	return dir, sourcePin{url: src, digest: digest}, err
 }
 
 // extractContext spools a context tar (plain or compressed) under the
 // root and extracts it to $GORAE_ROOT/contexts/<digest of the bytes>,
 // once: an identical tar later is the same directory.
-func extractContext(ctx context.Context, r *root.Root, in io.Reader) (string, error) {
+func extractContext(ctx context.Context, r *root.Root, in io.Reader) (dir, digest string, err error) {
 	spool, err := os.CreateTemp(r.Tmp, "context-*.tar")
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer os.Remove(spool.Name())
 	defer spool.Close()
 	h := sha256.New()
 	if _, err := io.Copy(io.MultiWriter(spool, h), in); err != nil {
-		return "", fmt.Errorf("read: %w", err)
+		return "", "", fmt.Errorf("read: %w", err)
 	}
-	final := filepath.Join(r.Dir, "contexts", hex.EncodeToString(h.Sum(nil)))
+	sum := hex.EncodeToString(h.Sum(nil))
+	digest = "sha256:" + sum
+	final := filepath.Join(r.Dir, "contexts", sum)
 	if _, err := os.Lstat(final); err == nil {
 		now := time.Now() // last used, for gorae prune --filter until= and --keep-storage
 		os.Chtimes(final, now, now)
-		return final, nil
+		return final, digest, nil
 	}
 	if _, err := spool.Seek(0, io.SeekStart); err != nil {
-		return "", err
+		return "", "", err
 	}
 	rc, _, err := archive.Decompress(spool)
 	if err != nil {
-		return "", notTar(err)
+		return "", "", notTar(err)
 	}
 	defer rc.Close()
 	tr, ok, err := archive.IsTar(rc)
 	if err != nil || !ok {
-		return "", notTar(err)
+		return "", "", notTar(err)
 	}
 	tmp, err := os.MkdirTemp(r.Tmp, "context-")
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer os.RemoveAll(tmp)
 	if err := os.Chmod(tmp, 0o755); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if _, err := archive.Apply(ctx, tmp, tr); err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return "", errors.New("the tar ends early (truncated or damaged): give the whole archive")
+			return "", "", errors.New("the tar ends early (truncated or damaged): give the whole archive")
 		}
-		return "", fmt.Errorf("extract the tar: %w", err)
+		return "", "", fmt.Errorf("extract the tar: %w", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		if _, serr := os.Lstat(final); serr == nil {
-			return final, nil // another build extracted the same tar
+			return final, digest, nil // another build extracted the same tar
 		}
-		return "", err
+		return "", "", err
 	}
-	return final, nil
+	return final, digest, nil
 }
 
 // looksLikeTar says whether the stream's head is a tar, plain or

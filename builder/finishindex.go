@@ -16,9 +16,12 @@ import (
 	"github.com/gorae/gorae/root"
 )
 
-// finishIndex is finish for a multi-platform build: the index goes to the
-// local store, the registry (each platform's manifest first, the index
+// finishIndex is finish for a multi-platform build, or a build with
+// attestations: the index goes to the local store, the registry (each
+// platform's manifest first, then the attestation manifests, the index
 // last) and every --output; --iidfile and --metadata-file name the index.
+// The one image of a single-platform build with attestations is what a
+// filesystem or docker --output gets, as without attestations.
 func finishIndex(ctx context.Context, root *root.Root, idx v1.ImageIndex, imgs []platformImage, t *targets, o Options) (*Result, error) {
 	names, sinks := t.names, t.sinks
 	digest, err := idx.Digest()
@@ -49,6 +52,16 @@ func finishIndex(ctx context.Context, root *root.Root, idx v1.ImageIndex, imgs [
 		o.Progress.Logf("exporting manifest %s done (%s)", d, platformString(pi.platform))
 		o.Progress.Logf("exporting config %s done (%s)", cd, platformString(pi.platform))
 	}
+	for _, pi := range imgs {
+		if pi.attestation == nil {
+			continue
+		}
+		d, err := pi.attestation.Digest()
+		if err != nil {
+			return nil, err
+		}
+		o.Progress.Logf("exporting attestation manifest %s done (%s)", d, platformString(pi.platform))
+	}
 	o.Progress.Logf("exporting manifest list %s done", digest)
 	for _, n := range names {
 		o.Progress.Logf("naming to %s done", n)
@@ -60,6 +73,12 @@ func finishIndex(ctx context.Context, root *root.Root, idx v1.ImageIndex, imgs [
 		}
 	}
 	for _, s := range sinks {
+		if _, oci := s.(exporter.OCI); len(imgs) == 1 && !oci {
+			if err := s.Export(ctx, imgs[0].image, names); err != nil {
+				return nil, ops.CheckSpace(err, root.Dir, destOf(s))
+			}
+			continue
+		}
 		ie, ok := s.(exporter.IndexExporter)
 		if !ok { // exporter.CheckPlatforms refused it before the build
 			return nil, fmt.Errorf("%T cannot export a multi-platform image", s)

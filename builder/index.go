@@ -8,18 +8,25 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/gorae/gorae/attest"
 )
 
 // platformImage is one platform's image of a multi-platform build.
 type platformImage struct {
 	platform v1.Platform
 	image    v1.Image
+	// attestation is the image's attestation manifest, nil without
+	// attestations.
+	attestation v1.Image
 }
 
 // makeIndex is the OCI image index (a Docker manifest list with docker
-// media types) of a multi-platform build: one descriptor per platform, in
-// the order of --platform, each with its platform and the
-// manifest-descriptor annotations; index annotations on the index itself.
+// media types) of a multi-platform build, or of a build with
+// attestations: one descriptor per platform, in the order of
+// --platform, each with its platform and the manifest-descriptor
+// annotations, then the images' attestation manifests in the same order
+// (attest.Addendum); index annotations on the index itself.
 func makeIndex(imgs []platformImage, docker bool, a indexAnnotations) (v1.ImageIndex, error) {
 	mt := types.OCIImageIndex
 	if docker {
@@ -37,6 +44,16 @@ func makeIndex(imgs []platformImage, docker bool, a indexAnnotations) (v1.ImageI
 			desc.Annotations = maps.Clone(d)
 		}
 		adds[i] = mutate.IndexAddendum{Add: noArtifactType{pi.image}, Descriptor: desc}
+	}
+	for _, pi := range imgs {
+		if pi.attestation == nil {
+			continue
+		}
+		d, err := pi.image.Digest()
+		if err != nil {
+			return nil, err
+		}
+		adds = append(adds, attest.Addendum(pi.attestation, d))
 	}
 	idx := mutate.AppendManifests(mutate.IndexMediaType(empty.Index, mt), adds...)
 	if len(a.index) > 0 {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/gorae/gorae/attest"
 	"github.com/gorae/gorae/frontend"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
@@ -66,4 +67,9 @@ type Options struct {
 	Run frontend.RunDefaults
 	// Annotations are the --annotation values, parsed (ParseAnnotation).
 	Annotations []Annotation
+	// Attest are the attestations attached to every image (--attest,
+	// --provenance, --sbom; attest.Parse): each platform's image gets an
+	// attestation manifest, and the result is an index even for one
+	// platform. See docs/attestations.md.
+	Attest attest.Config
 }

@@ -62,6 +62,7 @@ type exportInput struct {
 	roots  []*graph.Node
 	states []*ops.State
 	first  []int
+	att    *attestor // nil: no attestations
 }
 
 // export assembles each platform's image and hands the image, or the
@@ -87,7 +88,12 @@ func export(ctx context.Context, r *root.Root, in exportInput) (*Result, error) 
 		}
 		imgs[i] = platformImage{platform: in.plats[i], image: img}
 	}
-	if len(imgs) == 1 {
+	if in.att != nil {
+		if err := in.att.attach(ctx, in, imgs, byNode); err != nil {
+			return nil, err
+		}
+	}
+	if len(imgs) == 1 && imgs[0].attestation == nil {
 		return finish(ctx, r, imgs[0].image, in.tg, in.o)
 	}
 	idx, err := makeIndex(imgs, in.o.Docker, in.anns)

@@ -62,9 +62,10 @@ func (r Registry) Export(ctx context.Context, img v1.Image, names []string) erro
 
 // ExportIndex pushes a multi-platform result: under the first name of
 // each repository, every platform manifest by digest (its blobs first,
-// skipped or mounted as Export's are), then the index by the name; the
-// other names only get the index. A registry thus never holds an index
-// whose manifests are missing.
+// skipped or mounted as Export's are), then the attestation manifests
+// (pushOrdered), then the index by the name; the other names only get
+// the index. A registry thus never holds an index whose manifests are
+// missing, nor an attestation before its image.
 func (r Registry) ExportIndex(ctx context.Context, idx v1.ImageIndex, names []string) error {
 	digest, err := idx.Digest()
 	if err != nil {
@@ -143,7 +144,7 @@ func (r Registry) prepare(img v1.Image, dst name.Repository, from name.Reference
 
 func (r Registry) write(ctx context.Context, n string, ref name.Reference, t remote.Taggable, digest v1.Hash) error {
 	if r.Progress == nil {
-		return remote.Push(ref, t, r.Options.Remote(ctx)...)
+		return pushOrdered(ctx, ref, t, r.Options.Remote(ctx))
 	}
 	// remote.Push sends an update per read and usually closes the
 	// channel when it returns, but not when its options fail; so once it
@@ -182,7 +183,7 @@ func (r Registry) write(ctx context.Context, n string, ref name.Reference, t rem
 			}
 		}
 	}()
-	err := remote.Push(ref, t, r.Options.Remote(ctx, remote.WithProgress(updates))...)
+	err := pushOrdered(ctx, ref, t, r.Options.Remote(ctx, remote.WithProgress(updates)))
 	close(stop)
 	<-done
 	if err == nil {

@@ -84,6 +84,28 @@ type Env struct {
 	roots    []*os.Root
 	views    map[string]archive.FS
 	contexts map[string]archive.FS
+	pins     map[string]string // node digest → what an HTTP or git source resolved to
+}
+
+// Pinned says what the HTTP or git source node with digest node resolved
+// to in this build: the downloaded file's digest ("sha256:…") or the
+// commit checked out. Every source resolves while the solver computes
+// keys, cached or not, so after a solve every such node has its pin:
+// provenance lists them as resolved dependencies.
+func (e *Env) Pinned(node string) (string, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	v, ok := e.pins[node]
+	return v, ok
+}
+
+func (e *Env) pin(node, v string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.pins == nil {
+		e.pins = map[string]string{}
+	}
+	e.pins[node] = v
 }
 
 // Close releases the context directories opened during the build.

@@ -39,6 +39,7 @@ func (o *gitOp) CacheKey(ctx context.Context) (solver.Key, error) {
 		return solver.Key{}, o.errorf(err)
 	}
 	o.resolved = r
+	o.env.pin(o.node.Digest(), r.Commit)
 	return opKey(graph.Git{KeepGitDir: o.op.KeepGitDir}, gitsource.Key(r, o.options(u))), nil
 }
 

@@ -37,6 +37,7 @@ func (o *httpOp) CacheKey(ctx context.Context) (solver.Key, error) {
 		return solver.Key{}, fmt.Errorf("%s:%d: ADD %s: %w", o.node.Pos.File, o.node.Pos.Line, o.op.URL, err)
 	}
 	o.digest, o.mtime = d, mtime
+	o.env.pin(o.node.Digest(), d.String())
 	return opKey(o.op, d.String()), nil
 }
 

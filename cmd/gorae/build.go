@@ -65,10 +65,15 @@ func build(ctx context.Context, args []string, outside bool) error {
 	secrets := fs.StringArray("secret", nil, "secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable)")
 	sshs := fs.StringArray("ssh", nil, "ssh agent for RUN --mount=type=ssh: default ($SSH_AUTH_SOCK) or ID=SOCKET (repeatable)")
 	extras := addBuildExtras(fs)
+	attests := addAttestFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := extras.parse(); err != nil {
+		return err
+	}
+	att, err := attests.config()
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -165,6 +170,7 @@ func build(ctx context.Context, args []string, outside bool) error {
 		Explain:       *explain || *prog == "json",
 		NoCacheFilter: splitList(*noCacheFilter),
 		Isolation:     *isolation,
+		Attest:        att,
 	}
 	extras.apply(&bo)
 	if extras.call != "build" {
