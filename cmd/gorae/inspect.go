@@ -10,6 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gorae/gorae/images"
+	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/root"
 	"github.com/gorae/gorae/store"
 )
@@ -17,6 +18,8 @@ import (
 func runInspect(ctx context.Context, args []string) error {
 	fs := newFlags("inspect", "[OPTIONS] NAME")
 	platform := fs.String("platform", "", "of a multi-platform image, inspect only the image for this platform os/arch[/variant]")
+	format := fs.String("format", "", "print through a Go template with the data of docker buildx imagetools inspect: .Name, .Manifest, .Image, .Provenance, .SBOM (a local image, else the registry's); json is a function, e.g. '{{json .Provenance}}'")
+	insecure := fs.StringArray("insecure-registry", nil, "with --format, talk plain HTTP to this registry host[:port]")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -25,6 +28,14 @@ func runInspect(ctx context.Context, args []string) error {
 	}
 	if err := checkNames(fs.Arg(0)); err != nil {
 		return err
+	}
+	if *format != "" {
+		if *platform != "" {
+			return usagef("--format takes no --platform: .Image, .Provenance and .SBOM of a multi-platform image are maps by platform")
+		}
+		return withRoot(func(root *root.Root) error {
+			return inspectFormat(ctx, root.Images, registry.Options{Insecure: *insecure}, fs.Arg(0), *format, os.Stdout)
+		})
 	}
 	var p *v1.Platform
 	if *platform != "" {
