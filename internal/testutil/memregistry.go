@@ -30,17 +30,35 @@ type MemRegistry struct {
 	mounts   int
 	gets     map[string]int // blob digest → GETs
 	tampered map[string]bool
+	puts     []string // manifest PUTs, "repo:reference", in order
+}
+
+// MemOption configures a MemRegistry.
+type MemOption func(*[]ggcrregistry.Option)
+
+// WithReferrers makes the registry answer the OCI 1.1 referrers API
+// (GET /v2/REPO/referrers/DIGEST); without it a client falls back to
+// the sha256-HEX tag.
+func WithReferrers() MemOption {
+	return func(o *[]ggcrregistry.Option) { *o = append(*o, ggcrregistry.WithReferrersSupport(true)) }
 }
 
 // NewMemRegistry starts a MemRegistry that stops when the test ends.
-func NewMemRegistry(t testing.TB) *MemRegistry {
+func NewMemRegistry(t testing.TB, opts ...MemOption) *MemRegistry {
 	r := &MemRegistry{gets: map[string]int{}, tampered: map[string]bool{}}
-	h := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	ro := []ggcrregistry.Option{ggcrregistry.Logger(log.New(io.Discard, "", 0))}
+	for _, o := range opts {
+		o(&ro)
+	}
+	h := ggcrregistry.New(ro...)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
 		r.requests++
 		p := req.URL.Path
 		switch {
+		case strings.Contains(p, "/manifests/") && req.Method == http.MethodPut:
+			repo, ref, _ := strings.Cut(strings.TrimPrefix(p, "/v2/"), "/manifests/")
+			r.puts = append(r.puts, repo+":"+ref)
 		case strings.HasSuffix(p, "/blobs/uploads/") && req.Method == http.MethodPost:
 			if req.URL.Query().Get("mount") != "" && req.URL.Query().Get("from") != "" {
 				r.mounts++
@@ -83,6 +101,14 @@ func (r *MemRegistry) Requests() int {
 	n := r.requests
 	r.requests = 0
 	return n
+}
+
+// ManifestPuts returns every manifest PUT so far, in order, as
+// "REPO:REFERENCE" (a tag or a digest).
+func (r *MemRegistry) ManifestPuts() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.puts...)
 }
 
 // GetsOf is how many times blob d was downloaded.
