@@ -3,6 +3,7 @@ package attest
 import (
 	"encoding/csv"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,7 +143,8 @@ func provenanceConfig(attrs map[string]string) (*ProvenanceConfig, error) {
 		return nil, nil
 	}
 	c := &ProvenanceConfig{Mode: "min"}
-	for k, v := range attrs {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
+		v := attrs[k]
 		switch k {
 		case "type", "disabled":
 		case "mode":

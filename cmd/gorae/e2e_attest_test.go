@@ -384,3 +384,40 @@ func mustRef(t *testing.T, s string) name.Reference {
 	}
 	return r
 }
+
+// TestAttestGitContext: a build from a git context names it as the
+// config source (URL with ref and subdirectory, commit, Dockerfile path)
+// and pins it and an ADD of another repository by commit; with no local
+// source the dependencies are complete and, without RUN, the build
+// hermetic.
+func TestAttestGitContext(t *testing.T) {
+	g := newGorae(t)
+	srv := testutil.NewGitServer(t)
+	srv.Repo(t, "lib")
+	lib := srv.Commit(t, "lib", map[string]string{"src/lib.txt": "lib\n"})
+	srv.Repo(t, "app")
+	app := srv.Commit(t, "app", map[string]string{
+		"web/Dockerfile.alt": "FROM busybox\nADD " + srv.URL + "/lib.git#main:src /lib/\nCOPY index.html /\n",
+		"web/index.html":     "<p>hi</p>\n",
+	})
+	url := srv.URL + "/app.git"
+	g.Must(t, t.TempDir(), "build", "-q", "--provenance=true", "-f", "Dockerfile.alt", "-t", "gitapp", url+"#main:web")
+	r := g.Must(t, ".", "inspect", "--format", "{{json .Provenance.SLSA}}", "gitapp")
+	var p attest.Provenance
+	if err := json.Unmarshal([]byte(r.Stdout), &p); err != nil {
+		t.Fatalf("%v\n%s", err, r.Stdout)
+	}
+	cs := p.BuildDefinition.ExternalParameters.ConfigSource
+	if cs.URI != url+"#main:web" || cs.Digest["sha1"] != app || cs.Path != "Dockerfile.alt" {
+		t.Errorf("config source %+v, want %s#main:web at %s, path Dockerfile.alt", cs, url, app)
+	}
+	deps := p.BuildDefinition.ResolvedDependencies
+	if len(deps) != 3 || !strings.HasPrefix(deps[0].URI, "pkg:docker/busybox@latest") ||
+		deps[1].URI != url+"#main" || deps[1].Digest["sha1"] != app || deps[2].URI != srv.URL+"/lib.git#main" || deps[2].Digest["sha1"] != lib {
+		t.Errorf("resolved dependencies %+v", deps)
+	}
+	md := p.RunDetails.Metadata
+	if p.BuildDefinition.ExternalParameters.Request.Locals != nil || md == nil || !md.Completeness.ResolvedDependencies || !md.Hermetic {
+		t.Errorf("locals %+v, metadata %+v", p.BuildDefinition.ExternalParameters.Request.Locals, md)
+	}
+}
