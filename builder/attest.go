@@ -51,6 +51,9 @@ func checkAttest(o Options) error {
 	if o.Attest.Any() && o.Docker {
 		return badFlag(errors.New("attestations need OCI media types (a Docker manifest list has no place for them): drop --oci-mediatypes=false, or --provenance/--sbom/--attest"))
 	}
+	if o.Attest.SBOM != nil {
+		return checkSBOM(o.Attest.SBOM)
+	}
 	return nil
 }
 
