@@ -66,4 +66,7 @@ type Options struct {
 	Run frontend.RunDefaults
 	// Annotations are the --annotation values, parsed (ParseAnnotation).
 	Annotations []Annotation
+	// VerifyReproducible builds a second time in a fresh temporary root
+	// and fails with a NotReproducibleError naming the first difference.
+	VerifyReproducible bool
 }

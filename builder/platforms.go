@@ -72,9 +72,11 @@ func export(ctx context.Context, r *root.Root, in exportInput) (*Result, error) 
 		byNode[n.Digest()] = in.states[i]
 	}
 	imgs := make([]platformImage, len(in.convs))
+	var err error
 	for i, conv := range in.convs {
 		final := in.states[in.first[i]]
-		img, err := assemble(r.Content, assembly{
+		var img v1.Image
+		img, err = assemble(r.Content, assembly{
 			config: conv.Config, history: conv.History, final: final,
 			states: byNode, docker: in.o.Docker, epoch: in.o.Epoch,
 			annotations: in.anns.manifest[platformString(in.plats[i])],
@@ -87,12 +89,20 @@ func export(ctx context.Context, r *root.Root, in exportInput) (*Result, error) 
 		}
 		imgs[i] = platformImage{platform: in.plats[i], image: img}
 	}
+	built := &Result{}
 	if len(imgs) == 1 {
-		return finish(ctx, r, imgs[0].image, in.tg, in.o)
-	}
-	idx, err := makeIndex(imgs, in.o.Docker, in.anns)
-	if err != nil {
+		built.Image = imgs[0].image
+	} else if built.Index, err = makeIndex(imgs, in.o.Docker, in.anns); err != nil {
 		return nil, err
 	}
-	return finishIndex(ctx, r, idx, imgs, in.tg, in.o)
+	if in.o.VerifyReproducible {
+		// Before anything is stored, pushed or written.
+		if err := verify(ctx, r, in.o, baseImages(in.roots), built); err != nil {
+			return nil, err
+		}
+	}
+	if built.Index == nil {
+		return finish(ctx, r, built.Image, in.tg, in.o)
+	}
+	return finishIndex(ctx, r, built.Index, imgs, in.tg, in.o)
 }
