@@ -92,15 +92,20 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		contexts[k] = v
 	}
 	stats := map[string]*cache.Stats{}
+	statsByDir := map[string]*cache.Stats{}
 	for name, dir := range contexts {
+		if st := o.sharedStats[dir]; st != nil {
+			stats[name] = st // --verify-reproducible's second build: the first saves them
+			continue
+		}
 		st, err := cache.OpenStats(filepath.Join(root.Dir, "statcache"), root.Tmp, dir)
 		if err != nil {
 			return nil, err
 		}
-		stats[name] = st
+		stats[name], statsByDir[dir] = st, st
 	}
 	defer func() {
-		for _, st := range stats {
+		for _, st := range statsByDir {
 			if err := st.Save(); err != nil {
 				o.Progress.Warnf("%v", err)
 			}
@@ -145,7 +150,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Events: xp.Events(o.Progress.Event), Keys: bc.setKeys})
 		if err == nil {
 			exp := o.Progress.Step("exporting to image")
-			out, err = export(ctx, root, exportInput{o: o, tg: tg, bc: bc, convs: convs, plats: plats, anns: anns, roots: roots, states: states, first: first})
+			out, err = export(ctx, root, exportInput{o: o, orig: orig, stats: statsByDir, tg: tg, bc: bc, convs: convs, plats: plats, anns: anns, roots: roots, states: states, first: first})
 			exp.End(err)
 		}
 		if !bc.retry(err, o.Progress.Warnf) {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/frontend"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
@@ -69,4 +70,9 @@ type Options struct {
 	// VerifyReproducible builds a second time in a fresh temporary root
 	// and fails with a NotReproducibleError naming the first difference.
 	VerifyReproducible bool
+
+	// sharedStats are the first build's context stat caches by directory,
+	// for --verify-reproducible's second build: file digests are facts
+	// about the context, not build results, so it need not hash it again.
+	sharedStats map[string]*cache.Stats
 }

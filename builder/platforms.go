@@ -6,6 +6,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/frontend"
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/ops"
@@ -54,6 +55,8 @@ func platformRoots(convs []*frontend.Result) (roots []*graph.Node, first []int) 
 // exportInput is a solved build, ready to become its image or index.
 type exportInput struct {
 	o      Options
+	orig   Options                 // as given: --verify-reproducible builds it again
+	stats  map[string]*cache.Stats // the context stat caches by directory
 	tg     *targets
 	bc     *buildCache
 	convs  []*frontend.Result
@@ -97,7 +100,7 @@ func export(ctx context.Context, r *root.Root, in exportInput) (*Result, error) 
 	}
 	if in.o.VerifyReproducible {
 		// Before anything is stored, pushed or written.
-		if err := verify(ctx, r, in.o, baseImages(in.roots), built); err != nil {
+		if err := verify(ctx, r, in.orig, in.stats, baseImages(in.roots), built); err != nil {
 			return nil, err
 		}
 	}
