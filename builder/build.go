@@ -279,7 +279,7 @@ func convertOptions(r *root.Root, o Options, imageCtx map[string]string, name st
 	}
 	return frontend.Options{
 		File: name, Source: src, BuildArgs: o.BuildArgs, Target: o.Target,
-		Platform: platform, PlatformImplicit: len(o.Platforms) == 0, BuildPlatform: images.HostPlatform(), Excludes: excludes,
+		Platform: platform, PlatformImplicit: noPlatform(o.Platforms), BuildPlatform: images.HostPlatform(), Excludes: excludes,
 		Contexts: named, Labels: o.Labels, Resolver: newStepResolver(res, o.Progress, multi), Run: o.Run,
 	}, nil
 }
