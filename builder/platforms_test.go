@@ -128,3 +128,17 @@ func TestBuildEmptyPlatformIsImplicit(t *testing.T) {
 		}
 	}
 }
+
+// TestExplainTargetNormalized: --explain compares a build with the last
+// one for the same platforms, however they were spelled.
+func TestExplainTargetNormalized(t *testing.T) {
+	want := explainTarget(Options{ContextDir: "/c", Platforms: []string{"linux/amd64,linux/arm64"}})
+	for _, ps := range [][]string{{"linux/amd64", "linux/arm64"}, {"linux/x86_64, linux/arm64/v8"}, {"linux/amd64,linux/aarch64,linux/amd64"}} {
+		if got := explainTarget(Options{ContextDir: "/c", Platforms: ps}); got != want {
+			t.Errorf("--platform %q: target %+v, want %+v", ps, got, want)
+		}
+	}
+	if a, b := explainTarget(Options{ContextDir: "/c"}), explainTarget(Options{ContextDir: "/c", Platforms: []string{""}}); a != b {
+		t.Errorf("--platform \"\" is another target than none: %+v, %+v", b, a)
+	}
+}
