@@ -96,7 +96,8 @@ func TestBuildTwoPlatforms(t *testing.T) {
 	}
 	var md map[string]any
 	b, _ := os.ReadFile(filepath.Join(out, "meta.json"))
-	if err := json.Unmarshal(b, &md); err != nil || md["containerimage.digest"] != res.Digest.String() {
+	if err := json.Unmarshal(b, &md); err != nil || md["containerimage.digest"] != res.Digest.String() || md["containerimage.config.digest"] != nil ||
+		md["containerimage.descriptor"].(map[string]any)["mediaType"] != string(types.OCIImageIndex) {
 		t.Errorf("--metadata-file %s, %v", b, err)
 	}
 	if n := strings.Count(buf.String(), "WARN: ConsistentInstructionCasing"); n != 1 {
