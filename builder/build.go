@@ -247,10 +247,15 @@ func stepSlots(jobs int) int {
 // explainTarget is what --explain compares a build with: the last build
 // of the same context, Dockerfile, --target and platform.
 func explainTarget(o Options) explain.Target {
+	// Normalized, so that linux/arm64/v8 and linux/arm64, or a list
+	// given as one flag or repeated, are the same target.
 	platform := strings.Join(o.Platforms, ",")
-	if platform == "" {
-		p := images.HostPlatform()
-		platform = p.OS + "/" + p.Architecture
+	if plats, err := images.ParsePlatforms(o.Platforms); err == nil {
+		names := make([]string, len(plats))
+		for i, p := range plats {
+			names[i] = images.FormatPlatform(p)
+		}
+		platform = strings.Join(names, ",")
 	}
 	return explain.Target{ContextDir: o.ContextDir, Dockerfile: o.Dockerfile, Stage: o.Target, Platform: platform}
 }
@@ -284,7 +289,7 @@ func convertOptions(r *root.Root, o Options, imageCtx map[string]string, name st
 	}
 	return frontend.Options{
 		File: name, Source: src, BuildArgs: o.BuildArgs, Target: o.Target,
-		Platform: platform, PlatformImplicit: len(o.Platforms) == 0, BuildPlatform: images.HostPlatform(), Excludes: excludes,
+		Platform: platform, PlatformImplicit: noPlatform(o.Platforms), BuildPlatform: images.HostPlatform(), Excludes: excludes,
 		Contexts: named, Labels: o.Labels, Resolver: newStepResolver(res, o.Progress, multi), Run: o.Run,
 	}, nil
 }

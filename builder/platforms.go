@@ -2,6 +2,7 @@ package builder
 
 import (
 	"context"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -34,6 +35,21 @@ func convertPlatforms(ctx context.Context, fo frontend.Options, plats []v1.Platf
 		return nil, err
 	}
 	return convs, nil
+}
+
+// noPlatform says whether the --platform values name none: no flag, or
+// only blanks (an unset variable in --platform "$PLATFORM"). The target
+// is then implicit: this machine's, and a final stage FROM --platform=X
+// keeps X, as without the flag.
+func noPlatform(values []string) bool {
+	for _, v := range values {
+		for _, s := range strings.Split(v, ",") {
+			if strings.TrimSpace(s) != "" {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // platformRoots are the nodes every platform's image is made from: its

@@ -130,10 +130,21 @@ func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platf
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Root.Images.Export(ctx, pullProgress(img, r.Progress), []string{name}); err != nil {
+	if err := r.Root.Images.Export(ctx, pullProgress(img, r.Progress), storeNames(name)); err != nil {
 		return nil, registry.Explain(err, name)
 	}
 	return &frontend.ResolvedImage{Ref: name, Digest: digest.String(), Config: cf}, nil
+}
+
+// storeNames are the names a pull of name stores the image under: name,
+// or none for a name pinned by digest (the store names images by tag
+// only), which the digest then finds, as docker pull NAME@DIGEST keeps
+// no tag.
+func storeNames(name string) []string {
+	if strings.Contains(name, "@") {
+		return nil
+	}
+	return []string{name}
 }
 
 // storedSingle is the single-platform image stored as name, if it is one.
@@ -174,7 +185,7 @@ func (r *Resolver) pullFromIndex(ctx context.Context, name string, desc *remote.
 	if err != nil {
 		return nil, registry.Explain(err, name)
 	}
-	if err := r.Root.Images.ExportPlatform(ctx, idx, pullProgress(img, r.Progress), []string{name}); err != nil {
+	if err := r.Root.Images.ExportPlatform(ctx, idx, pullProgress(img, r.Progress), storeNames(name)); err != nil {
 		return nil, registry.Explain(err, name)
 	}
 	return &frontend.ResolvedImage{Ref: name, Digest: c.Digest.String(), Config: cf}, nil
