@@ -44,8 +44,8 @@ func finishIndex(ctx context.Context, root *root.Root, idx v1.ImageIndex, imgs [
 		if err != nil {
 			return nil, err
 		}
-		o.Progress.Logf("exporting manifest %s done (%s)", d, platformString(pi.platform))
-		o.Progress.Logf("exporting config %s done (%s)", cd, platformString(pi.platform))
+		o.Progress.Logf("exporting manifest %s done", d)
+		o.Progress.Logf("exporting config %s done", cd)
 	}
 	o.Progress.Logf("exporting manifest list %s done", digest)
 	for _, n := range names {
