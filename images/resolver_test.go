@@ -254,6 +254,24 @@ func TestResolveSingleImage(t *testing.T) {
 	if err != nil || ri.Digest != mustDigest(t, img).String() {
 		t.Errorf("Resolve(amd64) of a stored-only arm64 image = %+v, %v", ri, err)
 	}
+	// A single image the registry also has under the name (another one,
+	// for amd64) does not replace the one stored here.
+	mine := reg.Host + "/lib/mine:dev"
+	theirs := platformImage(t, amd64)
+	mref, _ := reg.Options.Parse(mine)
+	if err := remote.Write(mref, theirs, reg.Options.Remote(ctx)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Images.Export(ctx, img, []string{mine}); err != nil {
+		t.Fatal(err)
+	}
+	ri, err = (&Resolver{Root: root, Registry: reg.Options, Progress: quiet(t)}).Resolve(ctx, mine, amd64)
+	if err != nil || ri.Digest != mustDigest(t, img).String() {
+		t.Errorf("Resolve(amd64) of a stored arm64 image the registry has another of = %+v, %v", ri, err)
+	}
+	if _, d, err := root.Images.Image(ctx, mine); err != nil || d != mustDigest(t, img) {
+		t.Errorf("the stored image was replaced: %v, %v", d, err)
+	}
 }
 
 // TestResolveByDigest: a base image pinned by digest (FROM
