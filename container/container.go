@@ -132,6 +132,10 @@ func New(ctx context.Context, root *root.Root, o Options) (_ *Container, err err
 	if err != nil {
 		return nil, err
 	}
+	if p := o.Platform; p.OS != "" && (ri.Config.OS != p.OS || ri.Config.Architecture != p.Architecture) {
+		// As docker run: the image was found, for another platform.
+		return nil, fmt.Errorf("image %s is for %s/%s, which does not match --platform %s: choose the image's platform or another image", ri.Ref, ri.Config.OS, ri.Config.Architecture, images.FormatPlatform(p))
+	}
 	if err := checkEmulation(ri.Config); err != nil {
 		return nil, fmt.Errorf("run %s: %w", ri.Ref, err)
 	}
