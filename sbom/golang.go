@@ -119,7 +119,7 @@ func goModule(dep *debug.Module) (path, version string) {
 	switch {
 	case r == nil:
 		return dep.Path, dep.Version
-	case r.Version == "":
+	case r.Version == "" || r.Version == "(devel)" || strings.HasPrefix(r.Path, ".") || strings.HasPrefix(r.Path, "/"):
 		return dep.Path, "(devel)"
 	}
 	return r.Path, r.Version

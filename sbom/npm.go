@@ -56,11 +56,18 @@ func npmPackage(fsys fs.FS, p string) []Package {
 	return []Package{npmPkg(m.Name, m.Version, append(m.License, m.Licenses...), "/"+p)}
 }
 
-type npmLockEntry struct {
+// npmLockPackage is an entry of lockfile v2 and v3's "packages".
+type npmLockPackage struct {
 	Name, Version string
 	License       npmLicense
 	Dev, Link     bool
-	Dependencies  map[string]npmLockEntry // lockfile v1 only
+}
+
+// npmLockDependency is an entry of lockfile v1's "dependencies".
+type npmLockDependency struct {
+	Version      string
+	Dev          bool
+	Dependencies map[string]npmLockDependency
 }
 
 // npmLockPackages reads a package-lock.json: lockfile v2 and v3's
@@ -73,8 +80,8 @@ func npmLockPackages(fsys fs.FS, p string) []Package {
 		return nil
 	}
 	var lock struct {
-		Packages     map[string]npmLockEntry
-		Dependencies map[string]npmLockEntry
+		Packages     map[string]npmLockPackage
+		Dependencies map[string]npmLockDependency
 	}
 	if json.Unmarshal(b, &lock) != nil {
 		return nil
@@ -95,13 +102,13 @@ func npmLockPackages(fsys fs.FS, p string) []Package {
 		}
 		return pkgs
 	}
-	var walk func(deps map[string]npmLockEntry)
-	walk = func(deps map[string]npmLockEntry) {
+	var walk func(deps map[string]npmLockDependency)
+	walk = func(deps map[string]npmLockDependency) {
 		for name, e := range deps {
 			if e.Dev || e.Version == "" || strings.HasPrefix(e.Version, "file:") {
 				continue
 			}
-			pkgs = append(pkgs, npmPkg(name, e.Version, e.License, source))
+			pkgs = append(pkgs, npmPkg(name, e.Version, nil, source))
 			walk(e.Dependencies)
 		}
 	}
@@ -128,4 +135,3 @@ func npmPkg(name, version string, licenses []string, source string) Package {
 		PURL: packageurl.NewPackageURL(packageurl.TypeNPM, ns, base, version, nil, "").ToString(),
 	}
 }
-

@@ -3,11 +3,11 @@ package sbom
 import (
 	"bytes"
 	"cmp"
-	"maps"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"

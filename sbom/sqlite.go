@@ -16,9 +16,10 @@ type sqliteDB struct {
 	r        io.ReaderAt
 	size     int64
 	pageSize int
-	usable   int            // page size less the reserved bytes at each page's end
+	usable   int              // page size less the reserved bytes at each page's end
 	wal      map[uint32]int64 // page → offset of its newest committed copy in walR
 	walR     io.ReaderAt
+	walSize  int64
 }
 
 var errSQLiteCorrupt = errors.New("corrupt SQLite database")
@@ -94,6 +95,9 @@ func (db *sqliteDB) rows(root uint32, fn func(rowid int64, rec []byte) error) er
 			return corrupt("page %d too short", n)
 		}
 		kind := pg[hdr]
+		if kind != 0x05 && kind != 0x0d {
+			return corrupt("page %d has type %#x, not a table b-tree page", n, kind)
+		}
 		ncells := int(binary.BigEndian.Uint16(pg[hdr+3:]))
 		ptrs := hdr + 8
 		if kind == 0x05 {
@@ -116,7 +120,7 @@ func (db *sqliteDB) rows(root uint32, fn func(rowid int64, rec []byte) error) er
 				if err := walk(binary.BigEndian.Uint32(cell), depth+1); err != nil {
 					return err
 				}
-			case 0x0d: // leaf table page: payload size, rowid, payload
+			default: // 0x0d, a leaf table page: payload size, rowid, payload
 				rowid, rec, err := db.leafCell(cell)
 				if err != nil {
 					return fmt.Errorf("page %d: %w", n, err)
@@ -124,8 +128,6 @@ func (db *sqliteDB) rows(root uint32, fn func(rowid int64, rec []byte) error) er
 				if err := fn(rowid, rec); err != nil {
 					return err
 				}
-			default:
-				return corrupt("page %d has type %#x, not a table b-tree page", n, kind)
 			}
 		}
 		if kind == 0x05 {
@@ -149,8 +151,8 @@ func (db *sqliteDB) leafCell(cell []byte) (int64, []byte, error) {
 		return 0, nil, corrupt("bad rowid")
 	}
 	cell = cell[n:]
-	if size > maxDBSize {
-		return 0, nil, corrupt("payload of %d bytes", size)
+	if size > uint64(db.size+db.walSize) {
+		return 0, nil, corrupt("payload of %d bytes in a file of %d", size, db.size)
 	}
 	p, u := int(size), db.usable
 	local := p
@@ -164,16 +166,17 @@ func (db *sqliteDB) leafCell(cell []byte) (int64, []byte, error) {
 	if local > len(cell) || (local < p && local+4 > len(cell)) {
 		return 0, nil, corrupt("cell of %d bytes overruns its page", p)
 	}
-	out := make([]byte, 0, p)
-	out = append(out, cell[:local]...)
+	out := append([]byte(nil), cell[:local]...)
 	next := uint32(0)
 	if local < p {
 		next = binary.BigEndian.Uint32(cell[local:])
 	}
-	for hops := 0; len(out) < p; hops++ {
-		if next == 0 || hops > p/(u-4)+1 {
-			return 0, nil, corrupt("overflow chain ends early")
+	seen := map[uint32]bool{}
+	for len(out) < p {
+		if next == 0 || seen[next] {
+			return 0, nil, corrupt("overflow chain ends early or loops")
 		}
+		seen[next] = true
 		pg, err := db.page(next)
 		if err != nil {
 			return 0, nil, err
@@ -237,6 +240,9 @@ func record(rec []byte) ([]sqliteValue, error) {
 		case t == 7:
 			size = 8
 		case t >= 12:
+			if (t-12)/2 > uint64(len(body)) {
+				return nil, corrupt("record value overruns the record")
+			}
 			size = int((t - 12) / 2)
 			v.IsText, v.IsBlob = t%2 == 1, t%2 == 0
 		default:

@@ -58,7 +58,7 @@ func (db *sqliteDB) readWAL(r io.ReaderAt, size int64) error {
 		}
 	}
 	if len(committed) > 0 {
-		db.wal, db.walR = committed, r
+		db.wal, db.walR, db.walSize = committed, r, size
 	}
 	return nil
 }
