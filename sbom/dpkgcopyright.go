@@ -1,15 +1,14 @@
 package sbom
 
 import (
+	"bytes"
 	"io/fs"
-	"regexp"
 	"slices"
-	"strings"
 )
 
-// commonLicense matches a copyright file's pointer to Debian's shared
-// license texts, the only license hint most non-DEP-5 files give.
-var commonLicense = regexp.MustCompile(`/usr/share/common-licenses/([A-Za-z0-9][A-Za-z0-9.+-]*[A-Za-z0-9+])`)
+// commonLicenses is where Debian keeps the license texts copyright files
+// point to, the only license hint most non-DEP-5 files give.
+var commonLicenses = []byte("/usr/share/common-licenses/")
 
 // dpkgLicenses is a best effort: the "License:" short names of the
 // package's machine-readable (DEP-5) copyright file and the common
@@ -21,17 +20,33 @@ func dpkgLicenses(fsys fs.FS, name string) []string {
 		return nil
 	}
 	seen := map[string]bool{}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		v, ok := strings.CutPrefix(line, "License:")
-		if !ok {
-			continue
+	for rest := b; ; {
+		i := bytes.Index(rest, []byte("License:"))
+		if i < 0 {
+			break
 		}
-		if v = strings.TrimSpace(v); v != "" {
-			seen[normalizeLicense(v)] = true
+		line := rest[i+len("License:"):]
+		if end := bytes.IndexByte(line, '\n'); end >= 0 {
+			line = line[:end]
 		}
+		if v := bytes.TrimSpace(line); len(v) > 0 && (i == 0 || rest[i-1] == '\n') {
+			seen[normalizeLicense(string(v))] = true
+		}
+		rest = rest[i+len("License:"):]
 	}
-	for _, m := range commonLicense.FindAllStringSubmatch(string(b), -1) {
-		seen[normalizeLicense(strings.TrimSuffix(m[1], "."))] = true
+	for rest := b; ; {
+		i := bytes.Index(rest, commonLicenses)
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(commonLicenses):]
+		n := 0
+		for n < len(rest) && isLicenseFileChar(rest[n]) {
+			n++
+		}
+		if l := bytes.TrimRight(rest[:n], ".-"); len(l) > 0 {
+			seen[normalizeLicense(string(l))] = true
+		}
 	}
 	var out []string
 	for l := range seen {
@@ -39,4 +54,8 @@ func dpkgLicenses(fsys fs.FS, name string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+func isLicenseFileChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '+'
 }

@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+
+	"github.com/gorae/gorae/archive"
 )
 
 // maxDBSize caps what a package database read may hold in memory.
@@ -108,15 +110,30 @@ func hasComponent(parts []string) bool {
 	return false
 }
 
-// readFile reads the regular file name (slash-separated, relative to the
-// root of fsys) after resolving its links inside the tree. It refuses
-// anything but a regular file and files larger than limit.
-func readFile(fsys fs.FS, name string, limit int64) ([]byte, error) {
+// openInTree opens name, reading its symlinks as the image would. An
+// archive.FS does that itself (its Open follows links only within the
+// tree), in one call; where it refuses a link instead (os.Root's
+// RootFS refuses absolute targets and targets above the root), and on
+// any other FS, resolve reads the links first.
+func openInTree(fsys fs.FS, name string) (fs.File, error) {
+	if _, ok := fsys.(archive.FS); ok {
+		f, err := fsys.Open(name)
+		if err == nil || errors.Is(err, fs.ErrNotExist) {
+			return f, err
+		}
+	}
 	real, err := resolve(fsys, name)
 	if err != nil {
 		return nil, err
 	}
-	f, err := fsys.Open(real)
+	return fsys.Open(real)
+}
+
+// readFile reads the regular file name (slash-separated, relative to the
+// root of fsys), its links resolved inside the tree. It refuses anything
+// but a regular file and files larger than limit.
+func readFile(fsys fs.FS, name string, limit int64) ([]byte, error) {
+	f, err := openInTree(fsys, name)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +148,8 @@ func readFile(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	if fi.Size() > limit {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("%d bytes is more than the %d a package database may hold", fi.Size(), limit)}
 	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	b := make([]byte, 0, fi.Size()+1) // +1: ReadAll's EOF read needs no growth
+	b, err = readAll(b, io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +157,23 @@ func readFile(fsys fs.FS, name string, limit int64) ([]byte, error) {
 		return nil, &fs.PathError{Op: "read", Path: name, Err: fmt.Errorf("more than the %d bytes a package database may hold", limit)}
 	}
 	return b, nil
+}
+
+// readAll is io.ReadAll into b's spare capacity.
+func readAll(b []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+	}
 }
 
 // readOptional is readFile where a missing file is no error: it returns

@@ -141,6 +141,10 @@ func declaredLicense(ls []string, refs map[string]string) string {
 			parts = append(parts, l)
 		default:
 			ref := "LicenseRef-" + elementIDPart(l)
+			if text, ok := refs[ref]; ok && text != l { // "GPL OR MIT" and "GPL-OR-MIT" need two ids
+				sum := sha256.Sum256([]byte(l))
+				ref += "-" + hex.EncodeToString(sum[:4])
+			}
 			refs[ref] = l
 			parts = append(parts, ref)
 		}

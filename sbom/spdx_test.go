@@ -2,6 +2,8 @@ package sbom
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"slices"
 	"strings"
 	"testing"
@@ -21,6 +23,10 @@ func spdxFixture(t *testing.T) []Package {
 			`{"name": "x", "version": "1.0.0", "license": "SEE LICENSE IN LICENSE.md"}`)},
 		"app/node_modules/@s/y/package.json": {Data: []byte(
 			`{"name": "@s/y", "version": "2.0.0", "license": "(MIT OR Apache-2.0)"}`)},
+		"app/node_modules/w/package.json": {Data: []byte(
+			`{"name": "w", "version": "3.0.0", "license": "SEE LICENSE IN LICENSE_md"}`)},
+		"app/node_modules/z/package.json": {Data: []byte(
+			`{"name": "z", "version": "3.0.0", "license": "SEE LICENSE IN LICENSE md"}`)},
 	})
 	return append(pkgs, Package{Name: "stdlib", Version: "go1.26.8", Type: "golang", PURL: "pkg:golang/stdlib@1.26.8",
 		Licenses: []string{"BSD-3-Clause"}, Source: "/usr/local/bin/app"})
@@ -82,6 +88,8 @@ func TestSPDX(t *testing.T) {
 			t.Errorf("the image does not contain %s", purl)
 		}
 	}
+	zSum := sha256.Sum256([]byte("SEE LICENSE IN LICENSE md"))
+	zSuffix := hex.EncodeToString(zSum[:4])
 	declared := map[string]string{}
 	for _, p := range doc.Packages {
 		declared[p.PackageName] = p.PackageLicenseDeclared
@@ -102,7 +110,13 @@ func TestSPDX(t *testing.T) {
 	for _, l := range doc.OtherLicenses {
 		refs = append(refs, l.LicenseIdentifier+"="+l.ExtractedText)
 	}
-	if want := []string{"LicenseRef-SEE-LICENSE-IN-LICENSE.md=SEE LICENSE IN LICENSE.md", "LicenseRef-public-domain=public-domain"}; !slices.Equal(refs, want) {
+	want := []string{
+		"LicenseRef-SEE-LICENSE-IN-LICENSE-md=SEE LICENSE IN LICENSE_md",
+		"LicenseRef-SEE-LICENSE-IN-LICENSE-md-" + zSuffix + "=SEE LICENSE IN LICENSE md",
+		"LicenseRef-SEE-LICENSE-IN-LICENSE.md=SEE LICENSE IN LICENSE.md",
+		"LicenseRef-public-domain=public-domain",
+	}
+	if !slices.Equal(refs, want) {
 		t.Errorf("extracted licenses %v, want %v", refs, want)
 	}
 	if !strings.Contains(string(b), `"supplier": "Person: Matthias Klose <doko@debian.org>"`) {
