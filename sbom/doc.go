@@ -9,6 +9,7 @@
 // itself, inside that tree: a link to /etc/shadow means the image's
 // /etc/shadow, never the host's.
 //
-// sbom is level 1: it imports the standard library, tools-golang's SPDX
-// model and packageurl-go, never a gorae package above level 0.
+// sbom is level 1: it imports archive (level 0, for its FS contract),
+// tools-golang's SPDX model and packageurl-go, never a gorae package
+// above level 0.
 package sbom

@@ -99,6 +99,18 @@ func resolve(fsys fs.FS, name string) (string, error) {
 	return path.Join(done...), nil
 }
 
+// existing is resolve for a name that must exist.
+func existing(fsys fs.FS, name string) (string, error) {
+	real, err := resolve(fsys, name)
+	if err != nil {
+		return "", err
+	}
+	if _, err := fs.Stat(fsys, real); err != nil {
+		return "", err
+	}
+	return real, nil
+}
+
 // hasComponent reports whether parts still name a file below the current
 // one.
 func hasComponent(parts []string) bool {

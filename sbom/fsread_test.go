@@ -1,10 +1,14 @@
 package sbom
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
 	"testing/fstest"
+
+	"github.com/gorae/gorae/archive"
 )
 
 // TestNoSymlinkEscape: links in an image mean paths in the image. With
@@ -49,14 +53,32 @@ func TestNoSymlinkEscape(t *testing.T) {
 	link("/usr/local/go/bin/go", "usr/local/bin/go")                 // the host's Go: not this image's
 	link("loop", "var/lib/rpm")                                      // a loop is an error only for what needs it
 
-	pkgs := scanFS(t, os.DirFS(root))
 	want := []Package{{
 		Name: "inside", Version: "1", Type: "deb", Source: "/var/lib/dpkg/status", Arch: "amd64",
 		PURL: "pkg:deb/debian/inside@1?arch=amd64&distro=debian-12", Licenses: []string{"MIT"},
 	}}
 	// /etc/os-release points at the host's path, which the image does not
 	// have: /usr/lib/os-release is read instead.
-	comparePackageLists(t, pkgs, want)
+	comparePackageLists(t, scanFS(t, os.DirFS(root)), want)
+
+	// archive.RootFS (os.Root) refuses the links that leave the tree
+	// instead of following them; Scan then reads them inside the tree.
+	r, err := os.OpenRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	comparePackageLists(t, scanFS(t, archive.RootFS{Root: r}), want)
+}
+
+// TestCanceled: Scan stops when its context is done.
+func TestCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	fsys := fstest.MapFS{"var/lib/dpkg/status": {Data: []byte(dpkgStatusFixture)}}
+	if _, err := Scan(ctx, fsys); !errors.Is(err, context.Canceled) {
+		t.Errorf("Scan with a canceled context: %v", err)
+	}
 }
 
 func TestResolve(t *testing.T) {

@@ -2,6 +2,7 @@ package sbom
 
 import (
 	"bufio"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -75,7 +76,23 @@ func TestGoBinary(t *testing.T) {
 		)
 	}
 	comparePackageLists(t, scanFS(t, fsys), sortPackages(want))
+
+	// Files without ReadAt are read into memory first.
+	comparePackageLists(t, scanFS(t, noReadAtFS{fsys}), sortPackages(want))
 }
+
+// noReadAtFS hides its files' ReadAt, as an FS over a stream would.
+type noReadAtFS struct{ fs.FS }
+
+func (f noReadAtFS) Open(name string) (fs.File, error) {
+	file, err := f.FS.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	return struct{ fs.File }{file}, nil
+}
+
+func (f noReadAtFS) ReadDir(name string) ([]fs.DirEntry, error) { return fs.ReadDir(f.FS, name) }
 
 // pflagSums are go.sum's lines for the pflag gorae requires.
 func pflagSums(t *testing.T) string {

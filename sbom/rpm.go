@@ -27,7 +27,7 @@ func scanRpm(ctx context.Context, fsys fs.FS, d distro) ([]Package, error) {
 	seen := map[string]bool{}
 	var pkgs []Package
 	for _, name := range rpmSQLite {
-		real, err := resolve(fsys, name)
+		real, err := existing(fsys, name)
 		if errors.Is(err, fs.ErrNotExist) || seen[real] {
 			continue
 		}
@@ -45,7 +45,7 @@ func scanRpm(ctx context.Context, fsys fs.FS, d distro) ([]Package, error) {
 		return pkgs, nil
 	}
 	for _, name := range rpmOther {
-		if _, err := resolve(fsys, name); err == nil {
+		if _, err := existing(fsys, name); err == nil {
 			return nil, fmt.Errorf("read /%s: %w: only rpm's SQLite database (rpmdb.sqlite) is read, not BerkeleyDB or ndb", name, ErrUnsupported)
 		}
 	}
