@@ -70,7 +70,8 @@ test-short: ## unit tests only (no registry, no binary)
 # Every Go fuzz target, as PACKAGE:TARGET; each runs for FUZZTIME.
 FUZZTIME ?= 20s
 FUZZ_TARGETS := frontend:FuzzConvert archive:FuzzApply archive:FuzzApplyRaw \
-	exporter:FuzzParse remotecache:FuzzParseSpec registry:FuzzNormalize cmd/gorae:FuzzParseSecret
+	exporter:FuzzParse remotecache:FuzzParseSpec registry:FuzzNormalize cmd/gorae:FuzzParseSecret \
+	sbom:FuzzSQLite sbom:FuzzRPMHeader
 
 fuzz: ## run each fuzz target for FUZZTIME (default 20s); a crash is saved in PACKAGE/testdata/fuzz/TARGET
 	@set -e; for t in $(FUZZ_TARGETS); do \

@@ -3,6 +3,7 @@ package builder
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -80,7 +81,11 @@ func planAnnotations(as []Annotation, plats []v1.Platform) (indexAnnotations, er
 // attestations (they need an index even for one platform).
 func planIndexAnnotations(as []Annotation, plats []v1.Platform, index bool) (indexAnnotations, error) {
 	out := indexAnnotations{manifest: map[string]map[string]string{}, descriptor: map[string]map[string]string{}}
-	for _, a := range as {
+	// Those for every platform first, so that one for a platform wins
+	// whatever the order given, as in BuildKit.
+	general := slices.DeleteFunc(slices.Clone(as), func(a Annotation) bool { return a.Platform != "" })
+	specific := slices.DeleteFunc(slices.Clone(as), func(a Annotation) bool { return a.Platform == "" })
+	for _, a := range slices.Concat(general, specific) {
 		switch {
 		case a.Type == "" || a.Type == "manifest":
 		case a.Type == "manifest-descriptor" && index:

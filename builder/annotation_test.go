@@ -69,3 +69,26 @@ func TestPlanAnnotations(t *testing.T) {
 		t.Errorf("index-descriptor: %v", err)
 	}
 }
+
+// TestPlanAnnotationsPlatformWins: an annotation for one platform
+// overrides one for every platform whatever their order, as BuildKit's
+// AnnotationsGroup.Platform applies the general ones first.
+func TestPlanAnnotationsPlatformWins(t *testing.T) {
+	two := []v1.Platform{{OS: "linux", Architecture: "amd64"}, {OS: "linux", Architecture: "arm64"}}
+	got, err := planAnnotations([]Annotation{
+		{Type: "manifest", Platform: "linux/arm64", Key: "k", Value: "arm"}, {Key: "k", Value: "all"},
+		{Type: "manifest-descriptor", Platform: "linux/arm64", Key: "d", Value: "arm"}, {Type: "manifest-descriptor", Key: "d", Value: "all"},
+	}, two)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := got.manifest["linux/arm64"]["k"]; m != "arm" {
+		t.Errorf("arm64 manifest k=%s, want arm", m)
+	}
+	if m := got.manifest["linux/amd64"]["k"]; m != "all" {
+		t.Errorf("amd64 manifest k=%s, want all", m)
+	}
+	if d := got.descriptor["linux/arm64"]["d"]; d != "arm" {
+		t.Errorf("arm64 descriptor d=%s, want arm", d)
+	}
+}

@@ -95,15 +95,20 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		contexts[k] = v
 	}
 	stats := map[string]*cache.Stats{}
+	statsByDir := map[string]*cache.Stats{}
 	for name, dir := range contexts {
+		if st := o.sharedStats[dir]; st != nil {
+			stats[name] = st // --verify-reproducible's second build: the first saves them
+			continue
+		}
 		st, err := cache.OpenStats(filepath.Join(root.Dir, "statcache"), root.Tmp, dir)
 		if err != nil {
 			return nil, err
 		}
-		stats[name] = st
+		stats[name], statsByDir[dir] = st, st
 	}
 	defer func() {
-		for _, st := range stats {
+		for _, st := range statsByDir {
 			if err := st.Save(); err != nil {
 				o.Progress.Warnf("%v", err)
 			}
@@ -149,7 +154,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Events: xp.Events(o.Progress.Event), Keys: bc.setKeys})
 		if err == nil {
 			exp := o.Progress.Step("exporting to image")
-			out, err = export(ctx, root, exportInput{o: o, tg: tg, bc: bc, convs: convs, plats: plats, anns: anns, roots: roots, states: states, first: first, att: att})
+			out, err = export(ctx, root, exportInput{o: o, orig: orig, stats: statsByDir, tg: tg, bc: bc, convs: convs, plats: plats, anns: anns, roots: roots, states: states, first: first, att: att})
 			exp.End(err)
 		}
 		if !bc.retry(err, o.Progress.Warnf) {
@@ -246,10 +251,15 @@ func stepSlots(jobs int) int {
 // explainTarget is what --explain compares a build with: the last build
 // of the same context, Dockerfile, --target and platform.
 func explainTarget(o Options) explain.Target {
+	// Normalized, so that linux/arm64/v8 and linux/arm64, or a list
+	// given as one flag or repeated, are the same target.
 	platform := strings.Join(o.Platforms, ",")
-	if platform == "" {
-		p := images.HostPlatform()
-		platform = p.OS + "/" + p.Architecture
+	if plats, err := images.ParsePlatforms(o.Platforms); err == nil {
+		names := make([]string, len(plats))
+		for i, p := range plats {
+			names[i] = images.FormatPlatform(p)
+		}
+		platform = strings.Join(names, ",")
 	}
 	return explain.Target{ContextDir: o.ContextDir, Dockerfile: o.Dockerfile, Stage: o.Target, Platform: platform}
 }
@@ -283,7 +293,7 @@ func convertOptions(r *root.Root, o Options, imageCtx map[string]string, name st
 	}
 	return frontend.Options{
 		File: name, Source: src, BuildArgs: o.BuildArgs, Target: o.Target,
-		Platform: platform, PlatformImplicit: len(o.Platforms) == 0, BuildPlatform: images.HostPlatform(), Excludes: excludes,
+		Platform: platform, PlatformImplicit: noPlatform(o.Platforms), BuildPlatform: images.HostPlatform(), Excludes: excludes,
 		Contexts: named, Labels: o.Labels, Resolver: newStepResolver(res, o.Progress, multi), Run: o.Run,
 	}, nil
 }

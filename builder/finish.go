@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/exporter"
@@ -130,35 +131,52 @@ func finish(ctx context.Context, root *root.Root, img v1.Image, t *targets, o Op
 		}
 	}
 	res := &Result{Image: img, Digest: digest, ConfigDigest: cfgDigest, Names: names}
+	return res, writeResultFiles(o, res, img)
+}
+
+// manifest is a result's top manifest: a v1.Image, or the v1.ImageIndex
+// of a multi-platform build.
+type manifest interface {
+	MediaType() (types.MediaType, error)
+	RawManifest() ([]byte, error)
+}
+
+// writeResultFiles writes --iidfile and --metadata-file for r, whose
+// top manifest is m.
+func writeResultFiles(o Options, r *Result, m manifest) error {
 	if o.IIDFile != "" {
-		if err := content.WriteFile(o.IIDFile, []byte(digest.String())); err != nil {
-			return nil, fmt.Errorf("write --iidfile: %w", err)
+		if err := content.WriteFile(o.IIDFile, []byte(r.Digest.String())); err != nil {
+			return fmt.Errorf("write --iidfile: %w", err)
 		}
 	}
 	if o.Metadata != "" {
-		if err := writeMetadata(o.Metadata, img, res); err != nil {
-			return nil, fmt.Errorf("write --metadata-file: %w", err)
+		if err := writeMetadata(o.Metadata, m, r); err != nil {
+			return fmt.Errorf("write --metadata-file: %w", err)
 		}
 	}
-	return res, nil
+	return nil
 }
 
-// writeMetadata writes the keys buildx writes for an image build.
-func writeMetadata(path string, img v1.Image, r *Result) error {
-	mt, err := img.MediaType()
+// writeMetadata writes the keys buildx writes for an image build; for a
+// multi-platform one, the index's digest and descriptor and no config
+// digest (each platform has its own).
+func writeMetadata(path string, m manifest, r *Result) error {
+	mt, err := m.MediaType()
 	if err != nil {
 		return err
 	}
-	raw, err := img.RawManifest()
+	raw, err := m.RawManifest()
 	if err != nil {
 		return err
 	}
 	md := map[string]any{
-		"containerimage.digest":        r.Digest.String(),
-		"containerimage.config.digest": r.ConfigDigest.String(),
+		"containerimage.digest": r.Digest.String(),
 		"containerimage.descriptor": map[string]any{
 			"mediaType": string(mt), "digest": r.Digest.String(), "size": len(raw),
 		},
+	}
+	if r.Index == nil {
+		md["containerimage.config.digest"] = r.ConfigDigest.String()
 	}
 	if len(r.Names) > 0 {
 		md["image.name"] = strings.Join(r.Names, ",")

@@ -2,13 +2,11 @@ package builder
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
-	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/exporter"
 	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/ops"
@@ -49,8 +47,8 @@ func finishIndex(ctx context.Context, root *root.Root, idx v1.ImageIndex, imgs [
 		if err != nil {
 			return nil, err
 		}
-		o.Progress.Logf("exporting manifest %s done (%s)", d, platformString(pi.platform))
-		o.Progress.Logf("exporting config %s done (%s)", cd, platformString(pi.platform))
+		o.Progress.Logf("exporting manifest %s done", d)
+		o.Progress.Logf("exporting config %s done", cd)
 	}
 	for _, pi := range imgs {
 		if pi.attestation == nil {
@@ -60,7 +58,7 @@ func finishIndex(ctx context.Context, root *root.Root, idx v1.ImageIndex, imgs [
 		if err != nil {
 			return nil, err
 		}
-		o.Progress.Logf("exporting attestation manifest %s done (%s)", d, platformString(pi.platform))
+		o.Progress.Logf("exporting attestation manifest %s done", d)
 	}
 	o.Progress.Logf("exporting manifest list %s done", digest)
 	for _, n := range names {
@@ -88,43 +86,5 @@ func finishIndex(ctx context.Context, root *root.Root, idx v1.ImageIndex, imgs [
 		}
 	}
 	res := &Result{Index: idx, Digest: digest, Names: names}
-	if o.IIDFile != "" {
-		if err := content.WriteFile(o.IIDFile, []byte(digest.String())); err != nil {
-			return nil, fmt.Errorf("write --iidfile: %w", err)
-		}
-	}
-	if o.Metadata != "" {
-		if err := writeIndexMetadata(o.Metadata, idx, res); err != nil {
-			return nil, fmt.Errorf("write --metadata-file: %w", err)
-		}
-	}
-	return res, nil
-}
-
-// writeIndexMetadata writes the keys buildx writes for a multi-platform
-// image build: the index's digest and descriptor (no config digest: each
-// platform has its own).
-func writeIndexMetadata(path string, idx v1.ImageIndex, r *Result) error {
-	mt, err := idx.MediaType()
-	if err != nil {
-		return err
-	}
-	raw, err := idx.RawManifest()
-	if err != nil {
-		return err
-	}
-	md := map[string]any{
-		"containerimage.digest": r.Digest.String(),
-		"containerimage.descriptor": map[string]any{
-			"mediaType": string(mt), "digest": r.Digest.String(), "size": len(raw),
-		},
-	}
-	if len(r.Names) > 0 {
-		md["image.name"] = strings.Join(r.Names, ",")
-	}
-	b, err := json.MarshalIndent(md, "", "  ")
-	if err != nil {
-		return err
-	}
-	return content.WriteFile(path, append(b, '\n'))
+	return res, writeResultFiles(o, res, idx)
 }

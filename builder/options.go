@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gorae/gorae/attest"
+	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/frontend"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
@@ -72,4 +73,12 @@ type Options struct {
 	// attestation manifest, and the result is an index even for one
 	// platform. See docs/attestations.md.
 	Attest attest.Config
+	// VerifyReproducible builds a second time in a fresh temporary root
+	// and fails with a NotReproducibleError naming the first difference.
+	VerifyReproducible bool
+
+	// sharedStats are the first build's context stat caches by directory,
+	// for --verify-reproducible's second build: file digests are facts
+	// about the context, not build results, so it need not hash it again.
+	sharedStats map[string]*cache.Stats
 }

@@ -2,10 +2,12 @@ package builder
 
 import (
 	"context"
+	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/frontend"
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/ops"
@@ -35,6 +37,21 @@ func convertPlatforms(ctx context.Context, fo frontend.Options, plats []v1.Platf
 	return convs, nil
 }
 
+// noPlatform says whether the --platform values name none: no flag, or
+// only blanks (an unset variable in --platform "$PLATFORM"). The target
+// is then implicit: this machine's, and a final stage FROM --platform=X
+// keeps X, as without the flag.
+func noPlatform(values []string) bool {
+	for _, v := range values {
+		for _, s := range strings.Split(v, ",") {
+			if strings.TrimSpace(s) != "" {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // platformRoots are the nodes every platform's image is made from: its
 // final node (at first[i] in roots) followed by the nodes of its history
 // entries.
@@ -54,6 +71,8 @@ func platformRoots(convs []*frontend.Result) (roots []*graph.Node, first []int) 
 // exportInput is a solved build, ready to become its image or index.
 type exportInput struct {
 	o      Options
+	orig   Options                 // as given: --verify-reproducible builds it again
+	stats  map[string]*cache.Stats // the context stat caches by directory
 	tg     *targets
 	bc     *buildCache
 	convs  []*frontend.Result
@@ -73,9 +92,11 @@ func export(ctx context.Context, r *root.Root, in exportInput) (*Result, error) 
 		byNode[n.Digest()] = in.states[i]
 	}
 	imgs := make([]platformImage, len(in.convs))
+	var err error
 	for i, conv := range in.convs {
 		final := in.states[in.first[i]]
-		img, err := assemble(r.Content, assembly{
+		var img v1.Image
+		img, err = assemble(r.Content, assembly{
 			config: conv.Config, history: conv.History, final: final,
 			states: byNode, docker: in.o.Docker, epoch: in.o.Epoch,
 			annotations: in.anns.manifest[platformString(in.plats[i])],
@@ -88,17 +109,41 @@ func export(ctx context.Context, r *root.Root, in exportInput) (*Result, error) 
 		}
 		imgs[i] = platformImage{platform: in.plats[i], image: img}
 	}
+	if in.o.VerifyReproducible {
+		// Before anything is stored, pushed or written; attestations
+		// (their times differ by design) are no part of it.
+		plain, err := built(imgs, in)
+		if err != nil {
+			return nil, err
+		}
+		if err := verify(ctx, r, in.orig, in.stats, baseImages(in.roots), plain); err != nil {
+			return nil, err
+		}
+	}
 	if in.att != nil {
 		if err := in.att.attach(ctx, in, imgs, byNode); err != nil {
 			return nil, err
 		}
 	}
+	res, err := built(imgs, in)
+	if err != nil {
+		return nil, err
+	}
+	if res.Index == nil {
+		return finish(ctx, r, res.Image, in.tg, in.o)
+	}
+	return finishIndex(ctx, r, res.Index, imgs, in.tg, in.o)
+}
+
+// built is what a build made of imgs: the image of one platform without
+// attestations, else the index of the images and their attestations.
+func built(imgs []platformImage, in exportInput) (*Result, error) {
 	if len(imgs) == 1 && imgs[0].attestation == nil {
-		return finish(ctx, r, imgs[0].image, in.tg, in.o)
+		return &Result{Image: imgs[0].image}, nil
 	}
 	idx, err := makeIndex(imgs, in.o.Docker, in.anns)
 	if err != nil {
 		return nil, err
 	}
-	return finishIndex(ctx, r, idx, imgs, in.tg, in.o)
+	return &Result{Index: idx}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/binfmt"
 	"github.com/gorae/gorae/copier"
 	"github.com/gorae/gorae/imageconfig"
 	"github.com/gorae/gorae/images"
@@ -130,6 +132,13 @@ func New(ctx context.Context, root *root.Root, o Options) (_ *Container, err err
 	if err != nil {
 		return nil, err
 	}
+	if p := o.Platform; p.OS != "" && (ri.Config.OS != p.OS || ri.Config.Architecture != p.Architecture) {
+		// As docker run: the image was found, for another platform.
+		return nil, fmt.Errorf("image %s is for %s/%s, which does not match --platform %s: choose the image's platform or another image", ri.Ref, ri.Config.OS, ri.Config.Architecture, images.FormatPlatform(p))
+	}
+	if err := checkEmulation(ri.Config); err != nil {
+		return nil, fmt.Errorf("run %s: %w", ri.Ref, err)
+	}
 	cfg := ri.Config.Config
 	args, err := o.Config.args(cfg)
 	if err != nil {
@@ -166,6 +175,18 @@ func New(ctx context.Context, root *root.Root, o Options) (_ *Container, err err
 	}
 	c.process = p
 	return c, nil
+}
+
+// checkEmulation fails early, with the fix, when this machine cannot run
+// the image's architecture in the sandbox (binfmt.Check, as a RUN step
+// for another platform does), rather than leave the command to fail with
+// "exec format error". An architecture gorae has no probe for is left
+// to the command.
+func checkEmulation(cf *imageconfig.File) error {
+	if cf.OS != "linux" || !slices.Contains(binfmt.Supported(), cf.Architecture) {
+		return nil
+	}
+	return binfmt.Check(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant})
 }
 
 // configure sets user, environment and working directory from cfg with

@@ -7,6 +7,7 @@
 // signals and its exit code.
 //
 // container is level 5: it imports root, images, runner, snapshot,
-// copier, imageconfig, ops, archive, registry and progress, and must never import
+// copier, imageconfig, ops, archive, registry, progress and binfmt (to
+// check emulation before running another architecture), and must never import
 // builder, gc, remotecache or cmd.
 package container

@@ -236,6 +236,7 @@ func targetSuffix(base v1.Platform, env envList) string {
 	if t.Architecture == "" {
 		t.Architecture = base.Architecture
 	}
+	t.Variant = normalizeVariant(t.Architecture, t.Variant)
 	switch {
 	case t.OS == base.OS && t.Architecture != base.Architecture:
 		if t.Variant != "" {
@@ -246,4 +247,19 @@ func targetSuffix(base v1.Platform, env envList) string {
 		return "->" + platformString(t)
 	}
 	return ""
+}
+
+// normalizeVariant spells arch's variant as containerd's
+// platforms.Normalize does, which BuildKit applies to the target before
+// naming it: arm alone is arm/v7, arm64/v8 is arm64, amd64/v1 is amd64.
+// (A TARGET* arg holds Go's architecture names already.)
+func normalizeVariant(arch, variant string) string {
+	switch {
+	case arch == "arm" && (variant == "" || variant == "7"):
+		return "v7"
+	case arch == "arm64" && (variant == "8" || variant == "v8" || variant == "v8.0"),
+		arch == "amd64" && variant == "v1":
+		return ""
+	}
+	return variant
 }

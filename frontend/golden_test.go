@@ -137,6 +137,8 @@ func fakeConfig(ref string, p v1.Platform) (*imageconfig.File, bool) {
 		c.User = "app"
 		c.WorkingDir = "/home/app"
 		c.Env = []string{"HOME=/home/app"} // no PATH: the frontend adds it
+	case "docker.io/library/busybox:1.36@sha256:" + strings.Repeat("b", 64):
+		c.Cmd = []string{"sh"}
 	case "docker.io/library/empty:latest":
 		cfg.RootFS.DiffIDs = nil
 		cfg.History = []v1.History{{CreatedBy: "LABEL x=y", EmptyLayer: true}}

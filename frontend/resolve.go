@@ -219,13 +219,23 @@ func (c *converter) resolveBase(ctx context.Context, s *stage) error {
 	cfg.Created = v1.Time{}
 	s.baseCfg = cfg
 	if !scratchLike(cfg) {
-		s.def.BaseName = img.Ref + "@" + img.Digest
+		s.def.BaseName = pinnedName(img)
 		if cfg.OS != s.platform.OS || cfg.Architecture != s.platform.Architecture {
 			c.lint.Run(&linter.RuleInvalidBaseImagePlatform, s.def.Location, linter.RuleInvalidBaseImagePlatform.Format(name, platformString(s.platform), cfg.OS+"/"+cfg.Architecture))
 		}
 		s.baseNode = &graph.Node{Op: graph.Image{Ref: img.Ref, Digest: img.Digest, Platform: platformString(s.platform)}, Pos: graph.Pos{File: c.o.File, Line: line}}
 	}
 	return nil
+}
+
+// pinnedName names a base image in step names: NAME@DIGEST as resolved,
+// or NAME@DIGEST as the Dockerfile pinned it (an index's digest, where
+// the resolved one is the platform's image), as BuildKit shows it.
+func pinnedName(img *ResolvedImage) string {
+	if strings.Contains(img.Ref, "@") {
+		return img.Ref
+	}
+	return img.Ref + "@" + img.Digest
 }
 
 // scratchLike reports an image without any layer, which BuildKit treats
@@ -268,7 +278,7 @@ func (c *converter) resolveExternal(ctx context.Context, s *stage) error {
 		}
 		n = &graph.Node{
 			Op:   graph.Image{Ref: img.Ref, Digest: img.Digest, Platform: platformString(s.platform)},
-			Name: "FROM " + img.Ref + "@" + img.Digest,
+			Name: "FROM " + pinnedName(img),
 		}
 	}
 	c.pins.nodes[name] = n

@@ -28,5 +28,8 @@ func Pull(ctx context.Context, root *root.Root, ref, platform string, reg regist
 	if err != nil {
 		return v1.Hash{}, err
 	}
+	if ri.Config.OS != pl.OS || ri.Config.Architecture != pl.Architecture {
+		p.Warnf("image %s is for %s/%s, not %s: it has no other platform", ref, ri.Config.OS, ri.Config.Architecture, FormatPlatform(pl))
+	}
 	return v1.NewHash(ri.Digest)
 }

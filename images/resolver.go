@@ -82,9 +82,13 @@ func (r *Resolver) resolve(ctx context.Context, name string, platform v1.Platfor
 	if r.Outside {
 		return nil, ops.ErrNeedsNamespace
 	}
-	ri, err := r.pullImage(ctx, name, platform)
+	var single *frontend.ResolvedImage
+	if local != nil {
+		single, _ = r.storedSingle(ctx, name)
+	}
+	ri, err := r.pullImage(ctx, name, platform, single)
 	if err != nil && local != nil && ctx.Err() == nil {
-		if ri, ok := r.storedSingle(ctx, name); ok {
+		if ri := single; ri != nil {
 			// Not in the registry (or offline): a single-platform image
 			// stored here is used as BuildKit uses one, whatever its
 			// platform; the frontend warns (InvalidBaseImagePlatform).
@@ -102,7 +106,13 @@ func (r *Resolver) resolve(ctx context.Context, name string, platform v1.Platfor
 // platform's image (other platforms' stay absent until pulled), so that
 // a build or run for another platform adds to it instead of replacing
 // the name.
-func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platform) (*frontend.ResolvedImage, error) {
+//
+// keep, when set, is the single-platform image stored as name for
+// another platform: the registry's answer replaces it only when it is a
+// multi-platform image with the platform (an image pulled before gorae
+// kept indexes); a single image there leaves the local one, perhaps built
+// here, in place and used.
+func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platform, keep *frontend.ResolvedImage) (*frontend.ResolvedImage, error) {
 	ref, err := r.Registry.Parse(name)
 	if err != nil {
 		return nil, err
@@ -114,6 +124,9 @@ func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platf
 	}
 	if desc.MediaType.IsIndex() {
 		return r.pullFromIndex(ctx, name, desc, platform)
+	}
+	if keep != nil {
+		return keep, nil
 	}
 	img, err := desc.Image()
 	if err != nil {
@@ -130,10 +143,21 @@ func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platf
 	if err != nil {
 		return nil, err
 	}
-	if err := r.Root.Images.Export(ctx, pullProgress(img, r.Progress), []string{name}); err != nil {
+	if err := r.Root.Images.Export(ctx, pullProgress(img, r.Progress), storeNames(name)); err != nil {
 		return nil, registry.Explain(err, name)
 	}
 	return &frontend.ResolvedImage{Ref: name, Digest: digest.String(), Config: cf}, nil
+}
+
+// storeNames are the names a pull of name stores the image under: name,
+// or none for a name pinned by digest (the store names images by tag
+// only), which the digest then finds, as docker pull NAME@DIGEST keeps
+// no tag.
+func storeNames(name string) []string {
+	if strings.Contains(name, "@") {
+		return nil
+	}
+	return []string{name}
 }
 
 // storedSingle is the single-platform image stored as name, if it is one.
@@ -174,7 +198,7 @@ func (r *Resolver) pullFromIndex(ctx context.Context, name string, desc *remote.
 	if err != nil {
 		return nil, registry.Explain(err, name)
 	}
-	if err := r.Root.Images.ExportPlatform(ctx, idx, pullProgress(img, r.Progress), []string{name}); err != nil {
+	if err := r.Root.Images.ExportPlatform(ctx, idx, pullProgress(img, r.Progress), storeNames(name)); err != nil {
 		return nil, registry.Explain(err, name)
 	}
 	return &frontend.ResolvedImage{Ref: name, Digest: c.Digest.String(), Config: cf}, nil

@@ -254,4 +254,64 @@ func TestResolveSingleImage(t *testing.T) {
 	if err != nil || ri.Digest != mustDigest(t, img).String() {
 		t.Errorf("Resolve(amd64) of a stored-only arm64 image = %+v, %v", ri, err)
 	}
+	// A single image the registry also has under the name (another one,
+	// for amd64) does not replace the one stored here.
+	mine := reg.Host + "/lib/mine:dev"
+	theirs := platformImage(t, amd64)
+	mref, _ := reg.Options.Parse(mine)
+	if err := remote.Write(mref, theirs, reg.Options.Remote(ctx)...); err != nil {
+		t.Fatal(err)
+	}
+	if err := root.Images.Export(ctx, img, []string{mine}); err != nil {
+		t.Fatal(err)
+	}
+	ri, err = (&Resolver{Root: root, Registry: reg.Options, Progress: quiet(t)}).Resolve(ctx, mine, amd64)
+	if err != nil || ri.Digest != mustDigest(t, img).String() {
+		t.Errorf("Resolve(amd64) of a stored arm64 image the registry has another of = %+v, %v", ri, err)
+	}
+	if _, d, err := root.Images.Image(ctx, mine); err != nil || d != mustDigest(t, img) {
+		t.Errorf("the stored image was replaced: %v, %v", d, err)
+	}
+}
+
+// TestResolveByDigest: a base image pinned by digest (FROM
+// name:tag@sha256:…, the usual way to pin a multi-platform image) is
+// pulled and stored under its digest, not refused as a name the store
+// cannot hold; each platform of a pinned index is added to it, and a
+// later resolve finds them without the registry.
+func TestResolveByDigest(t *testing.T) {
+	reg := testutil.NewMemRegistry(t)
+	root := openRoot(t)
+	ctx := t.Context()
+	idx, imgs := pushIndex(t, reg, reg.Host+"/lib/multi:1", amd64, arm64)
+	pinned := reg.Host + "/lib/multi:1@" + mustDigest(t, idx).String()
+	for i, p := range []v1.Platform{amd64, arm64} {
+		ri, err := (&Resolver{Root: root, Registry: reg.Options, Progress: quiet(t)}).Resolve(ctx, pinned, p)
+		if err != nil || ri.Digest != mustDigest(t, imgs[i]).String() {
+			t.Fatalf("Resolve(%s, %s) = %+v, %v", pinned, FormatPlatform(p), ri, err)
+		}
+	}
+	img := platformImage(t, amd64)
+	ref, _ := reg.Options.Parse(reg.Host + "/lib/single:1")
+	if err := remote.Write(ref, img, reg.Options.Remote(ctx)...); err != nil {
+		t.Fatal(err)
+	}
+	single := reg.Host + "/lib/single@" + mustDigest(t, img).String()
+	if ri, err := (&Resolver{Root: root, Registry: reg.Options, Progress: quiet(t)}).Resolve(ctx, single, amd64); err != nil || ri.Digest != mustDigest(t, img).String() {
+		t.Fatalf("Resolve(%s) = %+v, %v", single, ri, err)
+	}
+	reg.Requests()
+	for _, c := range []struct {
+		ref  string
+		p    v1.Platform
+		want v1.Image
+	}{{pinned, arm64, imgs[1]}, {pinned, amd64, imgs[0]}, {single, amd64, img}} {
+		ri, err := (&Resolver{Root: root, Registry: reg.Options, Progress: quiet(t)}).Resolve(ctx, c.ref, c.p)
+		if err != nil || ri.Digest != mustDigest(t, c.want).String() {
+			t.Errorf("Resolve(%s, %s) again = %+v, %v", c.ref, FormatPlatform(c.p), ri, err)
+		}
+	}
+	if n := reg.Requests(); n != 0 {
+		t.Errorf("resolving stored pinned images asked the registry %d times", n)
+	}
 }

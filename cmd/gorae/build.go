@@ -57,6 +57,7 @@ func build(ctx context.Context, args []string, outside bool) error {
 	quiet := fs.BoolP("quiet", "q", false, "print only the image digest")
 	prog := fs.String("progress", "auto", "progress output: auto, plain, tty, json or quiet")
 	explain := fs.Bool("explain", false, "say for every cache miss which part of its key changed since the last build of this target")
+	verify := fs.Bool("verify-reproducible", false, "build a second time in a fresh temporary root and fail (exit 1) naming the first difference")
 	jobs := fs.Int("jobs", 0, "steps run at once (default 16; compression uses every CPU)")
 	allow := fs.StringArray("allow", nil, "allow an entitlement: network.host or security.insecure")
 	isolation := fs.String("isolation", "default", "RUN sandbox: default (namespaces) or chroot (no isolation, for containers that allow no namespace)")
@@ -171,6 +172,8 @@ func build(ctx context.Context, args []string, outside bool) error {
 		NoCacheFilter: splitList(*noCacheFilter),
 		Isolation:     *isolation,
 		Attest:        att,
+
+		VerifyReproducible: *verify,
 	}
 	extras.apply(&bo)
 	if extras.call != "build" {

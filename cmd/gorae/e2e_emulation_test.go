@@ -67,3 +67,21 @@ func writeMisc(t *testing.T, file, line string) {
 		t.Fatalf("echo %q > %s: %v", line, file, err)
 	}
 }
+
+// TestRunEmulationError: gorae run of an image for an architecture this
+// machine cannot run says so with the fix (exit 125), as a RUN step does,
+// instead of the command's "exec format error". (linux/arm/v7 is read
+// only here: it is skipped where a handler for it is registered.)
+func TestRunEmulationError(t *testing.T) {
+	g := newGorae(t)
+	if _, err := os.Stat(filepath.Join(e2eMisc, "qemu-arm")); err == nil {
+		t.Skip("qemu-arm is registered here")
+	}
+	dir := t.TempDir()
+	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM scratch\nCOPY f /f\nCMD [\"/f\"]\n", "f": "not a program"})
+	g.Must(t, dir, "build", "--platform", "linux/arm/v7", "-t", "armv7", ".")
+	r := g.Run(t, dir, "run", "--rm", "--platform", "linux/arm/v7", "armv7")
+	if r.Code != 125 || !strings.Contains(r.Stderr, "cannot run linux/arm/v7 binaries on this") || !strings.Contains(r.Stderr, "qemu-arm") {
+		t.Errorf("run of an arm/v7 image without emulation: exit %d\n%s", r.Code, r.Stderr)
+	}
+}

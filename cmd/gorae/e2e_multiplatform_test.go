@@ -240,3 +240,25 @@ func TestMultiPlatformRemoteCache(t *testing.T) {
 		t.Errorf("after pulling arm64 only, images:\n%s", o)
 	}
 }
+
+// TestMultiPlatformPinnedBase: a base image pinned by its index digest
+// (FROM NAME:TAG@sha256:…, as CI pins bases) is pulled for each platform
+// and kept under its digest; a rebuild finds it in the store.
+func TestMultiPlatformPinnedBase(t *testing.T) {
+	g := newGorae(t)
+	reg := testutil.Registry(t)
+	base := reg + "/base/busybox:multi"
+	d := testutil.PushBusyboxIndex(t, base, false)
+	dir := t.TempDir()
+	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM " + base + "@" + d.String() + "\nCOPY f /f\n", "f": "x"})
+	r := g.Must(t, dir, "build", "--progress=plain", "--platform", "linux/amd64,linux/arm64", "-t", "pinned", ".")
+	for _, p := range []string{"linux/amd64", "linux/arm64"} {
+		if !strings.Contains(r.Stderr, "["+p+" 1/2] FROM "+base+"@"+d.String()+"\n") {
+			t.Errorf("no %s FROM step naming the pinned index:\n%s", p, r.Stderr)
+		}
+	}
+	r = g.Must(t, dir, "build", "--progress=plain", "--platform", "linux/amd64,linux/arm64", "-t", "pinned", ".")
+	if strings.Contains(r.Stderr, "pulling") {
+		t.Errorf("the rebuild pulled the pinned base again:\n%s", r.Stderr)
+	}
+}

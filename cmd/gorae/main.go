@@ -40,6 +40,7 @@ func commands() []command {
 		{"tag", "Give an image another name", runTag},
 		{"rmi", "Remove image names from the local store", runRmi},
 		{"inspect", "Show an image's manifest and config", runInspect},
+		{"diff", "Show why two images differ (config field, layer, file)", runDiff},
 		{"pull", "Pull an image into the local store", runPull},
 		{"push", "Push an image from the local store", runPush},
 		{"save", "Write images to a docker-load tar", runSave},
