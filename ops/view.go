@@ -84,3 +84,14 @@ func (e *Env) layerIndex(ctx context.Context, l Layer) ([]snapshot.Entry, error)
 	}
 	return idx, nil
 }
+
+// FS is the filesystem of a solved state, as COPY sees it (fsOf): the
+// SBOM scanner reads an image's package databases through it. Outside
+// gorae's user namespace it is ErrNeedsNamespace: reading contents may
+// unpack layers.
+func (e *Env) FS(ctx context.Context, s *State) (archive.FS, error) {
+	if e.Outside && s.Dir == nil && len(s.Layers) > 0 {
+		return nil, ErrNeedsNamespace
+	}
+	return e.fsOf(ctx, s)
+}
