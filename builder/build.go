@@ -128,7 +128,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	}
 	defer env.Close()
 	att := newAttestor(attestInput{orig: orig, o: o, started: start, file: name, src: dockerfile, pins: srcs.pins, env: env, root: root})
-	roots, first := platformRoots(convs)
+	roots, first := platformRoots(convs, o.Attest.SBOM != nil)
 	vs, err := env.Vertices(roots)
 	if err != nil {
 		return nil, err

@@ -55,13 +55,18 @@ func noPlatform(values []string) bool {
 // platformRoots are the nodes every platform's image is made from: its
 // final node (at first[i] in roots) followed by the nodes of its history
 // entries.
-func platformRoots(convs []*frontend.Result) (roots []*graph.Node, first []int) {
+func platformRoots(convs []*frontend.Result, scanStages bool) (roots []*graph.Node, first []int) {
 	for _, c := range convs {
 		first = append(first, len(roots))
 		roots = append(roots, c.Root)
 		for _, h := range c.History {
 			if h.Node != nil {
 				roots = append(roots, h.Node)
+			}
+		}
+		if scanStages { // an SBOM describes them too: solved with the target
+			for _, s := range c.ScanStages {
+				roots = append(roots, s.Root)
 			}
 		}
 	}

@@ -5,8 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"time"
 
+	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/attest"
+	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/sbom"
 )
 
@@ -21,34 +27,82 @@ func checkSBOM(c *attest.SBOMConfig) error {
 }
 
 // sbomStatements are the SBOM statements of platform i's image
-// (--sbom=true, --attest type=sbom): an SPDX 2.3 document (predicate
-// type attest.PredicateSPDX) of the final image's packages, from the
-// package databases its filesystem holds (sbom.Scan). This is the one
-// place an SBOM enters a build: statements puts it before the
-// provenance, in the image's attestation manifest.
+// (--sbom=true, --attest type=sbom): SPDX 2.3 documents (predicate type
+// attest.PredicateSPDX) of the final image's packages, from the package
+// databases its filesystem holds (sbom.Scan), then, as BuildKit adds
+// them, of each stage BUILDKIT_SBOM_SCAN_STAGE names and of the build
+// context with BUILDKIT_SBOM_SCAN_CONTEXT. This is the one place an SBOM
+// enters a build: statements puts them before the provenance, in the
+// image's attestation manifest.
 func (a *attestor) sbomStatements(ctx context.Context, in exportInput, i int, pi platformImage, subjects []attest.Subject) ([]attest.Statement, error) {
-	fsys, err := a.env.FS(ctx, in.states[in.first[i]])
-	if err != nil {
-		return nil, fmt.Errorf("SBOM of the %s image: %w", platformString(pi.platform), err)
-	}
-	pkgs, err := sbom.Scan(ctx, fsys)
-	if errors.Is(err, sbom.ErrUnsupported) {
-		in.o.Progress.Warnf("SBOM of the %s image: %v (its other packages are listed)", platformString(pi.platform), err)
-	} else if err != nil {
-		return nil, fmt.Errorf("SBOM of the %s image: %w", platformString(pi.platform), err)
-	}
 	cf, err := pi.image.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
-	name := subjects[0].Name
-	doc, err := sbom.SPDX(name, pkgs, cf.Created.Time)
+	created := cf.Created.Time
+	on := platformString(pi.platform)
+	fsys, err := a.env.FS(ctx, in.states[in.first[i]])
+	if err != nil {
+		return nil, fmt.Errorf("SBOM of the %s image: %w", on, err)
+	}
+	core, err := a.spdxStatement(ctx, in, fsys, subjects[0].Name, "the "+on+" image", subjects, created)
 	if err != nil {
 		return nil, err
 	}
-	st, err := attest.NewStatement(attest.PredicateSPDX, subjects, json.RawMessage(doc))
-	if err != nil {
-		return nil, err
+	out := []attest.Statement{core}
+	conv := in.convs[i]
+	for _, s := range conv.ScanStages {
+		st := stateOf(in, s.Root)
+		if st == nil {
+			return nil, fmt.Errorf("SBOM of stage %s: the stage was not built", s.Name)
+		}
+		fsys, err := a.env.FS(ctx, st)
+		if err != nil {
+			return nil, fmt.Errorf("SBOM of stage %s: %w", s.Name, err)
+		}
+		stmt, err := a.spdxStatement(ctx, in, fsys, s.Name, "stage "+s.Name, subjects, created)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, stmt)
 	}
-	return []attest.Statement{st}, nil
+	if conv.ScanContext {
+		r, err := os.OpenRoot(in.o.ContextDir)
+		if err != nil {
+			return nil, fmt.Errorf("SBOM of the build context: %w", err)
+		}
+		defer r.Close()
+		stmt, err := a.spdxStatement(ctx, in, archive.RootFS{Root: r}, "context", "the build context", subjects, created)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, stmt)
+	}
+	return out, nil
+}
+
+// spdxStatement scans fsys (what names it in messages) into an SPDX
+// document named name, as an in-toto statement about subjects.
+func (a *attestor) spdxStatement(ctx context.Context, in exportInput, fsys fs.FS, name, what string, subjects []attest.Subject, created time.Time) (attest.Statement, error) {
+	pkgs, err := sbom.Scan(ctx, fsys)
+	if errors.Is(err, sbom.ErrUnsupported) {
+		in.o.Progress.Warnf("SBOM of %s: %v (its other packages are listed)", what, err)
+	} else if err != nil {
+		return attest.Statement{}, fmt.Errorf("SBOM of %s: %w", what, err)
+	}
+	doc, err := sbom.SPDX(name, pkgs, created)
+	if err != nil {
+		return attest.Statement{}, err
+	}
+	return attest.NewStatement(attest.PredicateSPDX, subjects, json.RawMessage(doc))
+}
+
+// stateOf is the solved state of a root node of the build.
+func stateOf(in exportInput, n *graph.Node) *ops.State {
+	for j, r := range in.roots {
+		if r.Digest() == n.Digest() {
+			return in.states[j]
+		}
+	}
+	return nil
 }

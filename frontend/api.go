@@ -90,4 +90,16 @@ type Result struct {
 	// Names are the names of all the Dockerfile's named stages, in
 	// order, pruned or not (what flags such as --no-cache-filter accept).
 	Names []string
+	// ScanStages are the stages the target needs whose SBOM is asked for
+	// too (BUILDKIT_SBOM_SCAN_STAGE=true or a list naming them, as a
+	// global or stage arg), in file order; ScanContext says the build
+	// context is scanned (BUILDKIT_SBOM_SCAN_CONTEXT).
+	ScanStages  []ScanStage
+	ScanContext bool
+}
+
+// ScanStage is a stage an SBOM also describes.
+type ScanStage struct {
+	Name string
+	Root *graph.Node
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -196,14 +197,52 @@ func (c *converter) result(target *stage, stages int) *Result {
 			cfg.OSVersion = p.OSVersion
 		}
 	}
-	return &Result{
-		Stage:   target.label(),
-		Root:    st.node,
-		Config:  cfg,
-		History: slices.Clone(st.history),
-		Stages:  stages,
-		Names:   c.stageNames(),
+	res := &Result{
+		Stage:       target.label(),
+		Root:        st.node,
+		Config:      cfg,
+		History:     slices.Clone(st.history),
+		Stages:      stages,
+		Names:       c.stageNames(),
+		ScanContext: c.sbomScan(target, sbomScanContext),
 	}
+	need := reachable(target)
+	for _, s := range c.stages {
+		if s != target && need[s] && s.state != nil && c.sbomScan(s, sbomScanStage) {
+			res.ScanStages = append(res.ScanStages, ScanStage{Name: s.label(), Root: s.state.node})
+		}
+	}
+	return res
+}
+
+const (
+	sbomScanStage   = "BUILDKIT_SBOM_SCAN_STAGE"
+	sbomScanContext = "BUILDKIT_SBOM_SCAN_CONTEXT"
+)
+
+// sbomScan says whether the arg key (BUILDKIT_SBOM_SCAN_STAGE or
+// _CONTEXT) enables scanning for stage s, as BuildKit reads it: a global
+// value (a --build-arg or an ARG before FROM), overridden by the stage's
+// own ARG; true/false, or a comma-separated list of stage names.
+func (c *converter) sbomScan(s *stage, key string) bool {
+	v, ok := c.global.Get(key)
+	if !ok {
+		v, ok = c.o.BuildArgs[key]
+	}
+	if s.state != nil {
+		for _, a := range s.state.args { // not in the environment (nonEnvArgs)
+			if a.Key == key && a.Value != nil {
+				v, ok = *a.Value, true
+			}
+		}
+	}
+	if !ok {
+		return false
+	}
+	if b, err := strconv.ParseBool(v); err == nil {
+		return b
+	}
+	return slices.Contains(strings.Split(v, ","), s.def.Name)
 }
 
 func (c *converter) warn(w Warning) {

@@ -111,3 +111,51 @@ func TestSBOM(t *testing.T) {
 		t.Errorf("the SPDX statement changed between two builds: %s, %s", first, again)
 	}
 }
+
+// TestSBOMStagesAndContext: BUILDKIT_SBOM_SCAN_STAGE (a stage's ARG) and
+// BUILDKIT_SBOM_SCAN_CONTEXT (a build arg) add SPDX documents of that
+// stage and of the build context after the image's own, as BuildKit.
+func TestSBOMStagesAndContext(t *testing.T) {
+	g := newGorae(t)
+	reg := testutil.NewMemRegistry(t)
+	dir := t.TempDir()
+	testutil.WriteFiles(t, dir, map[string]string{
+		"Dockerfile": "FROM busybox AS build\nARG BUILDKIT_SBOM_SCAN_STAGE=true\nCOPY status /var/lib/dpkg/status\nRUN echo built > /app\n" +
+			"FROM busybox AS unscanned\nRUN echo x > /x\n" +
+			"FROM busybox\nCOPY --from=build /app /app\nCOPY --from=unscanned /x /x\n",
+		"status": sbomStatus,
+		"package-lock.json": `{"name":"site","lockfileVersion":3,"packages":{"":{"name":"site"},` +
+			`"node_modules/left-pad":{"version":"1.3.0"}}}`,
+	})
+	ref := reg.Host + "/sb/stages:1"
+	g.Must(t, dir, "build", "-q", "--sbom=true", "--build-arg", "BUILDKIT_SBOM_SCAN_CONTEXT=true", "-t", ref, "--push", ".")
+	r := g.Must(t, ".", "inspect", "--format", "{{json .SBOM}}", ref)
+	var out struct {
+		SPDX            map[string]any
+		AdditionalSPDXs []struct {
+			Name     string `json:"name"`
+			Packages []struct {
+				Name string `json:"name"`
+			} `json:"packages"`
+		}
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &out); err != nil || out.SPDX == nil {
+		t.Fatalf("inspect: %v\n%s", err, r.Stdout)
+	}
+	if len(out.AdditionalSPDXs) != 2 {
+		t.Fatalf("additional SPDX documents: %d, want the build stage's and the context's\n%s", len(out.AdditionalSPDXs), r.Stdout)
+	}
+	names := func(i int) string {
+		var s []string
+		for _, p := range out.AdditionalSPDXs[i].Packages {
+			s = append(s, p.Name)
+		}
+		return strings.Join(s, ",")
+	}
+	if d := out.AdditionalSPDXs[0]; d.Name != "build" || !strings.Contains(names(0), "bash") {
+		t.Errorf("stage SBOM: %s: %s", d.Name, names(0))
+	}
+	if d := out.AdditionalSPDXs[1]; d.Name != "context" || !strings.Contains(names(1), "left-pad") {
+		t.Errorf("context SBOM: %s: %s", d.Name, names(1))
+	}
+}
