@@ -116,7 +116,7 @@ func TestCheckNoHandler(t *testing.T) {
 	head := "cannot run linux/mips64le binaries on this linux/" + runtime.GOARCH + " machine: no binfmt_misc handler for mips64le is registered"
 	want := head + ". Install qemu-user-static and run update-binfmts --enable qemu-mips64el (Debian), or docker run --privileged tonistiigi/binfmt --install mips64le"
 	if p, lerr := exec.LookPath("qemu-mips64el-static"); lerr == nil {
-		want = head + ": qemu-mips64el-static is installed at " + p + " but not registered: run update-binfmts --enable qemu-mips64el"
+		want = head + ": qemu-mips64el-static (qemu-user-static) is installed at " + p + " but not registered: run update-binfmts --enable qemu-mips64el"
 		if _, serr := os.Stat("/usr/share/binfmts/qemu-mips64el"); serr != nil {
 			t.Skip("qemu-mips64el-static is installed without a format for update-binfmts")
 		}

@@ -33,13 +33,13 @@ func (c *Checker) noHandler(name, goarch string, a arch, prog []byte) error {
 	hs, _ := handlers(dir)
 	for _, h := range hs {
 		if !h.enabled && h.matches(prog) {
-			return fmt.Errorf("%sthe binfmt_misc handler %s for %s is registered but disabled: run update-binfmts --enable %s (Debian), or echo 1 > %s/%s", head, h.name, goarch, h.name, dir, h.name)
+			return fmt.Errorf("%sthe binfmt_misc handler %s for %s is registered but disabled: run update-binfmts --enable %s (Debian's qemu-user-static), or echo 1 > %s/%s", head, h.name, goarch, h.name, dir, h.name)
 		}
 	}
 	msg := fmt.Sprintf("%sno binfmt_misc handler for %s is registered. %s", head, goarch, install)
 	if path, err := exec.LookPath(debian + "-static"); err == nil {
 		if _, err := os.Stat(filepath.Join(debianFormats, debian)); err == nil {
-			msg = fmt.Sprintf("%sno binfmt_misc handler for %s is registered: %s-static is installed at %s but not registered: run update-binfmts --enable %s", head, goarch, debian, path, debian)
+			msg = fmt.Sprintf("%sno binfmt_misc handler for %s is registered: %s-static (qemu-user-static) is installed at %s but not registered: run update-binfmts --enable %s", head, goarch, debian, path, debian)
 		} else {
 			msg = fmt.Sprintf("%sno binfmt_misc handler for %s is registered: %s-static is installed at %s but not registered, and update-binfmts has no format for it: register it with docker run --privileged tonistiigi/binfmt --install %s, or yourself with the F flag (%s/register)", head, goarch, debian, path, goarch, dir)
 		}
