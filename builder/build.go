@@ -90,6 +90,10 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.Epoch == nil && !o.WallClock {
+		t := defaultEpoch(ctx, o.ContextDir, fo.Resolver.(*stepResolver))
+		o.Epoch = &t
+	}
 	contexts := map[string]string{"context": o.ContextDir}
 	for k, v := range o.Contexts {
 		contexts[k] = v
@@ -154,7 +158,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Events: xp.Events(o.Progress.Event), Keys: bc.setKeys})
 		if err == nil {
 			exp := o.Progress.Step("exporting to image")
-			out, err = export(ctx, root, exportInput{o: o, orig: orig, stats: statsByDir, tg: tg, bc: bc, convs: convs, plats: plats, anns: anns, roots: roots, states: states, first: first, att: att})
+			out, err = export(ctx, root, exportInput{env: env, o: o, orig: orig, stats: statsByDir, tg: tg, bc: bc, convs: convs, plats: plats, anns: anns, roots: roots, states: states, first: first, att: att})
 			exp.End(err)
 		}
 		if !bc.retry(err, o.Progress.Warnf) {

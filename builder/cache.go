@@ -29,8 +29,10 @@ import (
 // but still records what it built. Records are kept apart per layer
 // compression, since a record names compressed blobs.
 //
-// SOURCE_DATE_EPOCH changes file times and created dates, so records made
-// with one epoch (or none) are kept apart from records made with another.
+// Records made with an epoch (SOURCE_DATE_EPOCH or the default one) are
+// kept apart from records made with the build's clock
+// (--reproducible=false), but serve every epoch: the image's layers are
+// restamped to its epoch (restamped).
 //
 // How one build uses --cache-from and --cache-to: the buildCache notes
 // every record it loads or saves (for the export), falls back to the
@@ -54,7 +56,9 @@ type buildCache struct {
 func namespace(comp archive.Compression, epoch *time.Time) string {
 	ns := "compression=" + comp.String()
 	if epoch != nil {
-		ns += fmt.Sprintf(" epoch=%d", epoch.Unix())
+		// Not the value: records serve every epoch, their layers
+		// restamped for the image (restamped).
+		ns += " epoch"
 	}
 	return ns
 }

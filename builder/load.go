@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -179,4 +180,24 @@ func (r *stepResolver) Resolve(ctx context.Context, ref string, platform v1.Plat
 	st.End(c.err)
 	close(c.done)
 	return c.ri, c.err
+}
+
+// newestCreated is the newest created time of the base images resolved
+// so far (the Unix epoch when there were none): the default epoch of a
+// build outside a clean git checkout.
+func (r *stepResolver) newestCreated() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	t := time.Unix(0, 0).UTC()
+	for _, c := range r.calls {
+		select {
+		case <-c.done:
+		default:
+			continue
+		}
+		if c.err == nil && c.ri != nil && c.ri.Config != nil && c.ri.Config.Created.After(t) {
+			t = c.ri.Config.Created.UTC().Truncate(time.Second)
+		}
+	}
+	return t
 }

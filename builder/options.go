@@ -41,8 +41,11 @@ type Options struct {
 	IIDFile     string
 	Metadata    string // --metadata-file
 	Jobs        int
-	Epoch       *time.Time // SOURCE_DATE_EPOCH
-	Progress    *progress.Printer
+	// Epoch is SOURCE_DATE_EPOCH; nil = the default epoch (defaultEpoch)
+	// unless WallClock (--reproducible=false) keeps the build's clock.
+	Epoch     *time.Time
+	WallClock bool
+	Progress  *progress.Printer
 	// Allow lists --allow entitlements: network.host, security.insecure.
 	Allow []string
 	// CacheTo and CacheFrom are the --cache-to and --cache-from specs

@@ -75,6 +75,7 @@ func platformRoots(convs []*frontend.Result, scanStages bool) (roots []*graph.No
 
 // exportInput is a solved build, ready to become its image or index.
 type exportInput struct {
+	env    *ops.Env
 	o      Options
 	orig   Options                 // as given: --verify-reproducible builds it again
 	stats  map[string]*cache.Stats // the context stat caches by directory
@@ -99,7 +100,11 @@ func export(ctx context.Context, r *root.Root, in exportInput) (*Result, error) 
 	imgs := make([]platformImage, len(in.convs))
 	var err error
 	for i, conv := range in.convs {
-		final := in.states[in.first[i]]
+		solved := in.states[in.first[i]]
+		final, err := restamped(ctx, r, in.env, solved, in.o.Epoch, namespace(in.bc.compression, in.o.Epoch))
+		if err != nil {
+			return nil, err
+		}
 		var img v1.Image
 		img, err = assemble(r.Content, assembly{
 			config: conv.Config, history: conv.History, final: final,
@@ -107,7 +112,7 @@ func export(ctx context.Context, r *root.Root, in exportInput) (*Result, error) 
 			annotations: in.anns.manifest[platformString(in.plats[i])],
 		})
 		if err == nil {
-			img, err = in.bc.withCacheExtras(img, final, in.o.CacheTo)
+			img, err = in.bc.withCacheExtras(img, solved, in.o.CacheTo)
 		}
 		if err != nil {
 			return nil, err

@@ -93,7 +93,12 @@ func (e *Env) storeLayer(ctx context.Context, produce func(io.Writer) error) (l 
 		return Layer{}, err
 	}
 	diffID := v1.Hash{Algorithm: "sha256", Hex: fmt.Sprintf("%x", diff.Sum(nil))}
-	return Layer{Digest: digest, DiffID: diffID, Size: size, MediaType: e.layerMediaType()}, nil
+	l = Layer{Digest: digest, DiffID: diffID, Size: size, MediaType: e.layerMediaType()}
+	if e.Epoch != nil {
+		ep := e.Epoch.Unix()
+		l.Epoch = &ep
+	}
+	return l, nil
 }
 
 // hashWriter hashes what passes through and stops at cancellation, so a

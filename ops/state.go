@@ -13,6 +13,10 @@ type Layer struct {
 	DiffID    v1.Hash         `json:"diffID"`
 	Size      int64           `json:"size"`
 	MediaType types.MediaType `json:"mediaType"`
+	// Epoch is the epoch (seconds) a layer gorae wrote clamped its times
+	// to; nil for a layer written without one and for a base image's.
+	// An image with another epoch restamps it (Env.Restamp).
+	Epoch *int64 `json:"epoch,omitempty"`
 }
 
 // State is the result of every op.

@@ -58,6 +58,7 @@ func build(ctx context.Context, args []string, outside bool) error {
 	prog := fs.String("progress", "auto", "progress output: auto, plain, tty, json or quiet")
 	explain := fs.Bool("explain", false, "say for every cache miss which part of its key changed since the last build of this target")
 	verify := fs.Bool("verify-reproducible", false, "build a second time in a fresh temporary root and fail (exit 1) naming the first difference")
+	reproducible := fs.Bool("reproducible", true, "clamp new files' times and set created to SOURCE_DATE_EPOCH, else the context's git commit time, else the base images' newest created (false: the build's clock)")
 	jobs := fs.Int("jobs", 0, "steps run at once (default 16; compression uses every CPU)")
 	allow := fs.StringArray("allow", nil, "allow an entitlement: network.host or security.insecure")
 	isolation := fs.String("isolation", "default", "RUN sandbox: default (namespaces) or chroot (no isolation, for containers that allow no namespace)")
@@ -174,6 +175,7 @@ func build(ctx context.Context, args []string, outside bool) error {
 		Attest:        att,
 
 		VerifyReproducible: *verify,
+		WallClock:          !*reproducible,
 	}
 	extras.apply(&bo)
 	if extras.call != "build" {
