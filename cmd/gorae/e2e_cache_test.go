@@ -53,19 +53,20 @@ func TestWorkdirThroughSymlink(t *testing.T) {
 	}
 }
 
-// TestEpochKeepsCacheApart: a build with SOURCE_DATE_EPOCH never reuses
-// layers made without it, and the other way round.
+// TestEpochKeepsCacheApart: a build with an epoch (SOURCE_DATE_EPOCH
+// here, the default otherwise) never reuses layers made with the build's
+// clock (--reproducible=false), and the other way round.
 func TestEpochKeepsCacheApart(t *testing.T) {
 	g := newGorae(t)
 	dir := simpleContext(t)
-	g.Must(t, dir, "build", "-q", "-t", "plain", ".")
+	g.Must(t, dir, "build", "-q", "--reproducible=false", "-t", "plain", ".")
 	g.Env = []string{"SOURCE_DATE_EPOCH=1000000000"}
 	r := g.Must(t, dir, "build", "--progress=plain", "-t", "epoch", ".")
 	if cached(r.Stderr, "COPY hello.txt /hello.txt") {
 		t.Errorf("epoch build reused a layer made without the epoch:\n%s", r.Stderr)
 	}
 	g.Env = nil
-	r = g.Must(t, dir, "build", "--progress=plain", "-t", "plain2", ".")
+	r = g.Must(t, dir, "build", "--progress=plain", "--reproducible=false", "-t", "plain2", ".")
 	if !cached(r.Stderr, "COPY hello.txt /hello.txt") {
 		t.Errorf("plain rebuild should reuse the plain layer:\n%s", r.Stderr)
 	}
