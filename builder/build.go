@@ -128,7 +128,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		Registry: o.Registry, Contexts: contexts, Compression: comp,
 		Docker: o.Docker, Jobs: o.Jobs, Epoch: o.Epoch,
 		Secrets: o.Secrets, SSH: o.SSH, Outside: root.Outside, Isolation: o.Isolation,
-		Git: gitClient(root, o), ShareLayers: len(plats) > 1,
+		Git: gitClient(root, o), ShareLayers: len(plats) > 1, NotBefore: o.notBefore,
 	}
 	defer env.Close()
 	att := newAttestor(attestInput{orig: orig, o: o, started: start, file: name, src: dockerfile, pins: srcs.pins, env: env, root: root})

@@ -84,4 +84,7 @@ type Options struct {
 	// for --verify-reproducible's second build: file digests are facts
 	// about the context, not build results, so it need not hash it again.
 	sharedStats map[string]*cache.Stats
+	// notBefore holds every RUN of --verify-reproducible's second build
+	// until a second after the first build's last RUN (ops.Env.NotBefore).
+	notBefore time.Time
 }

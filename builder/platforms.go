@@ -3,6 +3,7 @@ package builder
 import (
 	"context"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
@@ -126,7 +127,12 @@ func export(ctx context.Context, r *root.Root, in exportInput) (*Result, error) 
 		if err != nil {
 			return nil, err
 		}
-		if err := verify(ctx, r, in.orig, in.stats, baseImages(in.roots), plain); err != nil {
+		o := in.orig
+		o.sharedStats = in.stats
+		if last := in.env.LastRun(); !last.IsZero() {
+			o.notBefore = last.Add(time.Second) // a later clock for every RUN
+		}
+		if err := verify(ctx, r, o, baseImages(in.roots), plain); err != nil {
 			return nil, err
 		}
 	}

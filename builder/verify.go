@@ -12,7 +12,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gorae/gorae/attest"
-	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/imagediff"
 	"github.com/gorae/gorae/progress"
@@ -39,9 +38,13 @@ func (e *NotReproducibleError) Error() string {
 // clock, no cache at all; the base images the first build used are
 // copied in, so nothing is pulled) and compares the result with first,
 // platform by platform.
-func verify(ctx context.Context, r *root.Root, o Options, stats map[string]*cache.Stats, bases []*graph.Node, first *Result) error {
+//
+// o carries the first build's context stat caches (sharedStats) and a
+// time before which no RUN of the second build starts (notBefore): a
+// second after the first build's last RUN, so that a command that writes
+// the time differs.
+func verify(ctx context.Context, r *root.Root, o Options, bases []*graph.Node, first *Result) error {
 	st := o.Progress.Step("[internal] verify reproducible: build again in a fresh root")
-	o.sharedStats = stats
 	err := verifyIn(ctx, r, o, bases, first)
 	var nr *NotReproducibleError
 	if errors.As(err, &nr) {

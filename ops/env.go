@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorae/gorae/archive"
@@ -78,6 +79,10 @@ type Env struct {
 	// multi-platform build's COPY of the context onto each platform's
 	// base (see writeSharedLayer).
 	ShareLayers bool
+	// NotBefore, when set, holds every RUN until that time (runClock).
+	NotBefore time.Time
+
+	lastRun atomic.Int64
 
 	shared   sharedLayers
 	mu       sync.Mutex

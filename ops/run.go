@@ -86,6 +86,9 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (_ *State, err error)
 	if err != nil {
 		return nil, err
 	}
+	if err := o.env.runClock(ctx); err != nil {
+		return nil, err
+	}
 	act, err := o.env.Snapshots.Prepare(ctx, lowers)
 	if err != nil {
 		return nil, err
