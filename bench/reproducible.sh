@@ -32,6 +32,11 @@ for c in $CASES; do
   b=$(GORAE_ROOT=$work/$c-b "$G" build -q --insecure-registry 127.0.0.1:5000 "${plat[@]}" "$ctx")
   rm -rf "$work/$c-a" "$work/$c-b"
   if [ -n "$a" ] && [ "$a" = "$b" ]; then echo "$c: same digest in two fresh roots ($a)"
+  elif [ "$c" = context ]; then
+    # RUN find /data -type f | wc -l > /data/count: wc's redirect creates
+    # /data/count while find lists /data, so the count is 20003 or 20004
+    # from run to run (in any builder).
+    echo "$c: different digests, as its RUN races with its own redirect (find sees /data/count or not)"
   else echo "$c: DIFFERENT digests: $a $b"; fails=$((fails + 1)); fi
 done
 echo "$fails failures"

@@ -180,6 +180,9 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (_ *State, err error)
 	}
 	next := base.with(layer, o.env.now())
 	ids := chainIDs(next.Layers)
+	if o.env.Epoch != nil {
+		act.ClampTimes(*o.env.Epoch)
+	}
 	if err := act.Commit(ctx, o.env.Snapshots, ids[len(ids)-1]); err == nil {
 		committed = true
 	}
