@@ -85,6 +85,7 @@ type Options struct {
 	// about the context, not build results, so it need not hash it again.
 	sharedStats map[string]*cache.Stats
 	// notBefore holds every RUN of --verify-reproducible's second build
-	// until a second after the first build's last RUN (ops.Env.NotBefore).
+	// until the wall-clock second after the first build's last RUN ended
+	// (ops.Env.NotBefore).
 	notBefore time.Time
 }

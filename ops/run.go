@@ -148,6 +148,7 @@ func (o *runOp) Exec(ctx context.Context, inputs []*State) (_ *State, err error)
 		ExtraHosts: hosts, Ulimits: limits,
 	}
 	err = o.env.Runner.Run(ctx, p)
+	o.env.runEnded()
 	out.Close()
 	if err != nil {
 		// Before the upper directory is removed: a command that filled

@@ -5,10 +5,11 @@ import (
 	"time"
 )
 
-// runClock waits, before a RUN starts, until Env.NotBefore, and notes the
-// start as Env.LastRun: --verify-reproducible's second build runs every
-// RUN at least a second after the first build's last one, so that a
+// runClock waits, before a RUN starts, until Env.NotBefore:
+// --verify-reproducible's second build starts every RUN in a later
+// wall-clock second than any RUN of the first build ran in, so that a
 // command that writes the time (RUN date > /f) shows as a difference.
+// The end of every RUN is noted (runEnded) for LastRun.
 func (e *Env) runClock(ctx context.Context) error {
 	if d := time.Until(e.NotBefore); d > 0 {
 		t := time.NewTimer(d)
@@ -19,16 +20,21 @@ func (e *Env) runClock(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	return nil
+}
+
+// runEnded notes that a RUN's processes have all exited.
+func (e *Env) runEnded() {
 	now := time.Now().UnixNano()
 	for {
 		last := e.lastRun.Load()
 		if last >= now || e.lastRun.CompareAndSwap(last, now) {
-			return nil
+			return
 		}
 	}
 }
 
-// LastRun is when the build's last RUN started (zero when none ran).
+// LastRun is when the build's last RUN ended (zero when none ran).
 func (e *Env) LastRun() time.Time {
 	if n := e.lastRun.Load(); n > 0 {
 		return time.Unix(0, n)
