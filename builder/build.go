@@ -91,7 +91,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		return nil, err
 	}
 	if o.Epoch == nil && !o.WallClock {
-		t := defaultEpoch(ctx, o.ContextDir, fo.Resolver.(*stepResolver))
+		t := defaultEpoch(ctx, o.ContextDir, srcs.pins["context"].committed, fo.Resolver.(*stepResolver))
 		o.Epoch = &t
 	}
 	contexts := map[string]string{"context": o.ContextDir}

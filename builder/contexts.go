@@ -212,7 +212,13 @@ func fetchContext(ctx context.Context, r *root.Root, o Options, src string, in i
 		}
 		o.Progress.Logf("build context %s is commit %s", u, res.Commit)
 		dir, err := c.Checkout(ctx, res, gitsource.Options{KeepGitDir: keep, NoSubmodules: u.Submodules != nil && !*u.Submodules})
-		return dir, sourcePin{git: u, digest: res.Commit}, err
+		pin := sourcePin{git: u, digest: res.Commit}
+		if err == nil {
+			if t, terr := c.CommitTime(ctx, res); terr == nil {
+				pin.committed = &t
+			}
+		}
+		return dir, pin, err
 	}
 	if r.Outside {
 		// Extracting keeps the tar's owners: only root (in gorae's user

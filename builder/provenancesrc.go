@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -21,6 +22,8 @@ type sourcePin struct {
 	git    *gitsource.URL
 	url    string
 	digest string
+	// committed is a git context's commit time: its default epoch.
+	committed *time.Time
 }
 
 func (p sourcePin) remote() bool { return p.git != nil || p.url != "" }

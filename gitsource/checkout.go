@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -320,4 +321,20 @@ func lockFile(ctx context.Context, path string) (func(), error) {
 func touch(p string) {
 	now := time.Now()
 	os.Chtimes(p, now, now)
+}
+
+// CommitTime is the committer time of r's commit, from the repository a
+// Checkout fetched it into: the default epoch of a build whose context
+// is that checkout.
+func (c *Client) CommitTime(ctx context.Context, r *Resolved) (time.Time, error) {
+	g := git{gitDir: filepath.Join(c.Dir, "repos", remoteName(r.URL.Remote)), dir: c.Dir, sshSock: c.SSHAuthSock}
+	out, err := g.run(ctx, "log", "-1", "--format=%ct", r.Commit)
+	if err != nil {
+		return time.Time{}, err
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("commit time of %s: %w", r.Commit, err)
+	}
+	return time.Unix(n, 0).UTC(), nil
 }

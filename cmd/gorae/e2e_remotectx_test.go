@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/zstd"
 
@@ -52,6 +55,13 @@ func TestBuildGitContext(t *testing.T) {
 	r := g.Must(t, t.TempDir(), "build", "--progress=plain", "--iidfile", iid1, url)
 	if !strings.Contains(r.Stderr, "is commit "+c1) {
 		t.Errorf("the commit is not named:\n%s", r.Stderr)
+	}
+	// The default epoch of a git context is its commit's time.
+	ct := strings.TrimSpace(testutil.Git(t, filepath.Join(srv.Root, "app.git"), "log", "-1", "--format=%ct", c1))
+	var insp struct{ Config struct{ Created time.Time } }
+	json.Unmarshal([]byte(g.Must(t, ".", "inspect", readFile(t, iid1)).Stdout), &insp)
+	if fmt.Sprint(insp.Config.Created.Unix()) != ct {
+		t.Errorf("created %v, want the commit's time %s", insp.Config.Created, ct)
 	}
 	fetches := srv.Fetches()
 	g.Must(t, t.TempDir(), "build", "--iidfile", iid2, url)
