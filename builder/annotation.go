@@ -119,7 +119,7 @@ func planIndexAnnotations(as []Annotation, plats []v1.Platform, index bool) (ind
 				}
 			}
 			matched = true
-			ps := platformString(p)
+			ps := images.FormatPlatform(p)
 			if dst[ps] == nil {
 				dst[ps] = map[string]string{}
 			}
@@ -136,15 +136,7 @@ func planIndexAnnotations(as []Annotation, plats []v1.Platform, index bool) (ind
 func platformList(plats []v1.Platform) string {
 	s := make([]string, len(plats))
 	for i, p := range plats {
-		s[i] = platformString(p)
+		s[i] = images.FormatPlatform(p)
 	}
 	return strings.Join(s, ", ")
-}
-
-func platformString(p v1.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gorae/gorae/attest"
+	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/root"
 )
@@ -76,7 +77,7 @@ func (a *attestor) attach(ctx context.Context, in exportInput, imgs []platformIm
 		}
 		att, err := attest.NewManifest(desc, stmts)
 		if err != nil {
-			return fmt.Errorf("attestations of the %s image: %w", platformString(pi.platform), err)
+			return fmt.Errorf("attestations of the %s image: %w", images.FormatPlatform(pi.platform), err)
 		}
 		pi.attestation = att
 	}
@@ -88,7 +89,7 @@ func (a *attestor) attach(ctx context.Context, in exportInput, imgs []platformIm
 func (a *attestor) statements(ctx context.Context, in exportInput, i int, pi platformImage, states map[string]*ops.State, subjects []attest.Subject, finished time.Time) ([]attest.Statement, error) {
 	var out []attest.Statement
 	if a.cfg.SBOM != nil {
-		st, err := a.sbomStatements(ctx, in, i, pi, subjects)
+		st, err := a.sbomStatements(ctx, in, i, pi, states, subjects)
 		if err != nil {
 			return nil, err
 		}

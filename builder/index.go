@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gorae/gorae/attest"
+	"github.com/gorae/gorae/images"
 )
 
 // platformImage is one platform's image of a multi-platform build.
@@ -40,7 +41,7 @@ func makeIndex(imgs []platformImage, docker bool, a indexAnnotations) (v1.ImageI
 			return nil, err
 		}
 		desc.Platform = &p
-		if d := a.descriptor[platformString(p)]; len(d) > 0 {
+		if d := a.descriptor[images.FormatPlatform(p)]; len(d) > 0 {
 			desc.Annotations = maps.Clone(d)
 		}
 		adds[i] = mutate.IndexAddendum{Add: noArtifactType{pi.image}, Descriptor: desc}

@@ -10,6 +10,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/gorae/gorae/frontend"
+	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
 )
@@ -173,7 +174,7 @@ func (r *stepResolver) Resolve(ctx context.Context, ref string, platform v1.Plat
 	}
 	prefix := "[internal]"
 	if r.multi {
-		prefix = "[" + platformString(platform) + " internal]"
+		prefix = "[" + images.FormatPlatform(platform) + " internal]"
 	}
 	st := r.p.Step(prefix + " load metadata for " + name)
 	c.ri, c.err = r.ImageResolver.Resolve(ctx, ref, platform)

@@ -11,6 +11,7 @@ import (
 	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/frontend"
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/root"
 )
@@ -110,7 +111,7 @@ func export(ctx context.Context, r *root.Root, in exportInput) (*Result, error) 
 		img, err = assemble(r.Content, assembly{
 			config: conv.Config, history: conv.History, final: final,
 			states: byNode, docker: in.o.Docker, epoch: in.o.Epoch,
-			annotations: in.anns.manifest[platformString(in.plats[i])],
+			annotations: in.anns.manifest[images.FormatPlatform(in.plats[i])],
 		})
 		if err == nil {
 			img, err = in.bc.withCacheExtras(img, solved, in.o.CacheTo)

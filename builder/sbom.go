@@ -11,7 +11,7 @@ import (
 
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/attest"
-	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/ops"
 	"github.com/gorae/gorae/sbom"
 )
@@ -34,13 +34,13 @@ func checkSBOM(c *attest.SBOMConfig) error {
 // context with BUILDKIT_SBOM_SCAN_CONTEXT. This is the one place an SBOM
 // enters a build: statements puts them before the provenance, in the
 // image's attestation manifest.
-func (a *attestor) sbomStatements(ctx context.Context, in exportInput, i int, pi platformImage, subjects []attest.Subject) ([]attest.Statement, error) {
+func (a *attestor) sbomStatements(ctx context.Context, in exportInput, i int, pi platformImage, states map[string]*ops.State, subjects []attest.Subject) ([]attest.Statement, error) {
 	cf, err := pi.image.ConfigFile()
 	if err != nil {
 		return nil, err
 	}
 	created := cf.Created.Time
-	on := platformString(pi.platform)
+	on := images.FormatPlatform(pi.platform)
 	fsys, err := a.env.FS(ctx, in.states[in.first[i]])
 	if err != nil {
 		return nil, fmt.Errorf("SBOM of the %s image: %w", on, err)
@@ -52,7 +52,7 @@ func (a *attestor) sbomStatements(ctx context.Context, in exportInput, i int, pi
 	out := []attest.Statement{core}
 	conv := in.convs[i]
 	for _, s := range conv.ScanStages {
-		st := stateOf(in, s.Root)
+		st := states[s.Root.Digest()]
 		if st == nil {
 			return nil, fmt.Errorf("SBOM of stage %s: the stage was not built", s.Name)
 		}
@@ -95,14 +95,4 @@ func (a *attestor) spdxStatement(ctx context.Context, in exportInput, fsys fs.FS
 		return attest.Statement{}, err
 	}
 	return attest.NewStatement(attest.PredicateSPDX, subjects, json.RawMessage(doc))
-}
-
-// stateOf is the solved state of a root node of the build.
-func stateOf(in exportInput, n *graph.Node) *ops.State {
-	for j, r := range in.roots {
-		if r.Digest() == n.Digest() {
-			return in.states[j]
-		}
-	}
-	return nil
 }

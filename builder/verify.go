@@ -14,6 +14,7 @@ import (
 	"github.com/gorae/gorae/attest"
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/imagediff"
+	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/root"
 	"github.com/gorae/gorae/store"
@@ -147,7 +148,7 @@ func compareResults(ctx context.Context, a, b *Result) error {
 			return err
 		}
 		if !rep.Same() {
-			return &NotReproducibleError{Platform: platformString(*d.Platform), Report: rep}
+			return &NotReproducibleError{Platform: images.FormatPlatform(*d.Platform), Report: rep}
 		}
 	}
 	return nil
@@ -158,12 +159,10 @@ func platformChild(idx v1.ImageIndex, p v1.Platform) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range im.Manifests {
-		if d.Platform != nil && platformString(*d.Platform) == platformString(p) {
-			return idx.Image(d.Digest)
-		}
+	if d, ok := store.MatchPlatform(im.Manifests, p); ok {
+		return idx.Image(d.Digest)
 	}
-	return nil, fmt.Errorf("the second build has no %s image", platformString(p))
+	return nil, fmt.Errorf("the second build has no %s image", images.FormatPlatform(p))
 }
 
 // baseImages are the distinct base image nodes under roots.

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/gorae/gorae/store"
 )
 
 // HostPlatform is the platform this gorae runs on, and builds for when no
@@ -16,14 +17,8 @@ func HostPlatform() v1.Platform {
 	return v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
 }
 
-// FormatPlatform is p as --platform takes it: "os/arch[/variant]".
-func FormatPlatform(p v1.Platform) string {
-	s := p.OS + "/" + p.Architecture
-	if p.Variant != "" {
-		s += "/" + p.Variant
-	}
-	return s
-}
+// FormatPlatform is "os/arch[/variant]", as the store names platforms.
+var FormatPlatform = store.FormatPlatform
 
 // ParsePlatform parses one --platform value, os/arch[/variant] or an OS
 // or architecture alone, normalized as containerd does (see

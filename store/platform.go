@@ -24,8 +24,9 @@ func hostPlatform() v1.Platform {
 	return v1.Platform{OS: "linux", Architecture: runtime.GOARCH}
 }
 
-// formatPlatform is "os/arch[/variant]".
-func formatPlatform(p v1.Platform) string {
+// FormatPlatform is "os/arch[/variant]" (ggcr's String adds the OS
+// version).
+func FormatPlatform(p v1.Platform) string {
 	s := p.OS + "/" + p.Architecture
 	if p.Variant != "" {
 		s += "/" + p.Variant
@@ -94,7 +95,7 @@ func configPlatform(cf *v1.ConfigFile) string {
 	if cf.OS == "" || cf.Architecture == "" {
 		return ""
 	}
-	return formatPlatform(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant})
+	return FormatPlatform(v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant})
 }
 
 // platforms lists the platforms of an index's image manifests, in order;
@@ -105,7 +106,7 @@ func platforms(ms []v1.Descriptor) []string {
 		if m.Platform == nil || m.Platform.OS == "" || m.Platform.OS == "unknown" || isIndexType(m.MediaType) {
 			continue
 		}
-		out = append(out, formatPlatform(*m.Platform))
+		out = append(out, FormatPlatform(*m.Platform))
 	}
 	return out
 }
@@ -113,7 +114,7 @@ func platforms(ms []v1.Descriptor) []string {
 // childLabel names a child manifest by its platform, else its digest.
 func childLabel(d v1.Descriptor) string {
 	if d.Platform != nil && d.Platform.OS != "" {
-		return formatPlatform(*d.Platform)
+		return FormatPlatform(*d.Platform)
 	}
 	return d.Digest.String()
 }
@@ -137,7 +138,7 @@ func (e *platformError) Is(target error) bool {
 }
 
 func (e *platformError) Error() string {
-	want := formatPlatform(e.want)
+	want := FormatPlatform(e.want)
 	switch {
 	case e.absent:
 		return fmt.Sprintf("the %s image of %s is not in the local store (only part of the multi-platform image was pulled): pull it with gorae pull --platform %s %s", want, e.ref, want, e.ref)

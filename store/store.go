@@ -178,7 +178,7 @@ func (s *Store) child(d v1.Descriptor, name string, p v1.Platform) (v1.Image, v1
 	}
 	img, err := s.load(c)
 	if err != nil {
-		return nil, v1.Hash{}, fmt.Errorf("load the %s image of %s: %w", formatPlatform(p), name, err)
+		return nil, v1.Hash{}, fmt.Errorf("load the %s image of %s: %w", FormatPlatform(p), name, err)
 	}
 	return img, c.Digest, nil
 }
