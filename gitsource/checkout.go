@@ -1,6 +1,7 @@
 package gitsource
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -328,13 +329,38 @@ func touch(p string) {
 // is that checkout.
 func (c *Client) CommitTime(ctx context.Context, r *Resolved) (time.Time, error) {
 	g := git{gitDir: filepath.Join(c.Dir, "repos", remoteName(r.URL.Remote)), dir: c.Dir, sshSock: c.SSHAuthSock}
-	out, err := g.run(ctx, "log", "-1", "--format=%ct", r.Commit)
+	return commitTime(ctx, g, r.Commit)
+}
+
+// CleanCommitTime is the committer time of HEAD of the git work tree
+// holding dir, if nothing under dir differs from HEAD (modified, staged
+// or untracked files; ignored ones do not count): the default epoch of a
+// build whose context is a clean checkout. ok is false outside a work
+// tree, for a dirty one, and without git.
+func CleanCommitTime(ctx context.Context, dir string) (t time.Time, ok bool) {
+	if dir == "" {
+		return time.Time{}, false
+	}
+	g := git{dir: dir}
+	if out, err := g.run(ctx, "rev-parse", "--is-inside-work-tree"); err != nil || strings.TrimSpace(string(out)) != "true" {
+		return time.Time{}, false
+	}
+	if out, err := g.run(ctx, "status", "--porcelain", "--untracked-files=normal", "--", "."); err != nil || len(bytes.TrimSpace(out)) > 0 {
+		return time.Time{}, false
+	}
+	t, err := commitTime(ctx, g, "HEAD")
+	return t, err == nil
+}
+
+// commitTime is the committer time of commit in g's repository.
+func commitTime(ctx context.Context, g git, commit string) (time.Time, error) {
+	out, err := g.run(ctx, "log", "-1", "--format=%ct", commit)
 	if err != nil {
 		return time.Time{}, err
 	}
 	n, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("commit time of %s: %w", r.Commit, err)
+		return time.Time{}, fmt.Errorf("commit time of %s: %w", commit, err)
 	}
 	return time.Unix(n, 0).UTC(), nil
 }
