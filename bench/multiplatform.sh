@@ -20,7 +20,7 @@ shared=${SHARED_BENCH:-$repo/../shared/bench}
 [ -x "$repo/bin/gorae" ] || make -C "$repo" build
 G=${GORAE:-$repo/bin/gorae}
 REPS=${REPS:-3}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. "$here/lib.sh"
 
 ctx=$(mktemp -d)
 root=$(mktemp -d)
@@ -30,14 +30,7 @@ mkdir -p "$ctx/data"
 head -c 15000000 /dev/urandom | base64 -w 76 > "$ctx/data/blob.txt"
 echo stamp > "$ctx/stamp.txt"
 export GORAE_ROOT=$root
-build() { # build PLATFORMS: one cold build, prints seconds
-  "$G" prune --all >/dev/null
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$G" build -q --insecure-registry 127.0.0.1:5000 --platform "$1" -t mp-copy "$ctx" >/dev/null
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc
-}
+build() { cold_build "$G" "$ctx" --platform "$1" -t mp-copy; } # build PLATFORMS: seconds
 build linux/amd64,linux/arm64 >/dev/null # base images pulled into the store
 one=() two=()
 for _ in $(seq "$REPS"); do

@@ -15,7 +15,7 @@ repo=$(dirname "$here")
 [ -x "$repo/bin/gorae" ] || make -C "$repo" build >/dev/null
 G=${GORAE:-$repo/bin/gorae}
 REPS=${REPS:-5}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+. "$here/lib.sh"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -15,16 +15,8 @@ CASES=${CASES:-"hello copy"}
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 export GORAE_ROOT=$root SOURCE_DATE_EPOCH=0
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-cold() { # cold CTX [FLAGS...]: seconds of one build after prune --all
-  local ctx=$1; shift
-  "$G" prune --all >/dev/null
-  local t0 t1
-  t0=$(date +%s.%N)
-  "$G" build -q --insecure-registry 127.0.0.1:5000 "$@" "$ctx" >/dev/null
-  t1=$(date +%s.%N)
-  echo "$t1 - $t0" | bc
-}
+. "$repo/bench/lib.sh"
+cold() { cold_build "$G" "$@"; } # cold CTX [FLAGS...]: seconds
 for c in $CASES; do
   ctx=/opt/anchors/ctx/$c
   cold "$ctx" >/dev/null # base images into the store
