@@ -1,0 +1,9 @@
+// Package bake schedules the targets of `gorae bake`: their dependencies
+// (target: and service: contexts, a FROM naming another target's tag),
+// cycles, -j, --keep-going, all-or-nothing publishing and the end table.
+// Builders (a local one in cmd/gorae, Kubernetes Jobs in kubejob) build
+// one target each.
+//
+// bake is level 2: it imports bakefile and frontend, never the builder,
+// the root or a registry.
+package bake
