@@ -4,6 +4,6 @@
 // Builders (a local one in cmd/gorae, Kubernetes Jobs in kubejob) build
 // one target each.
 //
-// bake is level 2: it imports bakefile and frontend, never the builder,
-// the root or a registry.
+// bake is level 2: it imports bakefile, frontend (FROM lines) and
+// registry (name normalization only), never the builder or the root.
 package bake

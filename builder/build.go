@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -35,6 +36,9 @@ type Result struct {
 	Digest       v1.Hash       // manifest (or index) digest
 	ConfigDigest v1.Hash       // image id, as docker shows it; none for an index
 	Names        []string
+	// Executed counts the steps that ran; 0 means every step came from
+	// a cache (gorae bake's "cached").
+	Executed int
 }
 
 // Build runs one build on root.
@@ -154,8 +158,16 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	defer bc.importRemote(ctx, o)()
 	var states []*ops.State
 	var out *Result
+	var executed atomic.Int32
+	show := xp.Events(o.Progress.Event)
+	events := func(e solver.Event) {
+		if e.Status == solver.Done {
+			executed.Add(1)
+		}
+		show(e)
+	}
 	for { // again only when a --cache-from blob proved corrupt (bc.retry)
-		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Events: xp.Events(o.Progress.Event), Keys: bc.setKeys})
+		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Slots: o.Slots, Events: events, Keys: bc.setKeys})
 		if err == nil {
 			exp := o.Progress.Step("exporting to image")
 			out, err = export(ctx, root, exportInput{env: env, o: o, orig: orig, stats: statsByDir, tg: tg, bc: bc, convs: convs, plats: plats, anns: anns, roots: roots, states: states, first: first, att: att})
@@ -179,12 +191,13 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		o.Progress.Warnf("%v (gorae build --explain will compare with an older build)", err)
 	}
 	lint.summary()
+	out.Executed = int(executed.Load())
 	o.Progress.Logf("built %s in %.1fs", out.Digest, time.Since(start).Seconds())
 	// Automatic GC needs the lock exclusively; the image is named now.
 	// Outside its user namespace, a rootless gorae cannot remove the
 	// files of subordinate ids: its next build inside does it.
 	unlock()
-	if !root.Outside {
+	if !root.Outside && !o.NoAutoGC {
 		gc.Auto(ctx, root, o.Progress)
 	}
 	return out, nil

@@ -4,6 +4,8 @@ import (
 	"io"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/gorae/gorae/attest"
 	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/frontend"
@@ -79,6 +81,12 @@ type Options struct {
 	// VerifyReproducible builds a second time in a fresh temporary root
 	// and fails with a NotReproducibleError naming the first difference.
 	VerifyReproducible bool
+	// Slots, if not nil, are the step slots this build shares with
+	// others in the process (gorae bake -j); Jobs is then ignored.
+	Slots *semaphore.Weighted
+	// NoAutoGC skips the automatic GC after the build: gorae bake runs
+	// it once, after every target.
+	NoAutoGC bool
 
 	// sharedStats are the first build's context stat caches by directory,
 	// for --verify-reproducible's second build: file digests are facts

@@ -15,6 +15,10 @@ func (p *Printer) Explain(step string, lines []string) {
 	if p == nil || len(lines) == 0 {
 		return
 	}
+	if p.parent != nil {
+		p.parent.Explain(p.rename(step), lines)
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.keep(func() { p.Explain(step, lines) }) {

@@ -17,6 +17,9 @@ func (p *Printer) Output(step string) io.Writer {
 	if p == nil || p.mode == "quiet" {
 		return io.Discard
 	}
+	if p.parent != nil {
+		return p.parent.Output(p.rename(step))
+	}
 	return &lineWriter{p: p, step: step}
 }
 

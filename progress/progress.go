@@ -36,6 +36,11 @@ type Printer struct {
 	held    []func()            // calls kept while holding (see Hold), to replay
 	holding bool
 	dropped bool // Drop was called: Close prints nothing
+
+	// parent and prefix make a target's view of a shared Printer (see
+	// Target): every call goes to parent, step names renamed.
+	parent *Printer
+	prefix string
 }
 
 // Modes lists the accepted --progress values.
@@ -82,7 +87,7 @@ func newPrinter(w io.Writer, mode string, size func() (cols, rows int), now func
 // calls print plain lines. Close may be called more than once and on a
 // nil Printer.
 func (p *Printer) Close() error {
-	if p == nil {
+	if p == nil || p.parent != nil {
 		return nil
 	}
 	p.closeOnce.Do(func() {
@@ -139,6 +144,10 @@ func (p *Printer) redraw() {
 // build outside its user namespace and shows it only if it needs nothing
 // more (see cmd/gorae).
 func (p *Printer) Hold() {
+	if p.parent != nil {
+		p.parent.Hold()
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.holding = true
@@ -146,6 +155,10 @@ func (p *Printer) Hold() {
 
 // Release shows what was held, in order, and ends the hold.
 func (p *Printer) Release() {
+	if p.parent != nil {
+		p.parent.Release()
+		return
+	}
 	p.mu.Lock()
 	calls := p.held
 	p.held, p.holding = nil, false
@@ -158,6 +171,10 @@ func (p *Printer) Release() {
 // Drop forgets what was held; the Printer shows nothing more, not even
 // on Close.
 func (p *Printer) Drop() {
+	if p.parent != nil {
+		p.parent.Drop()
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.held, p.dropped = nil, true
@@ -189,6 +206,11 @@ func (p *Printer) JSON() bool { return p.mode == "json" }
 // continues the step's numbered block (see plain.go). Steps without a
 // name (internal vertices) are not shown.
 func (p *Printer) Event(e solver.Event) {
+	if p.parent != nil {
+		e.Vertex = p.rename(e.Vertex)
+		p.parent.Event(e)
+		return
+	}
 	p.event(e, false)
 }
 
@@ -234,6 +256,10 @@ func (p *Printer) event(e solver.Event, step bool) {
 // Logf prints an informational line (not in quiet mode). In tty mode it
 // appears above the live block at the next redraw.
 func (p *Printer) Logf(format string, args ...any) {
+	if p.parent != nil {
+		p.parent.Logf("[%s] %s", p.prefix, fmt.Sprintf(format, args...))
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	msg := fmt.Sprintf(format, args...)

@@ -24,6 +24,9 @@ type Step struct {
 // Step starts a step named name; End ends it. A nil Printer gives a Step
 // that shows nothing.
 func (p *Printer) Step(name string) *Step {
+	if p != nil && p.parent != nil {
+		return p.parent.Step(p.rename(name))
+	}
 	s := &Step{p: p, name: name}
 	if p == nil {
 		return s

@@ -65,6 +65,10 @@ func (p *Printer) Transfer(id, label string, done, total int64) {
 	if p == nil || p.mode == "quiet" {
 		return
 	}
+	if p.parent != nil {
+		p.parent.Transfer(p.prefix+" "+id, label, done, total)
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.keep(func() { p.Transfer(id, label, done, total) }) {

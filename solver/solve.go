@@ -43,10 +43,13 @@ func Solve[R any](ctx context.Context, roots []*Vertex[R], c Cache[R], o Options
 		}
 		o.Keys(keys)
 	}
+	if o.Slots == nil {
+		o.Slots = semaphore.NewWeighted(int64(o.Jobs))
+	}
 	s := &solve[R]{
 		cache:  c,
 		events: o.Events,
-		slots:  semaphore.NewWeighted(int64(o.Jobs)),
+		slots:  o.Slots,
 		cancel: cancel,
 		jobs:   make(map[Key]*job[R]),
 	}

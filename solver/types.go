@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // Op is one build step. Its lifecycle within a Solve: CacheKey is called
@@ -97,6 +99,9 @@ type Options struct {
 	// Jobs is the maximum number of concurrent Exec calls; 0 means
 	// runtime.NumCPU().
 	Jobs int
+	// Slots, if not nil, replaces Jobs: the Exec slots of several solves
+	// in one process (gorae bake -j bounds the steps of all its targets).
+	Slots *semaphore.Weighted
 	// Events, if not nil, receives progress. Calls are serialized.
 	Events func(Event)
 	// Keys, if not nil, receives the key of every vertex, inputs first,
