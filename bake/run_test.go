@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -111,7 +112,7 @@ func TestRunOrder(t *testing.T) {
 	}
 	want := []Dep{{Name: "base-ctx", Target: "base", Result: Result{Digest: "sha256:base", Ref: "local/base"}},
 		{Name: "tools-ctx", Target: "tools", Result: Result{Digest: "sha256:tools", Ref: "local/tools"}}}
-	if !slices.Equal(f.deps["app"], want) {
+	if !reflect.DeepEqual(f.deps["app"], want) {
 		t.Errorf("app's deps %+v, want %+v", f.deps["app"], want)
 	}
 	if got := statuses(r); !strings.Contains(got, "docs=cached") || !strings.Contains(got, "app=built") {

@@ -16,6 +16,9 @@ type Result struct {
 	Ref string
 	// Cached is true when no step executed: every step came from a cache.
 	Cached bool
+	// Metadata is what --metadata-file holds for the target (buildx's
+	// keys: containerimage.digest, image.name, …).
+	Metadata map[string]any
 }
 
 // Dep is a finished dependency of a target: the context name the target

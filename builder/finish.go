@@ -157,17 +157,39 @@ func writeResultFiles(o Options, r *Result, m manifest) error {
 	return nil
 }
 
-// writeMetadata writes the keys buildx writes for an image build; for a
-// multi-platform one, the index's digest and descriptor and no config
-// digest (each platform has its own).
+// writeMetadata writes r's metadata (Metadata) to path.
 func writeMetadata(path string, m manifest, r *Result) error {
-	mt, err := m.MediaType()
+	md, err := metadata(m, r)
 	if err != nil {
 		return err
 	}
-	raw, err := m.RawManifest()
+	b, err := json.MarshalIndent(md, "", "  ")
 	if err != nil {
 		return err
+	}
+	return content.WriteFile(path, append(b, '\n'))
+}
+
+// Metadata is what --metadata-file holds for r: the keys buildx writes
+// for an image build (gorae bake writes one per target).
+func (r *Result) Metadata() (map[string]any, error) {
+	if r.Index != nil {
+		return metadata(r.Index, r)
+	}
+	return metadata(r.Image, r)
+}
+
+// metadata is the keys buildx writes for an image build; for a
+// multi-platform build the digest is the index's and there is no config
+// digest.
+func metadata(m manifest, r *Result) (map[string]any, error) {
+	mt, err := m.MediaType()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := m.RawManifest()
+	if err != nil {
+		return nil, err
 	}
 	md := map[string]any{
 		"containerimage.digest": r.Digest.String(),
@@ -181,11 +203,7 @@ func writeMetadata(path string, m manifest, r *Result) error {
 	if len(r.Names) > 0 {
 		md["image.name"] = strings.Join(r.Names, ",")
 	}
-	b, err := json.MarshalIndent(md, "", "  ")
-	if err != nil {
-		return err
-	}
-	return content.WriteFile(path, append(b, '\n'))
+	return md, nil
 }
 
 // checkDest makes sure an output's destination directory exists before

@@ -64,7 +64,10 @@ func (r *Resolver) Resolve(ctx context.Context, ref string, platform v1.Platform
 
 func (r *Resolver) resolve(ctx context.Context, name string, platform v1.Platform) (*frontend.ResolvedImage, error) {
 	var local error
-	if !r.Pull {
+	// A digest names one image forever: with --pull too, a stored copy
+	// is that image (gorae bake hands a target's result to its
+	// dependents as NAME@DIGEST before anything is pushed).
+	if !r.Pull || strings.Contains(name, "@sha256:") {
 		img, digest, err := r.Root.Images.ImageFor(ctx, name, platform)
 		switch {
 		case err == nil:

@@ -35,6 +35,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"build", "Build an image from a Dockerfile", runBuild},
+		{"bake", "Build the targets of compose and bake files together", runBake},
 		{"run", "Run a command in a new container from an image", runRun},
 		{"images", "List images in the local store", runImages},
 		{"tag", "Give an image another name", runTag},
