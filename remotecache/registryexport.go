@@ -29,14 +29,16 @@ import (
 // this export's records are missing (docs/remote-cache.md, "Concurrent
 // exports").
 const (
-	// mergeRounds bounds the put-and-check rounds of one export.
-	mergeRounds = 20
 	// retryMin and retryMax bound the random pause before another round,
 	// which spreads out exports that collided.
 	retryMin, retryMax = 10 * time.Millisecond, 200 * time.Millisecond
 	// maxSettle bounds the wait between a put and the check.
 	maxSettle = 5 * time.Second
 )
+
+// mergeRounds bounds the put-and-check rounds of one export (a variable
+// so that a test can give up sooner).
+var mergeRounds = 20
 
 // registryCache is what a ref holds: records (nil when none, or when the
 // cache there is unreadable), the blobs its manifest carries and the
