@@ -14,7 +14,10 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/static"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gorae/gorae/internal/testutil"
 	"github.com/gorae/gorae/ops"
@@ -239,4 +242,32 @@ func TestRegistryExportGivesUpOnConstantReplacer(t *testing.T) {
 	if m.rounds != 3 {
 		t.Errorf("export took %d rounds, want 3", m.rounds)
 	}
+}
+
+// TestRegistryExportReplacesCorruptCache: a cache whose config does not
+// parse is replaced by the export's records, with one warning although
+// the export reads the ref several times.
+func TestRegistryExportReplacesCorruptCache(t *testing.T) {
+	reg := testutil.NewMemRegistry(t)
+	ref, _ := reg.Options.Parse(reg.Host + "/cache/corrupt:1")
+	img := &rawImage{mediaType: types.OCIManifestSchema1, config: []byte("{garbage")}
+	d, _, _ := v1.SHA256(bytes.NewReader(img.config))
+	img.manifest = fmt.Appendf(nil, `{"schemaVersion":2,"mediaType":%q,"config":{"mediaType":%q,"digest":%q,"size":%d},"layers":[]}`,
+		types.OCIManifestSchema1, cacheConfigType, d, len(img.config))
+	if err := remote.Put(ref, img, reg.Options.Remote(t.Context())...); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteLayer(ref.Context(), static.NewLayer(img.config, cacheConfigType), reg.Options.Remote(t.Context())...); err != nil {
+		t.Fatal(err)
+	}
+	sets := newWriterSets(t, 1)
+	spec := Spec{Type: "registry", Ref: ref.String()}
+	var warns []string
+	if err := exportRegistry(t.Context(), sets[0].root.Content, nil, spec, reg.Options, sets[0].recs, nil, testutil.CollectWarnings(&warns), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(warns) != 1 || !strings.HasPrefix(warns[0], "the cache at "+spec.Ref+" is unreadable and will be replaced: ") {
+		t.Errorf("warnings %q, want one saying the cache is replaced", warns)
+	}
+	wantAllRecords(t, spec, reg.Options, sets)
 }

@@ -64,7 +64,16 @@ func exportRegistry(ctx context.Context, c *content.Store, rc *Cache, s Spec, ro
 	if err != nil {
 		return err
 	}
-	cur, err := readRegistryCache(ctx, ref, ro, warn)
+	// An unreadable cache at the ref is read several times; say so once.
+	warned := false
+	warnOnce := func(format string, a ...any) {
+		if !warned {
+			warned = true
+			warn(format, a...)
+		}
+	}
+	read := func() (registryCache, error) { return readRegistryCache(ctx, ref, s.Ref, ro, warnOnce) }
+	cur, err := read()
 	if err != nil {
 		return err
 	}
@@ -79,7 +88,7 @@ func exportRegistry(ctx context.Context, c *content.Store, rc *Cache, s Spec, ro
 	for round := 1; ; round++ {
 		meter.setRounds(round)
 		start := time.Now()
-		if cur, err = readRegistryCache(ctx, ref, ro, warn); err != nil {
+		if cur, err = read(); err != nil {
 			return err
 		}
 		m, cfg, err := cacheManifest(merge(cur.cfg, recs), mergeMounts(cur.cfg, mounts), mine.with(available(c, rc, cur.layers)))
@@ -107,7 +116,7 @@ func exportRegistry(ctx context.Context, c *content.Store, rc *Cache, s Spec, ro
 		if err := sleep(ctx, settleTime(time.Since(start))); err != nil {
 			return err
 		}
-		if cur, err = readRegistryCache(ctx, ref, ro, warn); err != nil {
+		if cur, err = read(); err != nil {
 			return err
 		}
 		missing := mine.missingFrom(cur.cfg, cur.layers)
@@ -183,12 +192,12 @@ func (m rawManifest) MediaType() (types.MediaType, error) { return m.mediaType, 
 
 // readRegistryCache reads the cache at ref for a merge: an unreadable
 // cache there is a warning and counts as none, so the export replaces
-// it.
-func readRegistryCache(ctx context.Context, ref name.Reference, ro registry.Options, warn func(string, ...any)) (registryCache, error) {
+// it; shown is the ref as the user wrote it.
+func readRegistryCache(ctx context.Context, ref name.Reference, shown string, ro registry.Options, warn func(string, ...any)) (registryCache, error) {
 	cur, err := existingRegistryCache(ctx, ref, ro)
 	var corrupt *corruptCache
 	if errors.As(err, &corrupt) {
-		warn("the cache at %s is unreadable and will be replaced: %v", ref, err)
+		warn("the cache at %s is unreadable and will be replaced: %v", shown, err)
 		return registryCache{digest: cur.digest}, nil
 	}
 	return cur, err
