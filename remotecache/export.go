@@ -7,15 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/http"
 	"os"
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/partial"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/gorae/gorae/content"
@@ -90,7 +86,7 @@ func cacheManifest(recs map[string]*ops.State, mounts map[string]ops.Layer, has 
 		}
 	}
 	for k, s := range recs {
-		if s == nil || slices.ContainsFunc(s.Layers, func(l ops.Layer) bool { return !has(l.Digest) }) {
+		if !exportable(s, has) {
 			continue
 		}
 		cfg.Records[k] = s
@@ -111,6 +107,12 @@ func cacheManifest(recs map[string]*ops.State, mounts map[string]ops.Layer, has 
 	return m, raw, nil
 }
 
+// exportable reports whether cacheManifest keeps record s: every blob it
+// names can be exported.
+func exportable(s *ops.State, has func(v1.Hash) bool) bool {
+	return s != nil && !slices.ContainsFunc(s.Layers, func(l ops.Layer) bool { return !has(l.Digest) })
+}
+
 func compareHex(a, b string) int {
 	switch {
 	case a < b:
@@ -119,17 +121,6 @@ func compareHex(a, b string) int {
 		return 1
 	}
 	return 0
-}
-
-// merge appends recs to the existing records (new ones win), so builds of
-// different branches can share one cache.
-func merge(old *cacheConfig, recs map[string]*ops.State) map[string]*ops.State {
-	out := map[string]*ops.State{}
-	if old != nil {
-		maps.Copy(out, old.Records)
-	}
-	maps.Copy(out, recs)
-	return out
 }
 
 // available reports whether a blob can be exported: stored locally, in the
@@ -148,53 +139,6 @@ func available(c *content.Store, rc *Cache, there map[v1.Hash]v1.Descriptor) fun
 	}
 }
 
-// exportRegistry writes the cache to s.Ref; meter, if given, shows and
-// counts the blobs it uploads (tests leave it out).
-func exportRegistry(ctx context.Context, c *content.Store, rc *Cache, s Spec, ro registry.Options, recs map[string]*ops.State, mounts map[string]ops.Layer, warn func(string, ...any), meter *cacheMeter) error {
-	ref, err := ro.Parse(s.Ref)
-	if err != nil {
-		return err
-	}
-	old, there, err := existingRegistryCache(ctx, ref, ro)
-	if err != nil {
-		var corrupt *corruptCache
-		if !errors.As(err, &corrupt) {
-			return err
-		}
-		warn("the cache at %s is unreadable and will be replaced: %v", s.Ref, err)
-	}
-	m, cfg, err := cacheManifest(merge(old, recs), mergeMounts(old, mounts), available(c, rc, there))
-	if err != nil {
-		return err
-	}
-	img := &rawImage{config: cfg, mediaType: types.OCIManifestSchema1, layers: map[v1.Hash]v1.Layer{}}
-	if img.manifest, err = json.Marshal(m); err != nil {
-		return err
-	}
-	mt := meter.expect(len(m.Layers))
-	for _, l := range m.Layers {
-		layer := mt.layer(c.Layer(l.Digest, v1.Hash{}, l.Size, l.MediaType))
-		if from, ok := mountSource(rc, l.Digest, ref.Context()); ok {
-			layer = &remote.MountableLayer{Layer: layer, Reference: from}
-		}
-		img.layers[l.Digest] = layer
-	}
-	full, err := partial.CompressedToImage(img)
-	if err != nil {
-		return err
-	}
-	// remote.Write checks every blob with HEAD first, uploads or mounts
-	// the missing ones concurrently (registry.Options.Jobs, 4 by default)
-	// and puts the manifest last: a failure leaves the old cache in place.
-	if err := remote.Write(ref, full, ro.Remote(ctx)...); err != nil {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		return registry.Explain(err, s.Ref)
-	}
-	return nil
-}
-
 // mountSource returns the cache repository on dst's registry (other than
 // dst) that holds blob d, for a cross-repository mount.
 func mountSource(rc *Cache, d v1.Hash, dst name.Repository) (name.Reference, bool) {
@@ -208,48 +152,26 @@ func mountSource(rc *Cache, d v1.Hash, dst name.Repository) (name.Reference, boo
 	return src.repo.Digest(d.String()), true
 }
 
-// corruptCache is an existing cache that cannot be read; an export
-// replaces it.
-type corruptCache struct{ err error }
-
-func (e *corruptCache) Error() string { return e.err.Error() }
-func (e *corruptCache) Unwrap() error { return e.err }
-
-// existingRegistryCache reads the cache at ref, if any: its records and
-// the blobs its manifest carries. An image at ref is an error, so that a
-// typo never overwrites an image with a cache.
-func existingRegistryCache(ctx context.Context, ref name.Reference, ro registry.Options) (*cacheConfig, map[v1.Hash]v1.Descriptor, error) {
-	desc, err := remote.Get(ref, ro.Remote(ctx)...)
-	var te *transport.Error
-	if errors.As(err, &te) && te.StatusCode == http.StatusNotFound {
-		return nil, nil, nil
-	}
-	if err != nil {
-		return nil, nil, registry.Explain(err, ref.String())
-	}
-	m, err := parseCacheManifest(desc.MediaType, desc.Manifest)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s already holds something else: %w; choose another ref", ref, err)
-	}
-	if m.Config.MediaType != cacheConfigType {
-		return nil, nil, fmt.Errorf("%s already holds an image, not a gorae cache; choose another ref (images carry inline records with type=inline)", ref)
-	}
-	src := blobSource{repo: ref.Context(), ro: ro}
-	rc, _, err := src.open(ctx, m.Config.Digest)
-	if err != nil {
-		return nil, nil, fmt.Errorf("read the existing cache config: %w", err)
-	}
-	defer rc.Close()
-	cfg, err := parseCacheConfig(rc, m.Config)
-	if err != nil {
-		return nil, nil, &corruptCache{err}
-	}
-	return cfg, layerSet(m), nil
-}
-
 // exportLocal writes the cache into the OCI layout dir; meter, if given,
-// shows and counts the blobs it copies there (tests leave it out).
+// shows and counts the blobs it copies there (tests leave it out). The
+// blobs go in first, unlocked (each is written by rename); then, under
+// the directory's lock, index.json is read again, merged with this
+// export and replaced, so concurrent exports to dir all keep their
+// records.
 func exportLocal(c *content.Store, rc *Cache, dir string, recs map[string]*ops.State, mounts map[string]ops.Layer, warn func(string, ...any), meter *cacheMeter) error {
+	if err := initLayout(dir); err != nil {
+		return err
+	}
+	_, there, _, _ := readLocalCache(dir) // only which blobs are there; read again under the lock
+	mine := ownPart(recs, mounts, available(c, rc, there))
+	if err := writeLayoutBlobs(dir, c, mine.layers, meter); err != nil {
+		return err
+	}
+	unlock, err := lockLayout(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	old, there, _, err := readLocalCache(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist), errors.Is(err, errNoLocalCache):
@@ -257,7 +179,7 @@ func exportLocal(c *content.Store, rc *Cache, dir string, recs map[string]*ops.S
 		warn("the cache in %s is unreadable and will be replaced: %v", dir, err)
 		old, there = nil, nil
 	}
-	m, cfg, err := cacheManifest(merge(old, recs), mergeMounts(old, mounts), available(c, rc, there))
+	m, cfg, err := cacheManifest(merge(old, recs), mergeMounts(old, mounts), mine.with(available(c, rc, there)))
 	if err != nil {
 		return err
 	}

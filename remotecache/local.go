@@ -95,11 +95,8 @@ func readLocalCache(dir string) (*cacheConfig, map[v1.Hash]v1.Descriptor, blobSo
 	return cfg, layerSet(m), src, err
 }
 
-// writeLocalCache writes the cache into the OCI layout dir: blobs it
-// lacks (from the content store, fetching lazily; shown by meter, which
-// may be nil), config, manifest, and last index.json by rename, so an
-// interrupted export leaves the previous cache in place.
-func writeLocalCache(dir string, c *content.Store, m *v1.Manifest, config []byte, meter *cacheMeter) error {
+// initLayout makes dir an OCI layout, if it is not one yet.
+func initLayout(dir string) error {
 	if err := os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755); err != nil {
 		return err
 	}
@@ -108,7 +105,13 @@ func writeLocalCache(dir string, c *content.Store, m *v1.Manifest, config []byte
 			return err
 		}
 	}
-	for _, l := range m.Layers {
+	return nil
+}
+
+// writeLayoutBlobs copies the blobs dir lacks from the content store
+// (fetching lazily; shown by meter, which may be nil).
+func writeLayoutBlobs(dir string, c *content.Store, blobs []v1.Descriptor, meter *cacheMeter) error {
+	for _, l := range blobs {
 		open := func() (io.ReadCloser, error) {
 			rc, err := c.Open(l.Digest)
 			if err != nil {
@@ -119,6 +122,17 @@ func writeLocalCache(dir string, c *content.Store, m *v1.Manifest, config []byte
 		if err := copyBlobTo(dir, l.Digest, open); err != nil {
 			return fmt.Errorf("write blob %s: %w", l.Digest, err)
 		}
+	}
+	return nil
+}
+
+// writeLocalCache writes the cache into the OCI layout dir (made by
+// initLayout): blobs it lacks (writeLayoutBlobs), config, manifest, and
+// last index.json by rename, so an interrupted export leaves the previous
+// cache in place. The caller holds the directory's lock (lockLayout).
+func writeLocalCache(dir string, c *content.Store, m *v1.Manifest, config []byte, meter *cacheMeter) error {
+	if err := writeLayoutBlobs(dir, c, m.Layers, meter); err != nil {
+		return err
 	}
 	if err := putLayoutBlob(dir, config); err != nil {
 		return fmt.Errorf("write cache config: %w", err)

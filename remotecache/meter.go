@@ -24,6 +24,10 @@ type cacheMeter struct {
 	blobs int   // blobs the export names (set by expect)
 	moved int   // blobs read to their end
 	bytes int64 // their sizes
+	// rounds is how many times a registry export put a merge before the
+	// ref held its records (more than 1 when concurrent exports
+	// replaced it).
+	rounds int
 }
 
 // expect records that the export names blobs blobs and returns m (nil
@@ -36,6 +40,16 @@ func (m *cacheMeter) expect(blobs int) *cacheMeter {
 	defer m.mu.Unlock()
 	m.blobs = blobs
 	return m
+}
+
+// setRounds records that a registry export is in its nth round.
+func (m *cacheMeter) setRounds(n int) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.rounds = n
 }
 
 func newExportMeter(p *progress.Printer) *cacheMeter {
@@ -108,6 +122,9 @@ func (m *cacheMeter) summary(verb string) string {
 	}
 	if there := m.blobs - m.moved; there > 0 {
 		s += fmt.Sprintf(", %d already there", there)
+	}
+	if m.rounds > 1 {
+		s += fmt.Sprintf("; merged with concurrent exports in %d rounds", m.rounds)
 	}
 	return s
 }
