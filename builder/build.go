@@ -154,8 +154,10 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	defer bc.importRemote(ctx, o)()
 	var states []*ops.State
 	var out *Result
+	o.executed = new(int)
+	events := countExecuted(o.executed, xp.Events(o.Progress.Event))
 	for { // again only when a --cache-from blob proved corrupt (bc.retry)
-		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Events: xp.Events(o.Progress.Event), Keys: bc.setKeys})
+		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Events: events, Keys: bc.setKeys})
 		if err == nil {
 			exp := o.Progress.Step("exporting to image")
 			out, err = export(ctx, root, exportInput{env: env, o: o, orig: orig, stats: statsByDir, tg: tg, bc: bc, convs: convs, plats: plats, anns: anns, roots: roots, states: states, first: first, att: att})

@@ -12,7 +12,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/exporter"
 	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/ops"
@@ -145,12 +144,12 @@ type manifest interface {
 // top manifest is m.
 func writeResultFiles(o Options, r *Result, m manifest) error {
 	if o.IIDFile != "" {
-		if err := content.WriteFile(o.IIDFile, []byte(r.Digest.String())); err != nil {
+		if err := writeResultFile(o.IIDFile, []byte(r.Digest.String())); err != nil {
 			return fmt.Errorf("write --iidfile: %w", err)
 		}
 	}
 	if o.Metadata != "" {
-		if err := writeMetadata(o.Metadata, m, r); err != nil {
+		if err := writeMetadata(o.Metadata, m, r, o.executed); err != nil {
 			return fmt.Errorf("write --metadata-file: %w", err)
 		}
 	}
@@ -160,7 +159,7 @@ func writeResultFiles(o Options, r *Result, m manifest) error {
 // writeMetadata writes the keys buildx writes for an image build; for a
 // multi-platform one, the index's digest and descriptor and no config
 // digest (each platform has its own).
-func writeMetadata(path string, m manifest, r *Result) error {
+func writeMetadata(path string, m manifest, r *Result, executed *int) error {
 	mt, err := m.MediaType()
 	if err != nil {
 		return err
@@ -181,11 +180,14 @@ func writeMetadata(path string, m manifest, r *Result) error {
 	if len(r.Names) > 0 {
 		md["image.name"] = strings.Join(r.Names, ",")
 	}
+	if executed != nil {
+		md[MetadataExecuted] = *executed
+	}
 	b, err := json.MarshalIndent(md, "", "  ")
 	if err != nil {
 		return err
 	}
-	return content.WriteFile(path, append(b, '\n'))
+	return writeResultFile(path, append(b, '\n'))
 }
 
 // checkDest makes sure an output's destination directory exists before
