@@ -81,6 +81,12 @@ func (k *FakeKube) Node(t testing.TB, job string) string {
 	return string(b)
 }
 
+// Exited reports whether the named Job's pod has ended.
+func (k *FakeKube) Exited(job string) bool {
+	_, err := os.Stat(filepath.Join(k.Dir, "pods", job, "exit"))
+	return err == nil
+}
+
 // Calls are the kubectl command lines run so far, in order.
 func (k *FakeKube) Calls() []string {
 	b, _ := os.ReadFile(filepath.Join(k.Dir, "calls.log"))

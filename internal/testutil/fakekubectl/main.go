@@ -24,6 +24,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -205,6 +206,10 @@ func (s *state) create() {
 
 // runPod runs the Job's container and records its exit.
 func (s *state) runPod(name string) {
+	// A stop (delete job) signals the whole session: this process
+	// outlives gorae to record how it ended. Caught, not ignored, so
+	// gorae does not inherit SIG_IGN.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGTERM)
 	j := s.readJob(name)
 	c := j.Spec.Template.Spec.Containers[0]
 	pod := s.path("pods", name)
