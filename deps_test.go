@@ -28,6 +28,7 @@ var levels = map[string]int{
 	"internal/testutil/imgdiff":     6,
 	"internal/testutil/gitserve":    6,
 	"internal/testutil/seccompexec": 6,
+	"internal/testutil/fakekubectl": 6,
 	// Benchmarks sit above everything they measure.
 	"bench": 6,
 }

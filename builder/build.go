@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -158,14 +157,8 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	defer bc.importRemote(ctx, o)()
 	var states []*ops.State
 	var out *Result
-	var executed atomic.Int32
-	show := xp.Events(o.Progress.Event)
-	events := func(e solver.Event) {
-		if e.Status == solver.Done {
-			executed.Add(1)
-		}
-		show(e)
-	}
+	o.executed = new(int)
+	events := countExecuted(o.executed, xp.Events(o.Progress.Event))
 	for { // again only when a --cache-from blob proved corrupt (bc.retry)
 		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Slots: o.Slots, Events: events, Keys: bc.setKeys})
 		if err == nil {
@@ -191,7 +184,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		o.Progress.Warnf("%v (gorae build --explain will compare with an older build)", err)
 	}
 	lint.summary()
-	out.Executed = int(executed.Load())
+	out.Executed = *o.executed
 	o.Progress.Logf("built %s in %.1fs", out.Digest, time.Since(start).Seconds())
 	// Automatic GC needs the lock exclusively; the image is named now.
 	// Outside its user namespace, a rootless gorae cannot remove the

@@ -225,6 +225,14 @@ func fetchContext(ctx context.Context, r *root.Root, o Options, src string, in i
 		// namespace, for a rootless gorae) can.
 		return "", sourcePin{}, ops.ErrNeedsNamespace
 	}
+	if d, ok := registryBlob(src, o.Registry); ok && in == nil {
+		rc, err := openRegistryBlob(ctx, o.Registry, d)
+		if err != nil {
+			return "", sourcePin{}, err
+		}
+		defer rc.Close()
+		in = rc
+	}
 	if in == nil {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
 		if err != nil {
@@ -239,7 +247,7 @@ func fetchContext(ctx context.Context, r *root.Root, o Options, src string, in i
 			return "", sourcePin{}, fmt.Errorf("download: the server answered %s", resp.Status)
 		}
 		in = resp.Body
-	} else {
+	} else if src == StdinContext {
 		src = "" // standard input: a local source, nothing to pin
 	}
 	dir, digest, err := extractContext(ctx, r, in)

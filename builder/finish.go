@@ -12,7 +12,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
-	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/exporter"
 	"github.com/gorae/gorae/images"
 	"github.com/gorae/gorae/ops"
@@ -145,29 +144,33 @@ type manifest interface {
 // top manifest is m.
 func writeResultFiles(o Options, r *Result, m manifest) error {
 	if o.IIDFile != "" {
-		if err := content.WriteFile(o.IIDFile, []byte(r.Digest.String())); err != nil {
+		if err := writeResultFile(o.IIDFile, []byte(r.Digest.String())); err != nil {
 			return fmt.Errorf("write --iidfile: %w", err)
 		}
 	}
 	if o.Metadata != "" {
-		if err := writeMetadata(o.Metadata, m, r); err != nil {
+		if err := writeMetadata(o.Metadata, m, r, o.executed); err != nil {
 			return fmt.Errorf("write --metadata-file: %w", err)
 		}
 	}
 	return nil
 }
 
-// writeMetadata writes r's metadata (Metadata) to path.
-func writeMetadata(path string, m manifest, r *Result) error {
+// writeMetadata writes r's metadata (metadata) to path, with the count
+// of executed steps.
+func writeMetadata(path string, m manifest, r *Result, executed *int) error {
 	md, err := metadata(m, r)
 	if err != nil {
 		return err
+	}
+	if executed != nil {
+		md[MetadataExecuted] = *executed
 	}
 	b, err := json.MarshalIndent(md, "", "  ")
 	if err != nil {
 		return err
 	}
-	return content.WriteFile(path, append(b, '\n'))
+	return writeResultFile(path, append(b, '\n'))
 }
 
 // Metadata is what --metadata-file holds for r: the keys buildx writes
