@@ -110,7 +110,11 @@ func (b *Builder) Build(ctx context.Context, t *bakefile.Target, deps []bake.Dep
 	if !b.o.KeepJobs {
 		b.deleteJob(jn)
 	}
-	return bake.Result{Digest: md.Digest, Ref: repo.Name(), Cached: md.Executed != nil && *md.Executed == 0}, nil
+	meta := map[string]any{"containerimage.digest": md.Digest, "gorae.kubernetes.job": jn}
+	if len(t.Tags) > 0 {
+		meta["image.name"] = strings.Join(t.Tags, ",")
+	}
+	return bake.Result{Digest: md.Digest, Ref: repo.Name(), Cached: md.Executed != nil && *md.Executed == 0, Metadata: meta}, nil
 }
 
 // failure is the error of a failed Job: what Kubernetes says, the

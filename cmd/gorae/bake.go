@@ -34,6 +34,13 @@ type bakeFlags struct {
 	jobs      int
 	keepGoing bool
 	insecure  []string
+
+	kubernetes bool
+	namespace  string
+	maxJobs    int
+	image      string
+	repo       string
+	secret     string
 }
 
 func runBake(ctx context.Context, args []string) error {
@@ -52,11 +59,27 @@ func runBake(ctx context.Context, args []string) error {
 	fs.BoolVar(&f.keepGoing, "keep-going", false, "after a target fails, build every target that does not depend on it (default: stop at the first failure)")
 	fs.StringArrayVar(&f.insecure, "insecure-registry", nil, "talk plain HTTP to this registry host[:port]")
 	fs.Bool("load", false, "accepted for buildx compatibility: gorae always stores the images locally")
+	fs.BoolVar(&f.kubernetes, "kubernetes", false, "build each target as a Kubernetes Job through kubectl (docs/kubernetes-bake.md)")
+	fs.StringVar(&f.namespace, "namespace", "", "--kubernetes: the Jobs' namespace (default: kubectl's current one)")
+	fs.IntVar(&f.maxJobs, "max-jobs", 0, "--kubernetes: Jobs running at once (default: every ready target)")
+	fs.StringVar(&f.image, "kubernetes-image", os.Getenv("GORAE_IMAGE"), "--kubernetes: gorae's own image the Jobs run, e.g. REGISTRY/gorae:TAG (make image; default $GORAE_IMAGE)")
+	fs.StringVar(&f.repo, "repo", "", "--kubernetes: repository for contexts, caches and staged images (default: each target's first tag's repository)")
+	fs.StringVar(&f.secret, "kubernetes-secret", "", `--kubernetes: the pods' registry credentials Secret (default gorae-registry; "-" for none)`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if f.jobs < 0 {
 		return usagef("invalid --jobs %d: use a positive number of steps", f.jobs)
+	}
+	if f.maxJobs < 0 {
+		return usagef("invalid --max-jobs %d: use a positive number of Jobs", f.maxJobs)
+	}
+	if !f.kubernetes {
+		for _, k := range []string{"namespace", "max-jobs", "kubernetes-image", "repo", "kubernetes-secret"} {
+			if fs.Changed(k) {
+				return usagef("--%s is for --kubernetes builds only", k)
+			}
+		}
 	}
 	if !slices.Contains(progress.Modes, f.progress) {
 		return usagef("invalid --progress %q (use %s)", f.progress, strings.Join(progress.Modes, ", "))
@@ -100,6 +123,9 @@ func runBake(ctx context.Context, args []string) error {
 		return usageError{err}
 	}
 	defer printer.Close()
+	if f.kubernetes {
+		return bakeKubernetes(ctx, f, g, printer)
+	}
 	r, err := openRoot()
 	if err != nil {
 		return err
@@ -110,6 +136,16 @@ func runBake(ctx context.Context, args []string) error {
 		slots: semaphore.NewWeighted(int64(jobSlots(f.jobs))), results: map[string]*builder.Result{},
 	}
 	rep := bake.Run(ctx, g, lb, bake.Options{KeepGoing: f.keepGoing, Push: f.push})
+	err = finishBake(ctx, f, rep, printer)
+	if !r.Outside {
+		gc.Auto(ctx, r, printer)
+	}
+	return err
+}
+
+// finishBake closes the progress output, prints the end table, writes
+// --metadata-file and returns the bake's error.
+func finishBake(ctx context.Context, f *bakeFlags, rep *bake.Report, printer *progress.Printer) error {
 	printer.Close()
 	if f.progress != "quiet" {
 		rep.WriteTable(os.Stderr)
@@ -118,9 +154,6 @@ func runBake(ctx context.Context, args []string) error {
 		if err := writeBakeMetadata(f.metadata, rep); err != nil {
 			return err
 		}
-	}
-	if !r.Outside {
-		gc.Auto(ctx, r, printer)
 	}
 	return bakeError(ctx, rep)
 }
