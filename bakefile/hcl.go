@@ -1,0 +1,502 @@
+package bakefile
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// hclParser evaluates bake files (HCL or JSON) lazily, as buildx does:
+// a variable, top-level attribute or referenced target is evaluated when
+// an expression first needs it, so declarations may come in any order and
+// cycles are found and named.
+type hclParser struct {
+	env      func(string) (string, bool)
+	builtins map[string]string
+	vars     map[string]*hclVar
+	attrs    map[string]*hcl.Attribute
+	targets  []*hcl.Block
+	groups   []*hcl.Block
+	ctx      *hcl.EvalContext
+
+	resolving []string // what is being evaluated, for cycle paths
+	calling   map[string]bool
+	blockVals map[*hcl.Block][]*partial
+}
+
+type hclVar struct {
+	name        string
+	typ         hcl.Expression
+	def         *hcl.Attribute
+	description string
+	validations []hclValidation
+	decl        hcl.Range
+	constraint  *cty.Type
+}
+
+type hclValidation struct{ cond, msg hcl.Expression }
+
+var (
+	fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+		{Type: "variable", LabelNames: []string{"name"}},
+		{Type: "function", LabelNames: []string{"name"}},
+		{Type: "target", LabelNames: []string{"name"}},
+		{Type: "group", LabelNames: []string{"name"}},
+	}}
+	variableSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "default"}, {Name: "type"}, {Name: "description"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "validation"}},
+	}
+	validationSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "condition", Required: true}, {Name: "error_message", Required: true}}}
+	functionSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{
+		{Name: "params", Required: true}, {Name: "variadic_params"}, {Name: "result", Required: true}}}
+)
+
+// parseHCLFile picks the syntax as buildx does: by extension, and for any
+// other name HCL first, then JSON.
+func parseHCLFile(f File) (*hcl.File, error) {
+	p := hclparse.NewParser()
+	var hf *hcl.File
+	var diags hcl.Diagnostics
+	switch {
+	case strings.HasSuffix(f.Name, ".json"):
+		hf, diags = p.ParseJSON(f.Data, f.Name)
+	case strings.HasSuffix(f.Name, ".hcl"):
+		hf, diags = p.ParseHCL(f.Data, f.Name)
+	default:
+		hf, diags = p.ParseHCL(f.Data, f.Name)
+		if diags.HasErrors() {
+			if jf, jd := hclparse.NewParser().ParseJSON(f.Data, f.Name); !jd.HasErrors() {
+				return jf, nil
+			}
+		}
+	}
+	if diags.HasErrors() {
+		return nil, diagError(diags)
+	}
+	return hf, nil
+}
+
+func newHCLParser(env func(string) (string, bool)) *hclParser {
+	p := &hclParser{
+		env:       env,
+		builtins:  map[string]string{"BAKE_CMD_CONTEXT": ".", "BAKE_LOCAL_PLATFORM": localPlatform()},
+		vars:      map[string]*hclVar{},
+		attrs:     map[string]*hcl.Attribute{},
+		calling:   map[string]bool{},
+		blockVals: map[*hcl.Block][]*partial{},
+		ctx:       &hcl.EvalContext{Variables: map[string]cty.Value{}, Functions: stdlibFuncs()},
+	}
+	return p
+}
+
+func localPlatform() string {
+	s := runtime.GOOS + "/" + runtime.GOARCH
+	if runtime.GOARCH == "arm" {
+		s += "/v7"
+	}
+	return s
+}
+
+// add reads one file's declarations; later files override earlier
+// variables, functions and attributes of the same name, and add blocks.
+func (p *hclParser) add(hf *hcl.File) error {
+	content, remain, diags := hf.Body.PartialContent(fileSchema)
+	if diags.HasErrors() {
+		return diagError(diags)
+	}
+	attrs, diags := remain.JustAttributes()
+	if diags.HasErrors() {
+		return diagError(diags)
+	}
+	for n, a := range attrs {
+		if n == "target" || n == "group" || n == "variable" || n == "function" {
+			return diagError(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid attribute",
+				Detail: n + " must be a block", Subject: a.Range.Ptr()}})
+		}
+		p.attrs[n] = a
+	}
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "variable":
+			v, err := decodeVariable(b)
+			if err != nil {
+				return err
+			}
+			if _, ok := p.builtins[v.name]; !ok {
+				p.vars[v.name] = v
+			}
+		case "function":
+			if err := p.addFunction(b); err != nil {
+				return err
+			}
+		case "target":
+			p.targets = append(p.targets, b)
+		case "group":
+			p.groups = append(p.groups, b)
+		}
+	}
+	return nil
+}
+
+func decodeVariable(b *hcl.Block) (*hclVar, error) {
+	c, diags := b.Body.Content(variableSchema)
+	if diags.HasErrors() {
+		return nil, diagError(diags)
+	}
+	v := &hclVar{name: b.Labels[0], def: c.Attributes["default"], decl: b.DefRange}
+	if a := c.Attributes["type"]; a != nil {
+		v.typ = a.Expr
+	}
+	if a := c.Attributes["description"]; a != nil {
+		d, diags := a.Expr.Value(nil)
+		if diags.HasErrors() {
+			return nil, diagError(diags)
+		}
+		if d, err := convert.Convert(d, cty.String); err == nil && !d.IsNull() {
+			v.description = d.AsString()
+		}
+	}
+	for _, vb := range c.Blocks {
+		vc, diags := vb.Body.Content(validationSchema)
+		if diags.HasErrors() {
+			return nil, diagError(diags)
+		}
+		v.validations = append(v.validations, hclValidation{vc.Attributes["condition"].Expr, vc.Attributes["error_message"].Expr})
+	}
+	return v, nil
+}
+
+func (p *hclParser) addFunction(b *hcl.Block) error {
+	c, diags := b.Body.Content(functionSchema)
+	if diags.HasErrors() {
+		return diagError(diags)
+	}
+	exprs, diags := hcl.ExprList(c.Attributes["params"].Expr)
+	if diags.HasErrors() {
+		return diagError(diags)
+	}
+	var params []string
+	for _, e := range exprs {
+		n := hcl.ExprAsKeyword(e)
+		if n == "" {
+			return diagError(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid param element",
+				Detail: "Each parameter name must be an identifier.", Subject: e.Range().Ptr()}})
+		}
+		params = append(params, n)
+	}
+	var variadic string
+	if a := c.Attributes["variadic_params"]; a != nil {
+		if variadic = hcl.ExprAsKeyword(a.Expr); variadic == "" {
+			return diagError(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid param element",
+				Detail: "Each parameter name must be an identifier.", Subject: a.Range.Ptr()}})
+		}
+	}
+	p.ctx.Functions[b.Labels[0]] = p.userFunc(b.Labels[0], params, variadic, c.Attributes["result"].Expr)
+	return nil
+}
+
+// deps evaluates every variable, attribute and target an expression
+// refers to (names in exclude are locals: function params, matrix keys).
+func (p *hclParser) deps(e hcl.Expression, exclude map[string]bool) error {
+	for _, tr := range e.Variables() {
+		root := tr.RootName()
+		if exclude[root] {
+			continue
+		}
+		if root == "target" {
+			if err := p.targetRef(tr, e.Range()); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := p.resolveVar(root); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *hclParser) enter(what string, rng hcl.Range) (func(), error) {
+	if i := slices.Index(p.resolving, what); i >= 0 {
+		path := append(slices.Clone(p.resolving[i:]), what)
+		return nil, fmt.Errorf("%s: reference cycle: %s", fmtRange(rng), strings.Join(path, " -> "))
+	}
+	p.resolving = append(p.resolving, what)
+	return func() { p.resolving = p.resolving[:len(p.resolving)-1] }, nil
+}
+
+// resolveVar evaluates a variable or top-level attribute into the root
+// context. An unknown name is left for HCL to report where it is used.
+func (p *hclParser) resolveVar(name string) error {
+	if _, ok := p.ctx.Variables[name]; ok {
+		return nil
+	}
+	if v, ok := p.builtins[name]; ok {
+		p.ctx.Variables[name] = cty.StringVal(v)
+		return nil
+	}
+	if a, ok := p.attrs[name]; ok {
+		leave, err := p.enter(name, a.Range)
+		if err != nil {
+			return err
+		}
+		defer leave()
+		if err := p.deps(a.Expr, nil); err != nil {
+			return err
+		}
+		v, diags := a.Expr.Value(p.ctx)
+		if diags.HasErrors() {
+			return diagError(diags)
+		}
+		p.ctx.Variables[name] = v
+		return nil
+	}
+	vr, ok := p.vars[name]
+	if !ok {
+		return nil
+	}
+	leave, err := p.enter(name, vr.decl)
+	if err != nil {
+		return err
+	}
+	defer leave()
+	v, err := p.variableValue(vr)
+	if err != nil {
+		return err
+	}
+	p.ctx.Variables[name] = v
+	return nil
+}
+
+// variableValue is buildx's: the default (converted to the declared
+// type), overridden by the environment variable of the same name (or
+// NAME_JSON for typed variables), parsed as the type or the default's
+// primitive type (so BOOL=false gives a bool, not the string "false").
+func (p *hclParser) variableValue(vr *hclVar) (cty.Value, error) {
+	typ, typed := cty.DynamicPseudoType, false
+	if vr.typ != nil {
+		t, diags := typeexpr.TypeConstraint(vr.typ)
+		if diags.HasErrors() {
+			return cty.NilVal, diagError(diags)
+		}
+		typ, typed = t, true
+		vr.constraint = &t
+	}
+	envv, hasEnv, jsonEnv := p.envOverride(vr.name, typed)
+	var val cty.Value
+	if vr.def == nil {
+		if !hasEnv {
+			if typed {
+				return cty.NullVal(typ), nil
+			}
+			return cty.StringVal(""), nil
+		}
+	} else {
+		if err := p.deps(vr.def.Expr, nil); err != nil {
+			return cty.NilVal, err
+		}
+		v, diags := vr.def.Expr.Value(p.ctx)
+		if diags.HasErrors() {
+			return cty.NilVal, diagError(diags)
+		}
+		v, err := convert.Convert(v, typ)
+		if err != nil {
+			return cty.NilVal, fmt.Errorf("%s: invalid type %s for variable %s default value: %v", fmtRange(vr.def.Range), typ.FriendlyName(), vr.name, err)
+		}
+		val = v
+	}
+	if !hasEnv {
+		return val, nil
+	}
+	var err error
+	switch {
+	case typed && jsonEnv:
+		val, err = ctyjson.Unmarshal([]byte(envv), typ)
+		if err != nil {
+			err = fmt.Errorf("failed to convert variable %s from JSON: %w", vr.name, err)
+		}
+	case typ.IsListType() || typ.IsSetType() || typ.IsTupleType() || typ.IsMapType():
+		val, err = valueFromCSV(vr.name, envv, typ)
+	case typed && typ.IsPrimitiveType():
+		val, err = convertPrimitive(vr.name, envv, typ)
+	case typed:
+		err = fmt.Errorf("unsupported type %s for variable %s", typ.FriendlyName(), vr.name)
+	case vr.def == nil || val.Type().Equals(cty.DynamicPseudoType) || val.IsNull():
+		val = cty.StringVal(envv)
+	case val.Type().IsPrimitiveType():
+		val, err = convertPrimitive(vr.name, envv, val.Type())
+	default:
+		err = fmt.Errorf("unsupported type %s for variable %s", val.Type().FriendlyName(), vr.name)
+	}
+	if err != nil {
+		return cty.NilVal, fmt.Errorf("%s: environment variable %s: %w", fmtRange(vr.decl), vr.name, err)
+	}
+	return val, nil
+}
+
+func (p *hclParser) envOverride(name string, favorJSON bool) (string, bool, bool) {
+	v, ok := p.env(name)
+	if !ok || favorJSON {
+		jn := name + "_JSON"
+		if _, declared := p.vars[jn]; !declared {
+			if j, ok := p.env(jn); ok {
+				return j, true, true
+			}
+		}
+	}
+	return v, ok, false
+}
+
+func convertPrimitive(name, value string, t cty.Type) (cty.Value, error) {
+	switch {
+	case t.Equals(cty.String):
+		return cty.StringVal(value), nil
+	case t.Equals(cty.Bool):
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return cty.NilVal, fmt.Errorf("failed to parse %s as bool: %w", name, err)
+		}
+		return cty.BoolVal(b), nil
+	case t.Equals(cty.Number):
+		n, err := strconv.ParseFloat(value, 64)
+		if err == nil && (math.IsNaN(n) || math.IsInf(n, 0)) {
+			err = errors.New("invalid number value")
+		}
+		if err != nil {
+			return cty.NilVal, fmt.Errorf("failed to parse %s as number: %w", name, err)
+		}
+		return cty.NumberVal(big.NewFloat(n)), nil
+	}
+	return cty.NilVal, fmt.Errorf("%s of type %s is not a primitive", name, t.FriendlyName())
+}
+
+// valueFromCSV reads a list, set, tuple or map variable from its
+// environment value as buildx does: comma-separated, maps as key:value.
+func valueFromCSV(name, value string, t cty.Type) (cty.Value, error) {
+	fields := splitCSV(value)
+	elem := func(i int, f string) (cty.Value, error) {
+		et := cty.DynamicPseudoType
+		switch {
+		case t.IsTupleType():
+			et = t.TupleElementTypes()[i]
+		default:
+			et = t.ElementType()
+		}
+		if !et.IsPrimitiveType() {
+			return cty.NilVal, fmt.Errorf("unsupported type %s for CSV specification", t.FriendlyName())
+		}
+		return convertPrimitive(name, f, et)
+	}
+	if t.IsMapType() {
+		m := map[string]cty.Value{}
+		for _, f := range fields {
+			k, v, ok := strings.Cut(f, ":")
+			if !ok {
+				return cty.NilVal, fmt.Errorf("expected one k/v pair but got %q", f)
+			}
+			ev, err := elem(0, v)
+			if err != nil {
+				return cty.NilVal, err
+			}
+			m[k] = ev
+		}
+		if len(m) == 0 {
+			return cty.MapValEmpty(t.ElementType()), nil
+		}
+		return cty.MapVal(m), nil
+	}
+	if t.IsTupleType() && len(t.TupleElementTypes()) != len(fields) {
+		return cty.NilVal, fmt.Errorf("%s expects %d elements but %d provided", t.FriendlyName(), len(t.TupleElementTypes()), len(fields))
+	}
+	var vals []cty.Value
+	for i, f := range fields {
+		v, err := elem(i, f)
+		if err != nil {
+			return cty.NilVal, err
+		}
+		vals = append(vals, v)
+	}
+	switch {
+	case t.IsTupleType():
+		return cty.TupleVal(vals), nil
+	case len(vals) == 0 && t.IsListType():
+		return cty.ListValEmpty(t.ElementType()), nil
+	case len(vals) == 0:
+		return cty.SetValEmpty(t.ElementType()), nil
+	case t.IsListType():
+		return cty.ListVal(vals), nil
+	}
+	return cty.SetVal(vals), nil
+}
+
+// validate runs the variables' validation blocks.
+func (p *hclParser) validate() error {
+	for _, n := range sortedKeys(p.vars) {
+		for _, rule := range p.vars[n].validations {
+			if err := p.deps(rule.cond, nil); err != nil {
+				return err
+			}
+			ok, diags := rule.cond.Value(p.ctx)
+			if diags.HasErrors() {
+				return diagError(diags)
+			}
+			ok, err := convert.Convert(ok, cty.Bool)
+			if err != nil || ok.IsNull() {
+				return fmt.Errorf("%s: validation condition of variable %s must be true or false", fmtRange(rule.cond.Range()), n)
+			}
+			if ok.True() {
+				continue
+			}
+			msg := "This check failed, but has an invalid error message."
+			if err := p.deps(rule.msg, nil); err == nil {
+				if m, diags := rule.msg.Value(p.ctx); !diags.HasErrors() && !m.IsNull() {
+					if m, err := convert.Convert(m, cty.String); err == nil {
+						msg = m.AsString()
+					}
+				}
+			}
+			return fmt.Errorf("%s: validation failed for variable %s: %s", fmtRange(rule.cond.Range()), n, msg)
+		}
+	}
+	return nil
+}
+
+func fmtRange(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// diagError turns HCL diagnostics into one error naming file:line:col.
+func diagError(diags hcl.Diagnostics) error {
+	var msgs []string
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		m := d.Summary
+		if d.Detail != "" {
+			m += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			m = fmtRange(*d.Subject) + ": " + m
+		}
+		msgs = append(msgs, m)
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(msgs, "\n"))
+}
