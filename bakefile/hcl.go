@@ -118,7 +118,11 @@ func (p *hclParser) add(hf *hcl.File) error {
 	if diags.HasErrors() {
 		return diagError(diags)
 	}
+	// Top-level attributes are variables too. HCL's native syntax
+	// reports the (already read) blocks as unexpected here; buildx drops
+	// that diagnostic, and so do we.
 	attrs, diags := remain.JustAttributes()
+	diags = slices.DeleteFunc(diags, func(d *hcl.Diagnostic) bool { return d.Detail == "Blocks are not allowed here." })
 	if diags.HasErrors() {
 		return diagError(diags)
 	}

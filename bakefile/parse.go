@@ -183,5 +183,3 @@ func orNone(s []string) string {
 	}
 	return strings.Join(s, ", ")
 }
-
-

@@ -52,7 +52,7 @@ type printSSH struct {
 // Print writes the config as `docker buildx bake --print` does.
 func (c *Config) Print(w io.Writer) error {
 	def := struct {
-		Group  map[string]*Group        `json:"group,omitempty"`
+		Group  map[string]*Group       `json:"group,omitempty"`
 		Target map[string]*printTarget `json:"target"`
 	}{Group: c.Groups, Target: map[string]*printTarget{}}
 	for n, t := range c.Targets {

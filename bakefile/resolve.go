@@ -134,8 +134,10 @@ func (c *config) resolveGroup(name string, path []string) (targets, groups []str
 	if g == nil {
 		return []string{name}, nil, nil
 	}
-	if i := slices.Index(path, name); i >= 0 {
-		return nil, nil, fmt.Errorf("group cycle: %s -> %s", strings.Join(path[i:], " -> "), name)
+	if slices.Contains(path, name) {
+		// As buildx: a name met again inside its own group is a target
+		// (Compose's default group may list a service named "default").
+		return []string{name}, nil, nil
 	}
 	path = append(path, name)
 	groups = []string{name}
