@@ -83,3 +83,28 @@ func hasKey(fields []string, k string) bool {
 	}
 	return false
 }
+
+// PushOutput says t's outputs push its image (type=registry, or
+// type=image with push=true): gorae bake pushes it, at the end, with
+// every other target.
+func PushOutput(t *bakefile.Target) bool {
+	for _, o := range t.Outputs {
+		fields := strings.Split(o, ",")
+		if containsField(fields, "type=registry") || (containsField(fields, "type=image") && containsField(fields, "push=true")) {
+			return true
+		}
+	}
+	return false
+}
+
+// CacheOnly says t is built only for its dependents (buildx gives a
+// target that only a target: context pulls in the output
+// type=cacheonly): it is neither exported nor pushed.
+func CacheOnly(t *bakefile.Target) bool {
+	for _, o := range t.Outputs {
+		if containsField(strings.Split(o, ","), "type=cacheonly") {
+			return true
+		}
+	}
+	return false
+}

@@ -16,8 +16,8 @@ import (
 // repository of the same registry gets the blobs by cross-repository
 // mount, another registry gets them copied.
 func (b *Builder) Publish(ctx context.Context, t *bakefile.Target, r bake.Result) error {
-	if len(t.Tags) == 0 {
-		return nil
+	if len(t.Tags) == 0 || bake.CacheOnly(t) {
+		return nil // a target built only for its dependents is not pushed, as in buildx
 	}
 	src, err := b.o.Registry.Parse(r.Ref + "@" + r.Digest)
 	if err != nil {

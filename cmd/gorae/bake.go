@@ -134,8 +134,13 @@ func runBake(ctx context.Context, args []string) error {
 	lb := &localBake{
 		root: r, printer: printer, registry: registry.Options{Insecure: f.insecure},
 		slots: semaphore.NewWeighted(int64(jobSlots(f.jobs))), results: map[string]*builder.Result{},
+		push: f.push,
 	}
-	rep := bake.Run(ctx, g, lb, bake.Options{KeepGoing: f.keepGoing, Push: f.push})
+	push := f.push
+	for _, t := range g.Targets {
+		push = push || bake.PushOutput(t)
+	}
+	rep := bake.Run(ctx, g, lb, bake.Options{KeepGoing: f.keepGoing, Push: push})
 	err = finishBake(ctx, f, rep, printer)
 	if !r.Outside {
 		gc.Auto(ctx, r, printer)

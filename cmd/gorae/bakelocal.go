@@ -29,6 +29,7 @@ type localBake struct {
 	slots    *semaphore.Weighted
 	noCache  bool
 	pull     bool
+	push     bool // --push: every target; else only those whose output pushes
 
 	mu      sync.Mutex
 	results map[string]*builder.Result
@@ -74,8 +75,8 @@ func (l *localBake) Publish(ctx context.Context, t *bakefile.Target, r bake.Resu
 	l.mu.Lock()
 	res := l.results[t.Name]
 	l.mu.Unlock()
-	if res == nil || len(res.Names) == 0 {
-		return nil // nothing to push to: the target has no tags
+	if res == nil || len(res.Names) == 0 || bake.CacheOnly(t) || (!l.push && !bake.PushOutput(t)) {
+		return nil // no tags, or built only for its dependents (buildx does not push those either)
 	}
 	p := l.printer.Target(t.Name)
 	if res.Index != nil {
@@ -97,7 +98,7 @@ func targetOptions(t *bakefile.Target, p *progress.Printer) (builder.Options, er
 	}
 	o := builder.Options{
 		ContextDir: ctxDir, Tags: t.Tags, BuildArgs: t.Args, Labels: t.Labels,
-		Target: t.Target, Platforms: t.Platforms, Outputs: t.Outputs, Progress: p,
+		Target: t.Target, Platforms: t.Platforms, Progress: p,
 		NoCacheFilter: t.NoCacheFilter, Allow: t.Entitlements,
 	}
 	switch {
@@ -107,6 +108,14 @@ func targetOptions(t *bakefile.Target, p *progress.Printer) (builder.Options, er
 		o.Dockerfile = filepath.Join(ctxDir, t.Dockerfile) // relative to the context, as buildx reads it
 	default:
 		o.Dockerfile = t.Dockerfile
+	}
+	for _, out := range t.Outputs {
+		one := &bakefile.Target{Outputs: []string{out}}
+		// The local store has the image anyway; a push waits for every
+		// target (Publish).
+		if !bake.CacheOnly(one) && !bake.PushOutput(one) {
+			o.Outputs = append(o.Outputs, out)
+		}
 	}
 	if t.Pull != nil {
 		o.Pull = *t.Pull
