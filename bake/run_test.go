@@ -189,7 +189,7 @@ func TestRunPushAll(t *testing.T) {
 	}
 	var buf bytes.Buffer
 	r.WriteTable(&buf)
-	if !strings.Contains(buf.String(), "pushed 3 targets") {
+	if !strings.Contains(buf.String(), "pushed every target's tags") {
 		t.Errorf("table:\n%s", buf.String())
 	}
 }

@@ -37,7 +37,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	case r.PushSkipped:
 		fmt.Fprintln(w, "nothing pushed: not every target built (--push publishes all targets or none)")
 	case r.Published:
-		fmt.Fprintf(w, "pushed %d targets\n", len(r.Outcomes))
+		fmt.Fprintln(w, "pushed every target's tags")
 	}
 	return nil
 }
