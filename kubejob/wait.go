@@ -10,6 +10,9 @@ import (
 	"time"
 )
 
+// firstPoll is the first wait between two reads of a Job's status.
+const firstPoll = 200 * time.Millisecond
+
 // logTail is how many of a failed pod's last log lines an error shows.
 const logTail = 20
 
@@ -73,8 +76,9 @@ type terminated struct {
 // wait polls the Job until it succeeds or fails. When ctx ends first the
 // Job is deleted (its pod with it) and ctx's cause returned.
 func (b *Builder) wait(ctx context.Context, name string) (failed bool, why string, err error) {
-	tick := time.NewTicker(b.o.Poll)
-	defer tick.Stop()
+	// A cached target's Job ends within seconds: poll fast at first,
+	// then back off to Poll so long builds cost the API server little.
+	every := min(firstPoll, b.o.Poll)
 	for {
 		var s jobStatus
 		if err := b.k.getJSON(ctx, &s, "job", name); err != nil {
@@ -94,8 +98,9 @@ func (b *Builder) wait(ctx context.Context, name string) (failed bool, why strin
 		case <-ctx.Done():
 			b.deleteJob(name)
 			return false, "", context.Cause(ctx)
-		case <-tick.C:
+		case <-time.After(every):
 		}
+		every = min(2*every, b.o.Poll)
 	}
 }
 
