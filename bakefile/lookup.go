@@ -71,7 +71,7 @@ func readDefaults(dir string) ([]File, error) {
 			}
 			return nil, err
 		}
-		out = append(out, File{Name: p, Data: dt})
+		out = append(out, File{Name: shortName(p), Data: dt})
 	}
 	if len(out) == 0 {
 		if dir == "" {
@@ -80,4 +80,20 @@ func readDefaults(dir string) ([]File, error) {
 		return nil, fmt.Errorf("no bake file or compose file found in %s: looked for %s; name one with -f", dir, strings.Join(DefaultFilenames, ", "))
 	}
 	return out, nil
+}
+
+// shortName is p relative to the working directory when it is inside
+// it, as buildx names the files it finds ("compose.yaml"): Compose
+// contexts are relative to their file's directory, and --print shows
+// them as written.
+func shortName(p string) string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return p
+	}
+	rel, err := filepath.Rel(wd, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return p
+	}
+	return rel
 }
