@@ -27,8 +27,6 @@ type localBake struct {
 	printer  *progress.Printer
 	registry registry.Options
 	slots    *semaphore.Weighted
-	noCache  bool
-	pull     bool
 	push     bool // --push: every target; else only those whose output pushes
 
 	mu      sync.Mutex
@@ -43,8 +41,6 @@ func (l *localBake) Build(ctx context.Context, t *bakefile.Target, deps []bake.D
 		return bake.Result{}, err
 	}
 	o.Registry, o.Slots, o.NoAutoGC = l.registry, l.slots, true
-	o.NoCache = o.NoCache || l.noCache
-	o.Pull = o.Pull || l.pull
 	for _, d := range deps {
 		if o.Contexts == nil {
 			o.Contexts = map[string]string{}
