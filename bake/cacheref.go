@@ -3,29 +3,34 @@ package bake
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/gorae/gorae/bakefile"
 	"github.com/gorae/gorae/registry"
 )
 
-// CacheRef is t's own registry cache ref: the repository of its first
-// tag, tagged buildcache-TARGET, so targets sharing a repository never
-// share (and overwrite) a cache. "" when t has no tag to derive it from.
-func CacheRef(t *bakefile.Target) string {
-	if len(t.Tags) == 0 {
-		return ""
-	}
-	full, err := registry.Normalize(t.Tags[0])
-	if err != nil {
-		return ""
-	}
-	repo := full
-	if i := strings.LastIndex(repo, "@"); i >= 0 {
-		repo = repo[:i]
-	}
-	if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
-		repo = repo[:i]
+// CacheRef is t's own registry cache ref: the repository repo ("" = the
+// repository of t's first image name), tagged buildcache-TARGET, so
+// targets sharing a repository never share (and overwrite) a cache. ""
+// when t has no name to derive it from.
+func CacheRef(t *bakefile.Target, repo string) string {
+	if repo == "" {
+		names := Names(t)
+		if len(names) == 0 {
+			return ""
+		}
+		full, err := registry.Normalize(names[0])
+		if err != nil {
+			return ""
+		}
+		repo = full
+		if i := strings.LastIndex(repo, "@"); i >= 0 {
+			repo = repo[:i]
+		}
+		if i := strings.LastIndex(repo, ":"); i > strings.LastIndex(repo, "/") {
+			repo = repo[:i]
+		}
 	}
 	return repo + ":buildcache-" + tagSafe(t.Name)
 }
@@ -38,10 +43,10 @@ func tagSafe(name string) string {
 }
 
 // FillCacheRefs gives every type=registry cache-from and cache-to value
-// of t without a ref= t's own ref (CacheRef): a cache setting shared
-// through inherits or --set "*.cache-to=type=registry,mode=max" then
-// keeps one cache per target.
-func FillCacheRefs(t *bakefile.Target) error {
+// of t without a ref= t's own ref (CacheRef in repo): a cache setting
+// shared through inherits or --set "*.cache-to=type=registry,mode=max"
+// then keeps one cache per target.
+func FillCacheRefs(t *bakefile.Target, repo string) error {
 	fill := func(field string, specs []string) ([]string, error) {
 		out := make([]string, len(specs))
 		for i, s := range specs {
@@ -50,7 +55,7 @@ func FillCacheRefs(t *bakefile.Target) error {
 			if !containsField(fields, "type=registry") || hasKey(fields, "ref") {
 				continue
 			}
-			ref := CacheRef(t)
+			ref := CacheRef(t, repo)
 			if ref == "" {
 				return nil, fmt.Errorf("target %q: %s %q has no ref, and the target has no tag to name its own cache after: add ref=REGISTRY/REPO:TAG", t.Name, field, s)
 			}
@@ -91,6 +96,51 @@ func PushOutput(t *bakefile.Target) bool {
 	for _, o := range t.Outputs {
 		fields := strings.Split(o, ",")
 		if containsField(fields, "type=registry") || (containsField(fields, "type=image") && containsField(fields, "push=true")) {
+			return true
+		}
+	}
+	return false
+}
+
+// Names are the image names of t: its tags, then the name= of its image
+// and registry outputs.
+func Names(t *bakefile.Target) []string {
+	names := slices.Clone(t.Tags)
+	for _, o := range t.Outputs {
+		fields := strings.Split(o, ",")
+		if !containsField(fields, "type=image") && !containsField(fields, "type=registry") {
+			continue
+		}
+		for _, f := range fields {
+			if v, ok := strings.CutPrefix(strings.Trim(strings.TrimSpace(f), `"`), "name="); ok && v != "" && !slices.Contains(names, v) {
+				names = append(names, v)
+			}
+		}
+	}
+	return names
+}
+
+// Pushes says whether t's image goes to its registry at the end of the
+// bake: its own output pushes (type=registry, type=image,push=true), or
+// --push (pushAll) and t makes an image (no output, or an image or
+// registry one), as buildx's --push sets push=true on image outputs. A
+// target built only for its dependents is never pushed.
+func Pushes(t *bakefile.Target, pushAll bool) bool {
+	if CacheOnly(t) {
+		return false
+	}
+	if PushOutput(t) {
+		return true
+	}
+	if !pushAll {
+		return false
+	}
+	if len(t.Outputs) == 0 {
+		return true
+	}
+	for _, o := range t.Outputs {
+		fields := strings.Split(o, ",")
+		if containsField(fields, "type=image") || containsField(fields, "type=registry") {
 			return true
 		}
 	}

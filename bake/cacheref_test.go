@@ -14,7 +14,7 @@ func TestFillCacheRefs(t *testing.T) {
 	tg := &bakefile.Target{Name: "web.v2", Tags: []string{"127.0.0.1:5000/team/app:web", "other/x"},
 		CacheFrom: []string{"type=registry", "type=local,src=/c"},
 		CacheTo:   []string{"type=registry,mode=max", "type=registry,ref=r/x:c"}}
-	if err := FillCacheRefs(tg); err != nil {
+	if err := FillCacheRefs(tg, ""); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"type=registry,ref=127.0.0.1:5000/team/app:buildcache-web.v2", "type=local,src=/c"}; !slices.Equal(tg.CacheFrom, want) {
@@ -23,11 +23,42 @@ func TestFillCacheRefs(t *testing.T) {
 	if want := []string{"type=registry,mode=max,ref=127.0.0.1:5000/team/app:buildcache-web.v2", "type=registry,ref=r/x:c"}; !slices.Equal(tg.CacheTo, want) {
 		t.Errorf("cache-to %v, want %v", tg.CacheTo, want)
 	}
-	if got := CacheRef(&bakefile.Target{Name: "a b", Tags: []string{"busybox"}}); got != "docker.io/library/busybox:buildcache-a_b" {
+	if got := CacheRef(&bakefile.Target{Name: "a b", Tags: []string{"busybox"}}, ""); got != "docker.io/library/busybox:buildcache-a_b" {
 		t.Errorf("CacheRef = %q", got)
 	}
-	err := FillCacheRefs(&bakefile.Target{Name: "untagged", CacheTo: []string{"type=registry"}})
+	if got := CacheRef(&bakefile.Target{Name: "x", Outputs: []string{"type=registry,name=r.example/app:1"}}, ""); got != "r.example/app:buildcache-x" {
+		t.Errorf("CacheRef from an output name = %q", got)
+	}
+	if got := CacheRef(&bakefile.Target{Name: "x", Tags: []string{"busybox"}}, "r.example/stage"); got != "r.example/stage:buildcache-x" {
+		t.Errorf("CacheRef in a repo = %q", got)
+	}
+	err := FillCacheRefs(&bakefile.Target{Name: "untagged", CacheTo: []string{"type=registry"}}, "")
 	if err == nil || !strings.Contains(err.Error(), `target "untagged"`) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestPushes: --push pushes targets that make an image; a target's own
+// registry output pushes without it; cacheonly targets never push.
+func TestPushes(t *testing.T) {
+	for _, c := range []struct {
+		outputs []string
+		all     bool
+		want    bool
+	}{
+		{nil, true, true},
+		{nil, false, false},
+		{[]string{"type=registry"}, false, true},
+		{[]string{"type=image,push=true"}, false, true},
+		{[]string{"type=image"}, true, true},
+		{[]string{"type=local,dest=out"}, true, false},
+		{[]string{"type=cacheonly"}, true, false},
+	} {
+		if got := Pushes(&bakefile.Target{Name: "x", Outputs: c.outputs}, c.all); got != c.want {
+			t.Errorf("Pushes(%v, --push=%v) = %v, want %v", c.outputs, c.all, got, c.want)
+		}
+	}
+	if got := Names(&bakefile.Target{Tags: []string{"a"}, Outputs: []string{`type=registry,"name=b"`, "type=local,name=c"}}); !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("Names = %v", got)
 	}
 }

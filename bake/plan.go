@@ -50,14 +50,11 @@ func Plan(cfg *bakefile.Config) (*Graph, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	tagged := map[string]string{} // normalized tag → target
+	tagged := map[string][]string{} // normalized tag → the targets tagged so
 	for _, n := range names {
-		for _, tag := range cfg.Targets[n].Tags {
-			if norm, err := registry.Normalize(tag); err == nil {
-				if other, ok := tagged[norm]; ok && other != n {
-					return nil, fmt.Errorf("targets %q and %q are both tagged %s: give each image its own tag", other, n, tag)
-				}
-				tagged[norm] = n
+		for _, tag := range Names(cfg.Targets[n]) {
+			if norm, err := registry.Normalize(tag); err == nil && !slices.Contains(tagged[norm], n) {
+				tagged[norm] = append(tagged[norm], n)
 			}
 		}
 	}
@@ -78,7 +75,7 @@ func Plan(cfg *bakefile.Config) (*Graph, error) {
 			}
 			g.deps[n] = append(g.deps[n], edge{ctx: k, dep: dep, why: fmt.Sprintf("context %s=target:%s", k, dep)})
 		}
-		bases, err := baseImages(t)
+		file, bases, err := baseImages(t)
 		if err != nil {
 			return nil, fmt.Errorf("target %q: %w", n, err)
 		}
@@ -87,14 +84,25 @@ func Plan(cfg *bakefile.Config) (*Graph, error) {
 			if err != nil {
 				continue // "golang:" of an unset ARG: not a name, the build says so
 			}
-			dep, ok := tagged[norm]
-			if !ok || dep == n || slices.ContainsFunc(g.deps[n], func(e edge) bool { return e.ctx == b.Ref }) {
+			deps := slices.DeleteFunc(slices.Clone(tagged[norm]), func(d string) bool { return d == n })
+			if len(deps) > 1 {
+				// A test target inheriting app's tags is built for its
+				// dependents only (cacheonly): the FROM means app.
+				if images := slices.DeleteFunc(slices.Clone(deps), func(d string) bool { return CacheOnly(cfg.Targets[d]) }); len(images) > 0 {
+					deps = images
+				}
+			}
+			if len(deps) == 0 || slices.ContainsFunc(g.deps[n], func(e edge) bool { return e.ctx == b.Ref }) {
 				continue
 			}
 			if _, named := t.Contexts[b.Ref]; named {
 				continue // the target's own contexts entry decides what FROM gets
 			}
-			g.deps[n] = append(g.deps[n], edge{ctx: b.Ref, dep: dep, why: fmt.Sprintf("FROM %s (line %d) is %s's tag", b.Ref, b.Line, dep)})
+			if len(deps) > 1 {
+				return nil, fmt.Errorf("target %q: %s:%d: FROM %s is the tag of targets %s: give each image its own tag, or name the one to use in the target's contexts (%s = \"target:NAME\")",
+					n, file, b.Line, b.Ref, strings.Join(deps, " and "), b.Ref)
+			}
+			g.deps[n] = append(g.deps[n], edge{ctx: b.Ref, dep: deps[0], why: fmt.Sprintf("%s:%d: FROM %s is %s's tag", file, b.Line, b.Ref, deps[0])})
 		}
 	}
 	if err := g.order(cfg, names); err != nil {
@@ -158,24 +166,25 @@ func cycleError(n string, path []edge) error {
 // baseImages reads the FROM images of t's Dockerfile. A remote context
 // or Dockerfile (a URL) is not read here: its FROM lines create no
 // dependency.
-func baseImages(t *bakefile.Target) ([]frontend.BaseImage, error) {
+func baseImages(t *bakefile.Target) (string, []frontend.BaseImage, error) {
 	src := []byte(t.DockerfileInline)
-	name := "Dockerfile"
+	name := "dockerfile-inline"
 	if t.DockerfileInline == "" {
 		if remote(t.Context) || remote(t.Dockerfile) {
-			return nil, nil
+			return "", nil, nil
 		}
 		p := dockerfilePath(t)
 		b, err := os.ReadFile(p)
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, nil // the build itself says which file is missing, where
+			return "", nil, nil // the build itself says which file is missing, where
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read Dockerfile: %w", err)
+			return "", nil, fmt.Errorf("read Dockerfile: %w", err)
 		}
 		src, name = b, p
 	}
-	return frontend.BaseImages(name, src, t.Args)
+	bases, err := frontend.BaseImages(name, src, t.Args)
+	return name, bases, err
 }
 
 // dockerfilePath is where t's Dockerfile is: relative to its context

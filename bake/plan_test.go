@@ -47,7 +47,7 @@ func TestPlanCycle(t *testing.T) {
 		"y": {Name: "y", Tags: []string{"me/y"}, DockerfileInline: "FROM me/x:latest\n"},
 	}}
 	_, err = Plan(c)
-	if err == nil || !strings.Contains(err.Error(), "dependency cycle: x -> y -> x") || !strings.Contains(err.Error(), "FROM me/y (line 1) is y's tag") {
+	if err == nil || !strings.Contains(err.Error(), "dependency cycle: x -> y -> x") || !strings.Contains(err.Error(), "dockerfile-inline:1: FROM me/y is y's tag") {
 		t.Errorf("got %v", err)
 	}
 	_, err = Plan(config("self:self"))
@@ -56,8 +56,9 @@ func TestPlanCycle(t *testing.T) {
 	}
 }
 
-// TestPlanErrors: a target: context to an unknown target, two targets
-// with one tag.
+// TestPlanErrors: a target: context to an unknown target; a FROM of a
+// tag two targets share (two targets with one tag are fine otherwise:
+// buildx's inherits copy tags into test targets).
 func TestPlanErrors(t *testing.T) {
 	_, err := Plan(config("a:nope"))
 	if err == nil || !strings.Contains(err.Error(), `target "a": context nope-ctx=target:nope names no target`) {
@@ -67,9 +68,22 @@ func TestPlanErrors(t *testing.T) {
 		"x": {Name: "x", Tags: []string{"me/x"}, DockerfileInline: "FROM scratch\n"},
 		"y": {Name: "y", Tags: []string{"docker.io/me/x:latest"}, DockerfileInline: "FROM scratch\n"},
 	}}
-	if _, err := Plan(c); err == nil || !strings.Contains(err.Error(), "both tagged") {
+	if _, err := Plan(c); err != nil {
+		t.Errorf("two targets with one tag, no FROM of it: %v", err)
+	}
+	c.Targets["z"] = &bakefile.Target{Name: "z", DockerfileInline: "FROM busybox\nFROM me/x AS b\n"}
+	if _, err := Plan(c); err == nil || !strings.Contains(err.Error(), `target "z": dockerfile-inline:2: FROM me/x is the tag of targets x and y`) {
 		t.Errorf("got %v", err)
 	}
+	c.Targets["y"].Outputs = []string{"type=cacheonly"}
+	if g, err := Plan(c); err != nil || g.Deps("z")[0] != "x" {
+		t.Errorf("a tag of a target and of a cacheonly one means the target: %v", err)
+	}
+	c.Targets["x"].Outputs = []string{"type=cacheonly"}
+	if _, err := Plan(c); err == nil {
+		t.Error("a tag of two cacheonly targets is ambiguous")
+	}
+	delete(c.Targets, "z")
 	c.Targets["y"].Tags = nil
 	c.Targets["y"].DockerfileInline = "FROM"
 	if _, err := Plan(c); err == nil || !strings.Contains(err.Error(), `target "y"`) {

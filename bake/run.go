@@ -103,7 +103,6 @@ func Run(ctx context.Context, g *Graph, b Builder, o Options) *Report {
 		limit = semaphore.NewWeighted(int64(o.MaxParallel))
 	}
 	var mu sync.Mutex
-	stopped := false // a failure stopped the bake (without KeepGoing)
 	var wg sync.WaitGroup
 	for i, t := range g.Targets {
 		wg.Go(func() {
@@ -144,12 +143,11 @@ func Run(ctx context.Context, g *Graph, b Builder, o Options) *Report {
 				if res.Cached {
 					out.Status = Cached
 				}
-			case stopped || (ctx.Err() != nil && errors.Is(err, context.Canceled)):
+			case ctx.Err() != nil && errors.Is(err, context.Canceled):
 				out.Status, out.Err = Canceled, err
 			default:
 				out.Status, out.Err = Failed, err
 				if !o.KeepGoing {
-					stopped = true
 					stop()
 				}
 			}

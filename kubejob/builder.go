@@ -151,10 +151,11 @@ func (b *Builder) failure(ctx context.Context, target, jn, why string) error {
 func (b *Builder) repoFor(t *bakefile.Target) (name.Repository, error) {
 	ref := b.o.Repo
 	if ref == "" {
-		if len(t.Tags) == 0 {
+		names := bake.Names(t)
+		if len(names) == 0 {
 			return name.Repository{}, fmt.Errorf("target %s has no tags, so no repository for its context, cache and image: give gorae bake --repo REGISTRY/REPOSITORY", t.Name)
 		}
-		r, err := b.o.Registry.Parse(t.Tags[0])
+		r, err := b.o.Registry.Parse(names[0])
 		if err != nil {
 			return name.Repository{}, fmt.Errorf("target %s: tag: %w", t.Name, err)
 		}
@@ -171,12 +172,15 @@ func (b *Builder) repoFor(t *bakefile.Target) (name.Repository, error) {
 // and cache.
 func (b *Builder) prepare(ctx context.Context, t *bakefile.Target, deps []bake.Dep, repo name.Repository) (command, error) {
 	jn := jobName(t.Name)
+	if err := bake.FillCacheRefs(t, repo.Name()); err != nil {
+		return command{}, err
+	}
 	c := command{
 		target:   t,
 		deps:     deps,
 		named:    map[string]string{},
 		staging:  repo.Tag(jn),
-		cache:    repo.Tag("buildcache-" + safeName(t.Name, 100)).String(),
+		cache:    bake.CacheRef(t, repo.Name()), // the ref a local bake gives the target too
 		insecure: b.o.Registry.Insecure,
 	}
 	dir := t.Context

@@ -40,7 +40,7 @@ func (k kubectl) run(ctx context.Context, stdin io.Reader, args ...string) ([]by
 			msg = err.Error()
 		}
 		if _, ok := err.(*exec.Error); ok {
-			msg += " (install kubectl, or name it with --kubectl)"
+			msg += " (install kubectl and put it on PATH)"
 		}
 		return nil, fmt.Errorf("kubectl %s: %s", strings.Join(args, " "), msg)
 	}

@@ -16,8 +16,12 @@ import (
 // repository of the same registry gets the blobs by cross-repository
 // mount, another registry gets them copied.
 func (b *Builder) Publish(ctx context.Context, t *bakefile.Target, r bake.Result) error {
-	if len(t.Tags) == 0 || bake.CacheOnly(t) {
+	if bake.CacheOnly(t) {
 		return nil // a target built only for its dependents is not pushed, as in buildx
+	}
+	names := bake.Names(t)
+	if len(names) == 0 {
+		return fmt.Errorf("target %s: nothing to push to: give it tags, or an output name= (type=registry,name=REGISTRY/REPO:TAG)", t.Name)
 	}
 	src, err := b.o.Registry.Parse(r.Ref + "@" + r.Digest)
 	if err != nil {
@@ -27,7 +31,7 @@ func (b *Builder) Publish(ctx context.Context, t *bakefile.Target, r bake.Result
 	if err != nil {
 		return fmt.Errorf("target %s: read the staged image: %w", t.Name, registry.Explain(err, src.String()))
 	}
-	for _, tag := range t.Tags {
+	for _, tag := range names {
 		dst, err := b.o.Registry.Parse(tag)
 		if err != nil {
 			return fmt.Errorf("target %s: tag: %w", t.Name, err)

@@ -13,6 +13,10 @@ import (
 // firstPoll is the first wait between two reads of a Job's status.
 const firstPoll = 200 * time.Millisecond
 
+// statusReads is how many failed reads of a Job's status in a row give
+// the Job up.
+const statusReads = 5
+
 // logTail is how many of a failed pod's last log lines an error shows.
 const logTail = 20
 
@@ -79,6 +83,7 @@ func (b *Builder) wait(ctx context.Context, name string) (failed bool, why strin
 	// A cached target's Job ends within seconds: poll fast at first,
 	// then back off to Poll so long builds cost the API server little.
 	every := min(firstPoll, b.o.Poll)
+	misses := 0
 	for {
 		var s jobStatus
 		if err := b.k.getJSON(ctx, &s, "job", name); err != nil {
@@ -86,7 +91,14 @@ func (b *Builder) wait(ctx context.Context, name string) (failed bool, why strin
 				b.deleteJob(name)
 				return false, "", context.Cause(ctx)
 			}
-			return false, "", err
+			// One failed read (an API server restart, a timeout) is not
+			// the build's failure: read again, as often as statusReads
+			// allows, before giving the Job up.
+			if misses++; misses >= statusReads {
+				b.deleteJob(name)
+				return false, "", fmt.Errorf("%w (read %d times in a row; the Job was deleted)", err, misses)
+			}
+			every = b.o.Poll
 		}
 		if s.Status.Succeeded > 0 {
 			return false, "", nil

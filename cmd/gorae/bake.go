@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -55,7 +56,7 @@ func runBake(ctx context.Context, args []string) error {
 	fs.StringVar(&f.metadata, "metadata-file", "", "write every target's build metadata (JSON keyed by target, as buildx) to this file")
 	fs.BoolVar(&f.print, "print", false, "print the resolved targets as JSON and build nothing")
 	fs.StringVar(&f.list, "list", "", "list targets or variables and build nothing: targets or variables")
-	fs.IntVarP(&f.jobs, "jobs", "j", 0, "steps run at once over all targets (default 16)")
+	fs.IntVarP(&f.jobs, "jobs", "j", 0, "steps run at once over all targets (default 16, or the number of CPUs if more)")
 	fs.BoolVar(&f.keepGoing, "keep-going", false, "after a target fails, build every target that does not depend on it (default: stop at the first failure)")
 	fs.StringArrayVar(&f.insecure, "insecure-registry", nil, "talk plain HTTP to this registry host[:port]")
 	fs.Bool("load", false, "accepted for buildx compatibility: gorae always stores the images locally")
@@ -118,6 +119,22 @@ func runBake(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if len(g.Targets) == 0 {
+		return errors.New("no targets to build: the files define no target (a Compose service needs a build section)")
+	}
+	if !f.kubernetes {
+		// Every target's values are checked before any builds, so a
+		// typo in the last one does not cancel the others midway.
+		var errs []error
+		for _, t := range g.Targets {
+			if _, err := targetOptions(t, nil); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+	}
 	printer, err := progress.New(os.Stderr, f.progress)
 	if err != nil {
 		return usageError{err}
@@ -131,16 +148,20 @@ func runBake(ctx context.Context, args []string) error {
 		return err
 	}
 	defer r.Close()
+	// Held for the whole bake: a result waits unnamed (an untagged
+	// target) or unpushed between its build and its dependents' builds
+	// or the push, where another process's prune must not take it.
+	unlock, err := r.Lock(ctx, false)
+	if err != nil {
+		return err
+	}
 	lb := &localBake{
 		root: r, printer: printer, registry: registry.Options{Insecure: f.insecure},
 		slots: semaphore.NewWeighted(int64(jobSlots(f.jobs))), results: map[string]*builder.Result{},
 		push: f.push,
 	}
-	push := f.push
-	for _, t := range g.Targets {
-		push = push || bake.PushOutput(t)
-	}
-	rep := bake.Run(ctx, g, lb, bake.Options{KeepGoing: f.keepGoing, Push: push})
+	rep := bake.Run(ctx, g, lb, bake.Options{KeepGoing: f.keepGoing, Push: anyPushes(g, f.push)})
+	unlock()
 	err = finishBake(ctx, f, rep, printer)
 	if !r.Outside {
 		gc.Auto(ctx, r, printer)
@@ -161,6 +182,17 @@ func finishBake(ctx context.Context, f *bakeFlags, rep *bake.Report, printer *pr
 		}
 	}
 	return bakeError(ctx, rep)
+}
+
+// anyPushes says whether a target of g is pushed at the end (--push, or
+// its own output).
+func anyPushes(g *bake.Graph, pushAll bool) bool {
+	for _, t := range g.Targets {
+		if bake.Pushes(t, pushAll) {
+			return true
+		}
+	}
+	return false
 }
 
 // jobSlots is -j: the steps of all targets that run at once.

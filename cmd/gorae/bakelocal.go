@@ -71,8 +71,11 @@ func (l *localBake) Publish(ctx context.Context, t *bakefile.Target, r bake.Resu
 	l.mu.Lock()
 	res := l.results[t.Name]
 	l.mu.Unlock()
-	if res == nil || len(res.Names) == 0 || bake.CacheOnly(t) || (!l.push && !bake.PushOutput(t)) {
-		return nil // no tags, or built only for its dependents (buildx does not push those either)
+	if res == nil || !bake.Pushes(t, l.push) {
+		return nil
+	}
+	if len(res.Names) == 0 {
+		return fmt.Errorf("target %q: nothing to push to: give it tags, or an output name= (type=registry,name=REGISTRY/REPO:TAG)", t.Name)
 	}
 	p := l.printer.Target(t.Name)
 	if res.Index != nil {
@@ -106,12 +109,15 @@ func targetOptions(t *bakefile.Target, p *progress.Printer) (builder.Options, er
 		o.Dockerfile = t.Dockerfile
 	}
 	for _, out := range t.Outputs {
-		one := &bakefile.Target{Outputs: []string{out}}
 		// The local store has the image anyway; a push waits for every
-		// target (Publish).
-		if !bake.CacheOnly(one) && !bake.PushOutput(one) {
-			o.Outputs = append(o.Outputs, out)
+		// target (Publish), so an output that pushes only names it here.
+		if bake.CacheOnly(&bakefile.Target{Outputs: []string{out}}) {
+			continue
 		}
+		o.Outputs = append(o.Outputs, withoutPush(out))
+	}
+	if bake.CacheOnly(t) {
+		o.Tags = nil // built for its dependents only: it names nothing, as in buildx
 	}
 	if t.Pull != nil {
 		o.Pull = *t.Pull
@@ -135,7 +141,7 @@ func targetOptions(t *bakefile.Target, p *progress.Printer) (builder.Options, er
 			return o, bad("contexts", err)
 		}
 	}
-	if err := bake.FillCacheRefs(t); err != nil {
+	if err := bake.FillCacheRefs(t, ""); err != nil {
 		return o, err
 	}
 	var err error
@@ -163,6 +169,23 @@ func targetOptions(t *bakefile.Target, p *progress.Printer) (builder.Options, er
 	}
 	x.apply(&o)
 	return o, nil
+}
+
+// withoutPush is an output spec that names the image as spec does but
+// does not push it: type=registry becomes type=image, push=true goes.
+func withoutPush(spec string) string {
+	fields := strings.Split(spec, ",")
+	out := fields[:0]
+	for _, f := range fields {
+		switch strings.TrimSpace(f) {
+		case "type=registry":
+			f = "type=image"
+		case "push=true":
+			continue
+		}
+		out = append(out, f)
+	}
+	return strings.Join(out, ",")
 }
 
 // remoteContext says whether a context is a URL rather than a directory.
