@@ -250,4 +250,21 @@ target "b" {
 	if r.Code != 1 || !strings.Contains(r.Stderr, "nope") {
 		t.Errorf("unknown target: exit %d:\n%s", r.Code, r.Stderr)
 	}
+	// A bad value in one target stops the bake before any target
+	// builds, naming the target and the field.
+	testutil.WriteFiles(t, dir, map[string]string{"docker-bake.hcl": `group "default" {
+  targets = ["good", "bad"]
+}
+target "good" {
+  dockerfile-inline = "FROM busybox\nRUN touch /good\n"
+}
+target "bad" {
+  dockerfile-inline = "FROM busybox\n"
+  ulimits = ["nofile=x"]
+}
+`})
+	r = g.Run(t, dir, "bake", "--progress=plain")
+	if r.Code != 1 || !strings.Contains(r.Stderr, `target "bad": `) || strings.Contains(r.Stderr, "RUN touch") {
+		t.Errorf("bad ulimit: exit %d:\n%s", r.Code, r.Stderr)
+	}
 }
