@@ -47,21 +47,7 @@ func TestRendezvous(t *testing.T) {
 // hostname label wins over the node's name.
 func TestHostnames(t *testing.T) {
 	var l nodeList
-	l.Items = make([]struct {
-		Metadata struct {
-			Name   string            `json:"name"`
-			Labels map[string]string `json:"labels"`
-		} `json:"metadata"`
-		Spec struct {
-			Unschedulable bool `json:"unschedulable"`
-		} `json:"spec"`
-		Status struct {
-			Conditions []struct {
-				Type   string `json:"type"`
-				Status string `json:"status"`
-			} `json:"conditions"`
-		} `json:"status"`
-	}, 4)
+	l.Items = make([]node, 4)
 	l.Items[0].Metadata.Name = "b"
 	l.Items[1].Metadata.Name = "a-node"
 	l.Items[1].Metadata.Labels = map[string]string{hostnameLabel: "a"}
