@@ -52,8 +52,11 @@ func (b *Builder) makeJob(name, target string, args, nodes []string) job {
 		"gorae.dev/target":            safeName(target, 63),
 	}
 	c := container{
-		Name:                     "gorae",
-		Image:                    b.o.Image,
+		Name:  "gorae",
+		Image: b.o.Image,
+		// gorae on the image's PATH (its entrypoint too), named so
+		// that whatever runs the pod needs no knowledge of the image.
+		Command:                  []string{"gorae"},
 		Args:                     args,
 		Env:                      []envVar{{Name: "GORAE_ROOT", Value: goraeRoot}},
 		TerminationMessagePath:   terminationLog,

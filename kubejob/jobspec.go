@@ -61,6 +61,7 @@ type selectorRequirement struct {
 type container struct {
 	Name                     string           `json:"name"`
 	Image                    string           `json:"image"`
+	Command                  []string         `json:"command"`
 	Args                     []string         `json:"args"`
 	Env                      []envVar         `json:"env"`
 	TerminationMessagePath   string           `json:"terminationMessagePath"`
