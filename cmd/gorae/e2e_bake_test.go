@@ -48,6 +48,15 @@ const bakeCompose = `services:
       target: web
       args:
         ROLE: web
+  cli:
+    image: bake/cli:1
+    build:
+      context: .
+      dockerfile_inline: |
+        FROM apibase
+        RUN cat /role > /cli
+      additional_contexts:
+        apibase: service:api
   db:
     image: busybox
 `
@@ -67,7 +76,8 @@ func rowOf(t *testing.T, stderr, target string) (result, digest string) {
 }
 
 // TestBakeComposeSharedBase: the three services of a Compose file build
-// in one bake; the stage they share runs once (one marker, one stamp in
+// in one bake, and a fourth FROM one of them (additional_contexts
+// service:); the stage they share runs once (one marker, one stamp in
 // all three images); the end table says built, then cached on a rerun;
 // --metadata-file is keyed by service.
 func TestBakeComposeSharedBase(t *testing.T) {
@@ -98,6 +108,12 @@ func TestBakeComposeSharedBase(t *testing.T) {
 		if strings.TrimSpace(role) != svc {
 			t.Errorf("%s's /role = %q", svc, role)
 		}
+	}
+	if out := g.Must(t, dir, "run", "--rm", "bake/cli:1", "cat", "/cli"); out.Stdout != "api\n" {
+		t.Errorf("cli FROM service:api: /cli = %q", out.Stdout)
+	}
+	if res, _ := rowOf(t, r.Stderr, "cli"); res != "built" {
+		t.Errorf("cli: %s", res)
 	}
 	if len(stamps) != 1 {
 		t.Errorf("the base stage ran more than once: stamps %v", stamps)
