@@ -257,7 +257,7 @@ func (p *Printer) event(e solver.Event, step bool) {
 // appears above the live block at the next redraw.
 func (p *Printer) Logf(format string, args ...any) {
 	if p.parent != nil {
-		p.parent.Logf("[%s] %s", p.prefix, fmt.Sprintf(format, args...))
+		p.parent.targetLog(p.prefix, fmt.Sprintf("[%s] %s", p.prefix, fmt.Sprintf(format, args...)))
 		return
 	}
 	p.mu.Lock()
@@ -284,11 +284,17 @@ func (p *Printer) Warnf(format string, args ...any) {
 // is one (a pull's messages under its image), between step blocks
 // otherwise; p.mu is held.
 func (p *Printer) line(msg string) {
+	p.lineIn(p.plain.host(), msg)
+}
+
+// lineIn prints a message line as line does, in plain mode in host's
+// block ("" = between blocks); p.mu is held.
+func (p *Printer) lineIn(host, msg string) {
 	switch {
 	case p.tty != nil:
 		p.tty.log(msg)
-	case p.plain.host() != "":
-		p.plain.statusLine(p.plain.host(), msg, p.now())
+	case host != "":
+		p.plain.statusLine(host, msg, p.now())
 		p.plainShow()
 	default:
 		p.plain.message(msg)

@@ -3,6 +3,7 @@ package progress
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gorae/gorae/solver"
@@ -98,6 +99,17 @@ func (p *Printer) stepLines(step string, msgs []string) {
 func (d *plainDisplay) host() string {
 	if n := len(d.hosts); n > 0 {
 		return d.hosts[n-1]
+	}
+	return ""
+}
+
+// hostOf is the latest open Step of the target prefix (see
+// Printer.Target), "" if none.
+func (d *plainDisplay) hostOf(prefix string) string {
+	for i := len(d.hosts) - 1; i >= 0; i-- {
+		if h := d.hosts[i]; strings.HasPrefix(h, "["+prefix+" ") || strings.HasPrefix(h, "["+prefix+"]") {
+			return h
+		}
 	}
 	return ""
 }

@@ -41,3 +41,29 @@ func TestTargetNames(t *testing.T) {
 		t.Errorf("want two FROM blocks:\n%s", out)
 	}
 }
+
+// TestTargetMessagesStayHome: a target's message goes in its own open
+// Step's block, not in another target's opened after it.
+func TestTargetMessagesStayHome(t *testing.T) {
+	c := newClock()
+	p, buf := newPlain(c)
+	app, db := p.Target("app"), p.Target("db")
+	sa := app.Step("exporting to image")
+	sd := db.Step("exporting to image")
+	app.Logf("naming to app:1")
+	db.Logf("naming to db:1")
+	sa.End(nil)
+	sd.End(nil)
+	app.Logf("built app")
+	p.Close()
+	out := buf.String()
+	for _, want := range []string{
+		"#1 [app] exporting to image\n#1 [app] naming to app:1\n",
+		"#2 [db] exporting to image\n#2 [db] naming to db:1\n",
+		"\n[app] built app\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
