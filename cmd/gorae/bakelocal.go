@@ -119,6 +119,15 @@ func targetOptions(t *bakefile.Target, p *progress.Printer) (builder.Options, er
 	if bake.CacheOnly(t) {
 		o.Tags = nil // built for its dependents only: it names nothing, as in buildx
 	}
+	if o.Dockerfile != "-" && !remoteContext(ctxDir) && !remoteContext(o.Dockerfile) {
+		df := o.Dockerfile
+		if df == "" {
+			df = filepath.Join(ctxDir, "Dockerfile")
+		}
+		if _, err := os.Stat(df); err != nil {
+			return o, fmt.Errorf("target %q: no Dockerfile at %s: create it, or set the target's dockerfile (relative to its context %s) or dockerfile-inline", t.Name, df, ctxDir)
+		}
+	}
 	if t.Pull != nil {
 		o.Pull = *t.Pull
 	}
