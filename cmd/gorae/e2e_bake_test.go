@@ -284,3 +284,19 @@ target "bad" {
 		t.Errorf("bad ulimit: exit %d:\n%s", r.Code, r.Stderr)
 	}
 }
+
+// TestBakeExamples: the README's examples resolve and build offline.
+func TestBakeExamples(t *testing.T) {
+	g := newGorae(t)
+	for _, ex := range []string{"compose", "bake"} {
+		dir := filepath.Join(testutil.RepoRoot(t), "examples", ex)
+		r := g.Must(t, dir, "bake", "--progress=plain", "--metadata-file", filepath.Join(t.TempDir(), "m.json"))
+		if !strings.Contains(r.Stderr, "TARGET") || strings.Contains(r.Stderr, "failed") {
+			t.Errorf("examples/%s:\n%s", ex, r.Stderr)
+		}
+	}
+	out := g.Must(t, ".", "run", "--rm", "localhost:5000/example/app:1.0-full")
+	if out.Stdout != "shared runtime\napp (full)\n" {
+		t.Errorf("app-full prints %q", out.Stdout)
+	}
+}
