@@ -58,7 +58,8 @@ func (l *localBake) Build(ctx context.Context, t *bakefile.Target, deps []bake.D
 	l.mu.Lock()
 	l.results[t.Name] = res
 	l.mu.Unlock()
-	ref := "gorae-bake/" + strings.ToLower(t.Name)
+	// An untagged result is found by digest; the name only has to be one.
+	ref := "gorae-bake/" + repoComponent(t.Name)
 	if len(res.Names) > 0 {
 		ref, _, _ = strings.Cut(res.Names[0], "@")
 	}
@@ -178,6 +179,28 @@ func targetOptions(t *bakefile.Target, p *progress.Printer) (builder.Options, er
 	}
 	x.apply(&o)
 	return o, nil
+}
+
+// repoComponent is a target name as a repository path component:
+// lower case, runs of other characters as one "-", none at the ends.
+func repoComponent(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	if b.Len() == 0 {
+		return "target"
+	}
+	return b.String()
 }
 
 // withoutPush is an output spec that names the image as spec does but

@@ -51,3 +51,11 @@ func TestParseCall(t *testing.T) {
 		}
 	}
 }
+
+func TestRepoComponent(t *testing.T) {
+	for in, want := range map[string]string{"App_Web": "app-web", "_common": "common", "a--b__": "a-b", "__": "target", "x1.y2": "x1-y2"} {
+		if got := repoComponent(in); got != want {
+			t.Errorf("repoComponent(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
