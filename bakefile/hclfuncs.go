@@ -16,10 +16,11 @@ import (
 )
 
 // stdlibFuncs are the functions bake files may call: buildx's list, less
-// the ones that need modules gorae does not carry (bcrypt, md5, sha*,
-// cidr*, uuid*, base64*, urlencode, semvercmp).
+// bcrypt, cidr*, uuidv5 and semvercmp (the hashes and encodings are in
+// encodeFuncs).
 func stdlibFuncs() map[string]function.Function {
-	return map[string]function.Function{
+	fs := encodeFuncs()
+	for k, f := range map[string]function.Function{
 		"absolute": stdlib.AbsoluteFunc, "add": stdlib.AddFunc, "and": stdlib.AndFunc,
 		"basename": pathFunc("Returns the last element of a path.", path.Base),
 		"byteslen": stdlib.BytesLenFunc, "bytesslice": stdlib.BytesSliceFunc,
@@ -61,7 +62,10 @@ func stdlibFuncs() map[string]function.Function {
 		"trimprefix": stdlib.TrimPrefixFunc, "trimspace": stdlib.TrimSpaceFunc,
 		"trimsuffix": stdlib.TrimSuffixFunc, "try": tryfunc.TryFunc,
 		"upper": stdlib.UpperFunc, "values": stdlib.ValuesFunc, "zipmap": stdlib.ZipmapFunc,
+	} {
+		fs[k] = f
 	}
+	return fs
 }
 
 func pathFunc(desc string, f func(string) string) function.Function {
