@@ -250,3 +250,28 @@ func TestBuildJobCancel(t *testing.T) {
 		t.Errorf("no delete job: %s", fmt.Sprint(c.kube.Calls()))
 	}
 }
+
+// TestBuildJobImageNotPullable: a pod whose image cannot be pulled fails
+// the target soon, naming the reason and the image, and its Job is
+// deleted, instead of waiting forever.
+func TestBuildJobImageNotPullable(t *testing.T) {
+	c := newFakeCluster(t)
+	dir := t.TempDir()
+	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM " + c.base + "\n"})
+	b := c.builder(t, nil)
+	b.o.Image = "reg.example/gorae:unpullable"
+	start := time.Now()
+	_, err := b.Build(t.Context(), &bakefile.Target{Name: "stuck", Context: dir, Tags: []string{c.repo + ":stuck"}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "ImagePullBackOff") || !strings.Contains(err.Error(), "reg.example/gorae:unpullable") {
+		t.Fatalf("got %v", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Errorf("took %s to give up", time.Since(start))
+	}
+	for _, call := range c.kube.Calls() {
+		if strings.HasPrefix(call, "delete job") {
+			return
+		}
+	}
+	t.Errorf("the stuck Job was not deleted: %v", c.kube.Calls())
+}

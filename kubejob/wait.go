@@ -60,6 +60,10 @@ type podList struct {
 			ContainerStatuses []struct {
 				Name  string `json:"name"`
 				State struct {
+					Waiting *struct {
+						Reason  string `json:"reason"`
+						Message string `json:"message"`
+					} `json:"waiting"`
 					Terminated *struct {
 						ExitCode int    `json:"exitCode"`
 						Reason   string `json:"reason"`
@@ -106,6 +110,12 @@ func (b *Builder) wait(ctx context.Context, name string) (failed bool, why strin
 		if why, ok := s.failure(); ok {
 			return true, why, nil
 		}
+		if every >= b.o.Poll || every >= time.Second { // not on every early poll
+			if stuck := b.stuck(ctx, name); stuck != "" {
+				b.deleteJob(name)
+				return false, "", fmt.Errorf("its pod cannot start: %s (the Job was deleted): check --kubernetes-image %s, and that the nodes can pull it (registry credentials, network)", stuck, b.o.Image)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			b.deleteJob(name)
@@ -124,6 +134,30 @@ func (b *Builder) deleteJob(name string) {
 	if _, err := b.k.run(ctx, nil, "delete", "job", name, "--wait=false"); err != nil {
 		b.log("", "warning: "+err.Error()+" (delete it with kubectl delete job "+name+")")
 	}
+}
+
+// stuckReasons are the reasons a container waits that no wait cures.
+// ErrImagePull is not one: it turns into ImagePullBackOff when it lasts.
+var stuckReasons = map[string]bool{
+	"ImagePullBackOff": true, "InvalidImageName": true, "ErrImageNeverPull": true,
+	"CreateContainerConfigError": true,
+}
+
+// stuck is why the Job's gorae container can never start ("REASON:
+// message"), "" when it can or the pods cannot be read.
+func (b *Builder) stuck(ctx context.Context, name string) string {
+	var l podList
+	if err := b.k.getJSON(ctx, &l, "pods", "-l", "job-name="+name); err != nil {
+		return ""
+	}
+	for _, p := range l.Items {
+		for _, c := range p.Status.ContainerStatuses {
+			if w := c.State.Waiting; c.Name == "gorae" && w != nil && stuckReasons[w.Reason] {
+				return strings.TrimSuffix(w.Reason+": "+w.Message, ": ")
+			}
+		}
+	}
+	return ""
 }
 
 // termination reads the gorae container's termination from the Job's

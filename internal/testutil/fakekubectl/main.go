@@ -131,6 +131,7 @@ type job struct {
 				} `json:"affinity"`
 				Containers []struct {
 					Name    string   `json:"name"`
+					Image   string   `json:"image"`
 					Command []string `json:"command"`
 					Args    []string `json:"args"`
 					Env     []struct {
@@ -185,6 +186,12 @@ func (s *state) create() {
 	}
 	if err := os.MkdirAll(s.path("pods", name), 0o755); err != nil {
 		fail(err.Error())
+	}
+	if unpullable(j) {
+		// Its image cannot be pulled: the pod waits forever, as a real
+		// one in ImagePullBackOff does.
+		fmt.Printf("job.batch/%s created\n", name)
+		return
 	}
 	self, err := os.Executable()
 	if err != nil {
@@ -281,6 +288,12 @@ func (s *state) exit(name string) int {
 	return n
 }
 
+// unpullable says the Job's image is one the fake cluster cannot pull:
+// any image whose name contains "unpullable".
+func unpullable(j job) bool {
+	return strings.Contains(j.Spec.Template.Spec.Containers[0].Image, "unpullable")
+}
+
 func (s *state) getJob(name string) {
 	s.readJob(name)
 	st := map[string]any{}
@@ -302,6 +315,10 @@ func (s *state) getPods(name string) {
 	if exists(s.path("jobs", name+".json")) && !exists(s.path("pods", name, "deleted")) {
 		j := s.readJob(name)
 		state := map[string]any{"running": map[string]any{}}
+		if unpullable(j) {
+			state = map[string]any{"waiting": map[string]any{"reason": "ImagePullBackOff",
+				"message": fmt.Sprintf("Back-off pulling image %q", j.Spec.Template.Spec.Containers[0].Image)}}
+		}
 		if code := s.exit(name); code >= 0 {
 			msg, _ := os.ReadFile(s.path("pods", name, "termination-log"))
 			reason := "Completed"
