@@ -94,6 +94,11 @@ func runBake(ctx context.Context, args []string) error {
 		return err
 	}
 	lo := bakefile.Options{Dir: cwd, Overrides: f.sets}
+	if f.push {
+		// As buildx: --push is --set *.push=true (image outputs push;
+		// --print shows it), after the user's own --set values.
+		lo.Overrides = append(slices.Clone(f.sets), "*.push=true")
+	}
 	if f.list != "" {
 		if f.list != "targets" && f.list != "variables" {
 			return usagef("invalid --list %q: use targets or variables", f.list)
