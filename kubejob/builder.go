@@ -83,7 +83,9 @@ func (b *Builder) Build(ctx context.Context, t *bakefile.Target, deps []bake.Dep
 		return bake.Result{}, fmt.Errorf("target %s: create Job: %w", t.Name, err)
 	}
 	b.log(t.Name, "Job "+jn+" created")
+	f := b.follow(ctx, t.Name, jn)
 	failed, why, err := b.wait(ctx, jn)
+	relayed := f.stop()
 	if err != nil {
 		return bake.Result{}, fmt.Errorf("target %s: Job %s: %w", t.Name, jn, err)
 	}
@@ -91,11 +93,13 @@ func (b *Builder) Build(ctx context.Context, t *bakefile.Target, deps []bake.Dep
 		return bake.Result{}, b.failure(ctx, t.Name, jn, why)
 	}
 	if b.o.Log != nil {
+		// What the stream missed: its end, or all of it when the pod
+		// ran and ended between two tries.
 		lines, err := b.logs(ctx, jn, 0)
 		if err != nil {
 			b.log(t.Name, "warning: "+err.Error())
 		}
-		for _, l := range lines {
+		for _, l := range lines[min(relayed, len(lines)):] {
 			b.log(t.Name, l)
 		}
 	}

@@ -275,3 +275,42 @@ func TestBuildJobImageNotPullable(t *testing.T) {
 	}
 	t.Errorf("the stuck Job was not deleted: %v", c.kube.Calls())
 }
+
+// TestBuildJobFollowsLog: a Job's log lines reach Log while it runs,
+// each once.
+func TestBuildJobFollowsLog(t *testing.T) {
+	c := newFakeCluster(t)
+	dir := t.TempDir()
+	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM " + c.base + "\nRUN echo step-started && sleep 3\n"})
+	var mu sync.Mutex
+	var seen time.Time
+	var count int
+	b, err := New(Options{
+		Image: "gorae:test", Kubectl: c.kube.Kubectl, Repo: c.repo, Registry: c.reg.Options, RegistrySecret: "-", Poll: 50 * time.Millisecond,
+		Log: func(target, line string) {
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.HasSuffix(line, " step-started") {
+				count++
+				if seen.IsZero() {
+					seen = time.Now()
+				}
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Build(t.Context(), &bakefile.Target{Name: "slow", Context: dir}, nil); err != nil {
+		t.Fatal(err)
+	}
+	end := time.Now()
+	mu.Lock()
+	defer mu.Unlock()
+	if count != 1 {
+		t.Errorf("the RUN's line was relayed %d times", count)
+	}
+	if seen.IsZero() || end.Sub(seen) < 2*time.Second {
+		t.Errorf("the line came %s before the Job ended, want it while the RUN sleeps", end.Sub(seen))
+	}
+}

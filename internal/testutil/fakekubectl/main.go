@@ -6,7 +6,7 @@
 //	get job NAME -o json                 the Job's status: active, succeeded or failed
 //	get pods -l job-name=NAME -o json    the pod, with the container's termination message
 //	get nodes -o json                    a fixed list of nodes
-//	logs job/NAME [--tail=N]             the pod's output
+//	logs job/NAME [--tail=N] [--follow]  the pod's output (--follow: until the pod ends)
 //	delete job NAME [--wait=false]       stop the pod, forget the Job
 //
 // A pod is the Job's container run as a local process: the gorae binary
@@ -29,6 +29,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -54,7 +55,11 @@ func main() {
 	case len(pos) == 2 && pos[0] == "get" && pos[1] == "nodes" && flags["o"] == "json":
 		s.getNodes()
 	case len(pos) == 2 && pos[0] == "logs" && strings.HasPrefix(pos[1], "job/"):
-		s.logs(strings.TrimPrefix(pos[1], "job/"), flags["tail"])
+		if flags["follow"] == "true" {
+			s.follow(strings.TrimPrefix(pos[1], "job/"))
+		} else {
+			s.logs(strings.TrimPrefix(pos[1], "job/"), flags["tail"])
+		}
 	case len(pos) == 3 && pos[0] == "delete" && pos[1] == "job":
 		s.deleteJob(pos[2])
 	default:
@@ -378,6 +383,30 @@ func (s *state) logs(name, tail string) {
 		b = []byte(strings.Join(lines, ""))
 	}
 	os.Stdout.Write(b)
+}
+
+// follow prints the pod's log as it grows until the pod ends (or is
+// deleted), as `kubectl logs --follow` does; a pod that cannot start is
+// an error, as a real one waiting to start is.
+func (s *state) follow(name string) {
+	j := s.readJob(name)
+	if unpullable(j) {
+		fail(fmt.Sprintf("container %q in pod %q is waiting to start: trying and failing to pull image", j.Spec.Template.Spec.Containers[0].Name, name+"-pod"))
+	}
+	var off int64
+	for {
+		ended := s.exit(name) >= 0 || exists(s.path("pods", name, "deleted"))
+		if f, err := os.Open(s.path("pods", name, "log")); err == nil {
+			f.Seek(off, io.SeekStart)
+			n, _ := io.Copy(os.Stdout, f)
+			off += n
+			f.Close()
+		}
+		if ended {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // deleteJob stops a running pod (SIGTERM to its session, as the kubelet
