@@ -157,11 +157,12 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	defer bc.importRemote(ctx, o)()
 	var states []*ops.State
 	var out *Result
-	o.executed = new(int)
-	events := countExecuted(o.executed, xp.Events(o.Progress.Event))
+	var executed int
+	events := countExecuted(&executed, xp.Events(o.Progress.Event))
 	for { // again only when a --cache-from blob proved corrupt (bc.retry)
 		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Slots: o.Slots, Events: events, Keys: bc.setKeys})
 		if err == nil {
+			o.executed = executed
 			exp := o.Progress.Step("exporting to image")
 			out, err = export(ctx, root, exportInput{env: env, o: o, orig: orig, stats: statsByDir, tg: tg, bc: bc, convs: convs, plats: plats, anns: anns, roots: roots, states: states, first: first, att: att})
 			exp.End(err)
@@ -184,7 +185,6 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		o.Progress.Warnf("%v (gorae build --explain will compare with an older build)", err)
 	}
 	lint.summary()
-	out.Executed = *o.executed
 	o.Progress.Logf("built %s in %.1fs", out.Digest, time.Since(start).Seconds())
 	// Automatic GC needs the lock exclusively; the image is named now.
 	// Outside its user namespace, a rootless gorae cannot remove the

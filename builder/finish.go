@@ -129,8 +129,8 @@ func finish(ctx context.Context, root *root.Root, img v1.Image, t *targets, o Op
 			return nil, ops.CheckSpace(err, root.Dir, destOf(s))
 		}
 	}
-	res := &Result{Image: img, Digest: digest, ConfigDigest: cfgDigest, Names: names}
-	return res, writeResultFiles(o, res, img)
+	res := &Result{Image: img, Digest: digest, ConfigDigest: cfgDigest, Names: names, Executed: o.executed}
+	return res, writeResultFiles(o, res)
 }
 
 // manifest is a result's top manifest: a v1.Image, or the v1.ImageIndex
@@ -140,31 +140,26 @@ type manifest interface {
 	RawManifest() ([]byte, error)
 }
 
-// writeResultFiles writes --iidfile and --metadata-file for r, whose
-// top manifest is m.
-func writeResultFiles(o Options, r *Result, m manifest) error {
+// writeResultFiles writes --iidfile and --metadata-file for r.
+func writeResultFiles(o Options, r *Result) error {
 	if o.IIDFile != "" {
 		if err := writeResultFile(o.IIDFile, []byte(r.Digest.String())); err != nil {
 			return fmt.Errorf("write --iidfile: %w", err)
 		}
 	}
 	if o.Metadata != "" {
-		if err := writeMetadata(o.Metadata, m, r, o.executed); err != nil {
+		if err := writeMetadata(o.Metadata, r); err != nil {
 			return fmt.Errorf("write --metadata-file: %w", err)
 		}
 	}
 	return nil
 }
 
-// writeMetadata writes r's metadata (metadata) to path, with the count
-// of executed steps.
-func writeMetadata(path string, m manifest, r *Result, executed *int) error {
-	md, err := metadata(m, r)
+// writeMetadata writes r's metadata (Result.Metadata) to path.
+func writeMetadata(path string, r *Result) error {
+	md, err := r.Metadata()
 	if err != nil {
 		return err
-	}
-	if executed != nil {
-		md[MetadataExecuted] = *executed
 	}
 	b, err := json.MarshalIndent(md, "", "  ")
 	if err != nil {
@@ -174,7 +169,8 @@ func writeMetadata(path string, m manifest, r *Result, executed *int) error {
 }
 
 // Metadata is what --metadata-file holds for r: the keys buildx writes
-// for an image build (gorae bake writes one per target).
+// for an image build and how many steps executed (gorae bake writes one
+// per target).
 func (r *Result) Metadata() (map[string]any, error) {
 	if r.Index != nil {
 		return metadata(r.Index, r)
@@ -206,6 +202,7 @@ func metadata(m manifest, r *Result) (map[string]any, error) {
 	if len(r.Names) > 0 {
 		md["image.name"] = strings.Join(r.Names, ",")
 	}
+	md[MetadataExecuted] = r.Executed
 	return md, nil
 }
 

@@ -85,6 +85,6 @@ func finishIndex(ctx context.Context, root *root.Root, idx v1.ImageIndex, imgs [
 			return nil, ops.CheckSpace(err, root.Dir, destOf(s))
 		}
 	}
-	res := &Result{Index: idx, Digest: digest, Names: names}
-	return res, writeResultFiles(o, res, idx)
+	res := &Result{Index: idx, Digest: digest, Names: names, Executed: o.executed}
+	return res, writeResultFiles(o, res)
 }

@@ -96,7 +96,7 @@ type Options struct {
 	// until the wall-clock second after the first build's last RUN ended
 	// (ops.Env.NotBefore).
 	notBefore time.Time
-	// executed counts the steps this build executed (solver Done
-	// events), for --metadata-file's gorae.steps.executed.
-	executed *int
+	// executed is how many steps the solve executed (solver Done
+	// events), set before the export: Result.Executed.
+	executed int
 }
