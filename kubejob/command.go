@@ -43,7 +43,7 @@ func (c command) args() ([]string, error) {
 		return nil, fmt.Errorf("target %s: ssh agents cannot travel to a Kubernetes Job: build it without --kubernetes, or fetch with a git context instead", t.Name)
 	}
 	for _, o := range t.Outputs {
-		if !pushOutput(o) && !bake.CacheOnly(&bakefile.Target{Outputs: []string{o}}) {
+		if !pushOutput(o) && !bake.CacheOnlyOutput(o) {
 			return nil, fmt.Errorf("target %s: output %q would be written inside the Job's pod: with --kubernetes, images reach their tags through the registry (type=registry or type=image); drop the output or build without --kubernetes", t.Name, o)
 		}
 	}

@@ -104,7 +104,7 @@ func targetOptions(t *bakefile.Target, p *progress.Printer) (builder.Options, er
 	switch {
 	case t.DockerfileInline != "":
 		o.Dockerfile, o.Stdin = "-", strings.NewReader(t.DockerfileInline)
-	case t.Dockerfile != "" && !filepath.IsAbs(t.Dockerfile) && !remoteContext(ctxDir):
+	case t.Dockerfile != "" && !filepath.IsAbs(t.Dockerfile) && !builder.IsRemoteContext(ctxDir):
 		o.Dockerfile = filepath.Join(ctxDir, t.Dockerfile) // relative to the context, as buildx reads it
 	default:
 		o.Dockerfile = t.Dockerfile
@@ -112,7 +112,7 @@ func targetOptions(t *bakefile.Target, p *progress.Printer) (builder.Options, er
 	for _, out := range t.Outputs {
 		// The local store has the image anyway; a push waits for every
 		// target (Publish), so an output that pushes only names it here.
-		if bake.CacheOnly(&bakefile.Target{Outputs: []string{out}}) {
+		if bake.CacheOnlyOutput(out) {
 			continue
 		}
 		o.Outputs = append(o.Outputs, withoutPush(out))
@@ -120,7 +120,7 @@ func targetOptions(t *bakefile.Target, p *progress.Printer) (builder.Options, er
 	if bake.CacheOnly(t) {
 		o.Tags = nil // built for its dependents only: it names nothing, as in buildx
 	}
-	if o.Dockerfile != "-" && !remoteContext(ctxDir) && !remoteContext(o.Dockerfile) {
+	if o.Dockerfile != "-" && !builder.IsRemoteContext(ctxDir) {
 		df := o.Dockerfile
 		if df == "" {
 			df = filepath.Join(ctxDir, "Dockerfile")
@@ -218,11 +218,6 @@ func withoutPush(spec string) string {
 		out = append(out, f)
 	}
 	return strings.Join(out, ",")
-}
-
-// remoteContext says whether a context is a URL rather than a directory.
-func remoteContext(s string) bool {
-	return strings.Contains(s, "://") || strings.HasPrefix(s, "git@")
 }
 
 // unwrapUsage drops the usage marker: in a bake file, a bad value is the
