@@ -257,18 +257,23 @@ func (p *Printer) event(e solver.Event, step bool) {
 // appears above the live block at the next redraw.
 func (p *Printer) Logf(format string, args ...any) {
 	if p.parent != nil {
-		p.parent.targetLog(p.prefix, fmt.Sprintf("[%s] %s", p.prefix, fmt.Sprintf(format, args...)))
+		p.parent.logIn(p.prefix, fmt.Sprintf("[%s] %s", p.prefix, fmt.Sprintf(format, args...)))
 		return
 	}
+	p.logIn("", fmt.Sprintf(format, args...))
+}
+
+// logIn prints Logf's msg; in plain mode in the block of the latest open
+// Step of the target prefix (see Target; "" = of any target).
+func (p *Printer) logIn(prefix, msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	msg := fmt.Sprintf(format, args...)
-	if p.keep(func() { p.Logf("%s", msg) }) {
+	if p.keep(func() { p.logIn(prefix, msg) }) {
 		return
 	}
 	switch p.mode {
 	case "plain", "tty":
-		p.line(msg)
+		p.lineIn(p.plain.hostOf(prefix), msg)
 	case "json":
 		p.writeJSON(map[string]any{"time": p.now().UTC().Format(time.RFC3339Nano), "message": msg})
 	}

@@ -104,8 +104,11 @@ func (d *plainDisplay) host() string {
 }
 
 // hostOf is the latest open Step of the target prefix (see
-// Printer.Target), "" if none.
+// Printer.Target; "" = of any target), "" if none.
 func (d *plainDisplay) hostOf(prefix string) string {
+	if prefix == "" {
+		return d.host()
+	}
 	for i := len(d.hosts) - 1; i >= 0; i-- {
 		if h := d.hosts[i]; strings.HasPrefix(h, "["+prefix+" ") || strings.HasPrefix(h, "["+prefix+"]") {
 			return h

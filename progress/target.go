@@ -1,9 +1,6 @@
 package progress
 
-import (
-	"strings"
-	"time"
-)
+import "strings"
 
 // Target returns a Printer that shows everything of one target of `gorae
 // bake` on p, its steps named as buildx bake names them: "[app base 2/3]
@@ -26,24 +23,4 @@ func (p *Printer) rename(step string) string {
 		return "[" + p.prefix + " " + rest
 	}
 	return "[" + p.prefix + "] " + step
-}
-
-// targetLog prints a target's message as Logf does, but in plain mode in
-// the block of that target's open Step, not another target's.
-func (p *Printer) targetLog(prefix, msg string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.keep(func() { p.targetLog(prefix, msg) }) {
-		return
-	}
-	switch p.mode {
-	case "plain", "tty":
-		host := ""
-		if p.plain != nil {
-			host = p.plain.hostOf(prefix)
-		}
-		p.lineIn(host, msg)
-	case "json":
-		p.writeJSON(map[string]any{"time": p.now().UTC().Format(time.RFC3339Nano), "message": msg})
-	}
 }
