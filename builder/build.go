@@ -1,7 +1,6 @@
 package builder
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -230,21 +229,7 @@ func readExcludes(o Options) ([]string, int, error) {
 		candidates = append(candidates, o.Dockerfile+".dockerignore")
 	}
 	candidates = append(candidates, filepath.Join(o.ContextDir, ".dockerignore"))
-	for _, p := range candidates {
-		b, err := os.ReadFile(p)
-		if errors.Is(err, os.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("read %s: %w", p, err)
-		}
-		ex, err := copier.ReadDockerignore(bytes.NewReader(b))
-		if err != nil {
-			return nil, 0, fmt.Errorf("%s: %w", p, err)
-		}
-		return ex, len(b), nil
-	}
-	return nil, 0, nil
+	return copier.ReadIgnoreFile(candidates...)
 }
 
 // stepSlots is how many steps may execute at once. RUN steps mostly wait

@@ -1,10 +1,12 @@
 package copier
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"sync"
 
 	"github.com/gorae/gorae/archive"
@@ -21,6 +23,27 @@ func ReadDockerignore(r io.Reader) ([]string, error) {
 		return nil, fmt.Errorf("read .dockerignore: %w", err)
 	}
 	return pats, nil
+}
+
+// ReadIgnoreFile reads the first of candidates that exists (BuildKit's
+// order: DOCKERFILE.dockerignore, then CONTEXT/.dockerignore) and returns
+// its patterns and its size; none and 0 when no candidate exists.
+func ReadIgnoreFile(candidates ...string) ([]string, int, error) {
+	for _, p := range candidates {
+		b, err := os.ReadFile(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("read %s: %w", p, err)
+		}
+		ex, err := ReadDockerignore(bytes.NewReader(b))
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", p, err)
+		}
+		return ex, len(b), nil
+	}
+	return nil, 0, nil
 }
 
 // ContextFS wraps a build context with .dockerignore patterns

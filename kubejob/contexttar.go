@@ -2,11 +2,9 @@ package kubejob
 
 import (
 	"archive/tar"
-	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -57,7 +55,7 @@ func mainContext(dir, dockerfile, inline, tmp string) (*contextBlob, error) {
 		candidates = append(candidates, dockerfile+".dockerignore")
 	}
 	candidates = append(candidates, filepath.Join(dir, ".dockerignore"))
-	excludes, err := readIgnore(candidates...)
+	excludes, _, err := copier.ReadIgnoreFile(candidates...)
 	if err != nil {
 		return nil, err
 	}
@@ -75,30 +73,11 @@ func mainContext(dir, dockerfile, inline, tmp string) (*contextBlob, error) {
 // namedContext writes the tar of a --build-context directory, without
 // what its .dockerignore excludes.
 func namedContext(dir, tmp string) (*contextBlob, error) {
-	excludes, err := readIgnore(filepath.Join(dir, ".dockerignore"))
+	excludes, _, err := copier.ReadIgnoreFile(filepath.Join(dir, ".dockerignore"))
 	if err != nil {
 		return nil, err
 	}
 	return writeContext(dir, excludes, nil, tmp)
-}
-
-// readIgnore parses the first of files that exists.
-func readIgnore(files ...string) ([]string, error) {
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		ex, err := copier.ReadDockerignore(bytes.NewReader(b))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", f, err)
-		}
-		return ex, nil
-	}
-	return nil, nil
 }
 
 type extraFile struct {
