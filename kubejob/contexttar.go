@@ -116,7 +116,7 @@ func writeContext(dir string, excludes []string, extra []extraFile, tmp string) 
 	cw := &countWriter{w: io.MultiWriter(f, h)}
 	// No name or time in the gzip header: equal tars, equal blobs.
 	zw := gzip.NewWriter(cw)
-	tw := tar.NewWriter(zw)
+	tw := archive.NewWriter(zw, archive.WriterOptions{})
 	if err := walkContext(fsys, ".", tw); err != nil {
 		return nil, fmt.Errorf("build context %s: %w", dir, err)
 	}
@@ -147,9 +147,9 @@ func writeContext(dir string, excludes []string, extra []extraFile, tmp string) 
 }
 
 // walkContext writes the entries below name, sorted by name, directories
-// before their contents. Sockets are left out (they cannot be archived);
-// hard links become separate files.
-func walkContext(fsys archive.FS, name string, tw *tar.Writer) error {
+// before their contents (tw normalizes names and times). Sockets are
+// left out (they cannot be archived); hard links become separate files.
+func walkContext(fsys archive.FS, name string, tw *archive.Writer) error {
 	infos, err := archive.ReadDirInfo(fsys, name)
 	if err != nil {
 		return err
@@ -173,16 +173,11 @@ func walkContext(fsys archive.FS, name string, tw *tar.Writer) error {
 			return fmt.Errorf("%s: %w", p, err)
 		}
 		hdr.Name = p
-		if fi.IsDir() {
-			hdr.Name += "/"
-		}
 		// COPY gives files root's ownership unless --chown says otherwise,
 		// so the checkout's owners only made the blob differ per machine.
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-		hdr.ModTime = hdr.ModTime.Truncate(time.Second)
-		hdr.AccessTime, hdr.ChangeTime = time.Time{}, time.Time{}
+		hdr.Uid, hdr.Gid = 0, 0
 		if err := tw.WriteHeader(hdr); err != nil {
-			return fmt.Errorf("%s: %w", p, err)
+			return err // names the entry
 		}
 		switch {
 		case fi.Mode().IsRegular():
