@@ -14,7 +14,7 @@ const module = "github.com/gorae/gorae/"
 // levels is the architecture of docs/architecture.md: a package may import
 // gorae packages on lower levels only.
 var levels = map[string]int{
-	"graph": 0, "solver": 0, "archive": 0, "content": 0, "registry": 0, "gitsource": 0, "imageconfig": 0, "longpath": 0, "dockerconfig": 0, "binfmt": 0, "imagediff": 0, "attest": 0, "bakefile": 0,
+	"graph": 0, "solver": 0, "archive": 0, "content": 0, "registry": 0, "gitsource": 0, "imageconfig": 0, "longpath": 0, "dockerconfig": 0, "binfmt": 0, "imagediff": 0, "attest": 0, "bakefile": 0, "flock": 0,
 	"frontend": 1, "snapshot": 1, "runner": 1, "store": 1, "cache": 1, "progress": 1, "copier": 1, "exporter": 1,
 	"rootless": 1,
 	"sbom":     1,

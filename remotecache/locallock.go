@@ -1,13 +1,12 @@
 package remotecache
 
 import (
-	"errors"
+	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/gorae/gorae/flock"
 )
 
 // localLockName is the file in a type=local directory whose flock
@@ -26,26 +25,14 @@ var localLockWait = 2 * time.Minute
 // other goroutines of this process.
 func lockLayout(dir string) (func(), error) {
 	path := filepath.Join(dir, localLockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("open the cache lock: %w", err)
+	ctx, cancel := context.WithTimeout(context.Background(), localLockWait)
+	defer cancel()
+	unlock, err := flock.Lock(ctx, path, 0o644, true, flock.Wait{Min: time.Millisecond, Max: 50 * time.Millisecond})
+	switch {
+	case err == nil:
+		return unlock, nil
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("%s has been locked by another export for %v; if no gorae is exporting to %s, a hung process holds it: end it and export again", path, localLockWait, dir)
 	}
-	deadline := time.Now().Add(localLockWait)
-	delay := time.Millisecond
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil // closing releases the lock
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %w", path, err)
-		}
-		if time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("%s has been locked by another export for %v; if no gorae is exporting to %s, a hung process holds it: end it and export again", path, localLockWait, dir)
-		}
-		time.Sleep(delay)
-		delay = min(2*delay, 50*time.Millisecond)
-	}
+	return nil, fmt.Errorf("lock the local cache %s: %w", dir, err)
 }

@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/gorae/gorae/flock"
 )
 
 // Claim polling backs off from claimPollMin to claimPollMax: a short
@@ -28,36 +29,11 @@ func (r *Root) Claim(ctx context.Context, name string, onWait func()) (release f
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create step lock: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, name), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("create step lock: %w", err)
+	release, err = flock.Lock(ctx, filepath.Join(dir, name), 0o600, true, flock.Wait{Min: claimPollMin, Max: claimPollMax, OnWait: onWait})
+	if err != nil && ctx.Err() == nil {
+		return nil, fmt.Errorf("lock step: %w", err)
 	}
-	wait := claimPollMin
-	for waited := false; ; waited = true {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				f.Close()
-			}, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock step %s: %w", f.Name(), err)
-		}
-		if !waited && onWait != nil {
-			onWait()
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			f.Close()
-			return nil, context.Cause(ctx)
-		case <-t.C:
-		}
-		wait = min(2*wait, claimPollMax)
-	}
+	return release, err
 }
 
 // RemoveStepLocks moves the step lock files into trash. The caller holds

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/gorae/gorae/flock"
 )
 
 // Lock takes the root's GC lock: shared by everything that writes blobs
@@ -15,33 +17,11 @@ import (
 // so prune never deletes a blob between its write and its naming. It
 // waits for the lock until ctx ends.
 func (r *Root) Lock(ctx context.Context, exclusive bool) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(r.Dir, "gc.lock"), os.O_CREATE|os.O_RDWR, 0o600)
-	if err != nil {
+	unlock, err = flock.Lock(ctx, filepath.Join(r.Dir, "gc.lock"), 0o600, exclusive, flock.Wait{Min: 50 * time.Millisecond})
+	if err != nil && ctx.Err() == nil {
 		return nil, fmt.Errorf("lock gorae root: %w", err)
 	}
-	how := syscall.LOCK_SH
-	if exclusive {
-		how = syscall.LOCK_EX
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), how|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				f.Close()
-			}, nil
-		}
-		if err != syscall.EWOULDBLOCK {
-			f.Close()
-			return nil, fmt.Errorf("lock gorae root: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, context.Cause(ctx)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return unlock, err
 }
 
 // TryLockExclusive takes gc.lock exclusively if nobody holds it, without

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gorae/gorae/archive"
+	"github.com/gorae/gorae/flock"
 )
 
 // Store keeps one unpacked directory per layer chain:
@@ -149,28 +149,14 @@ func (s *Store) apply(ctx context.Context, fsDir string, l Layer) error {
 // cancelled ctx ends the wait. flock excludes other open file
 // descriptions too, so it also serializes goroutines of one process.
 func (s *Store) lock(ctx context.Context, chain string) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, chain+".lock"), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open snapshot lock: %w", err)
+	unlock, err := flock.Lock(ctx, filepath.Join(s.dir, chain+".lock"), 0o600, true, flock.Wait{Min: time.Millisecond, Max: 100 * time.Millisecond})
+	switch {
+	case err == nil:
+		return unlock, nil
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
 	}
-	delay := time.Millisecond
-	for {
-		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil // closing releases the lock
-		}
-		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock snapshot %s: %w", chain, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(delay):
-		}
-		delay = min(2*delay, 100*time.Millisecond)
-	}
+	return nil, fmt.Errorf("lock snapshot %s: %w", chain, err)
 }
 
 // removeStale deletes temporary directories of chain left by a process

@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/gorae/gorae/flock"
 )
 
 // refName is the OCI annotation that carries an image's name.
@@ -99,26 +99,14 @@ func (s *Store) update(ctx context.Context, fn func(idx *v1.IndexManifest) error
 // locks belong to the open file, so this excludes other goroutines of the
 // same process as well as other processes.
 func (s *Store) lock(ctx context.Context) (unlock func(), err error) {
-	f, err := os.OpenFile(filepath.Join(s.dir, "lock"), os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock image store: %w", err)
+	unlock, err = flock.Lock(ctx, filepath.Join(s.dir, "lock"), 0o644, true, flock.Wait{Min: 5 * time.Millisecond})
+	switch {
+	case err == nil:
+		return unlock, nil
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("lock image store %s: %w", s.dir, err)
 	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("lock image store: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("lock image store %s: %w", s.dir, context.Cause(ctx))
-		case <-time.After(5 * time.Millisecond):
-		}
-	}
+	return nil, fmt.Errorf("lock image store: %w", err)
 }
 
 // setName points name at d, dropping whatever it named before.
