@@ -39,30 +39,11 @@ func Names(t *bakefile.Target) []string {
 }
 
 // Pushes says whether t's image goes to its registry at the end of the
-// bake: its own output pushes (type=registry, type=image,push=true), or
-// --push (pushAll) and t makes an image (no output, or an image or
-// registry one), as buildx's --push sets push=true on image outputs. A
-// target built only for its dependents is never pushed.
-func Pushes(t *bakefile.Target, pushAll bool) bool {
-	if CacheOnly(t) {
-		return false
-	}
-	if PushOutput(t) {
-		return true
-	}
-	if !pushAll {
-		return false
-	}
-	if len(t.Outputs) == 0 {
-		return true
-	}
-	for _, o := range t.Outputs {
-		fields := strings.Split(o, ",")
-		if containsField(fields, "type=image") || containsField(fields, "type=registry") {
-			return true
-		}
-	}
-	return false
+// bake: an output of it pushes (type=registry, type=image,push=true;
+// --push is buildx's --set *.push=true, which makes them), and it is not
+// built only for its dependents.
+func Pushes(t *bakefile.Target) bool {
+	return !CacheOnly(t) && PushOutput(t)
 }
 
 // CacheOnly says t is built only for its dependents (buildx gives a

@@ -7,24 +7,24 @@ import (
 	"github.com/gorae/gorae/bakefile"
 )
 
-// TestPushes: --push pushes targets that make an image; a target's own
-// registry output pushes without it; cacheonly targets never push.
+// TestPushes: a target pushes when an output of it does (--push, as
+// --set *.push=true, makes its image outputs push); never when it is
+// built only for its dependents.
 func TestPushes(t *testing.T) {
 	for _, c := range []struct {
 		outputs []string
-		all     bool
 		want    bool
 	}{
-		{nil, true, true},
-		{nil, false, false},
-		{[]string{"type=registry"}, false, true},
-		{[]string{"type=image,push=true"}, false, true},
-		{[]string{"type=image"}, true, true},
-		{[]string{"type=local,dest=out"}, true, false},
-		{[]string{"type=cacheonly"}, true, false},
+		{nil, false},
+		{[]string{"type=registry"}, true},
+		{[]string{"type=image,push=true"}, true},
+		{[]string{"type=image"}, false},
+		{[]string{"type=local,dest=out"}, false},
+		{[]string{"type=cacheonly"}, false},
+		{[]string{"type=cacheonly", "type=image,push=true"}, false},
 	} {
-		if got := Pushes(&bakefile.Target{Name: "x", Outputs: c.outputs}, c.all); got != c.want {
-			t.Errorf("Pushes(%v, --push=%v) = %v, want %v", c.outputs, c.all, got, c.want)
+		if got := Pushes(&bakefile.Target{Name: "x", Outputs: c.outputs}); got != c.want {
+			t.Errorf("Pushes(%v) = %v, want %v", c.outputs, got, c.want)
 		}
 	}
 	if got := Names(&bakefile.Target{Tags: []string{"a"}, Outputs: []string{`type=registry,"name=b"`, "type=local,name=c"}}); !slices.Equal(got, []string{"a", "b"}) {

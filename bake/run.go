@@ -4,13 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
-
-	"github.com/gorae/gorae/bakefile"
 )
 
 // Status is what became of a target.
@@ -53,26 +52,21 @@ type Options struct {
 	// it, the first failure cancels the targets building and starts no
 	// other.
 	KeepGoing bool
-	// Push publishes every target (Builder.Publish) once every target
-	// succeeded, and nothing otherwise.
-	Push bool
 	// MaxParallel bounds the targets building at once (Kubernetes Jobs:
 	// --max-jobs); 0 = no bound (local steps are bounded by -j).
 	MaxParallel int
-	// Started, if not nil, is called when a target starts building.
-	Started func(t *bakefile.Target)
 }
 
 // Report is the result of a Run.
 type Report struct {
 	Outcomes []Outcome // in the graph's order
-	// Published says every target was published (Options.Push).
+	// Published says every target that pushes (Pushes) was published.
 	Published bool
 	// PublishErr is the first publishing failure; some targets may have
 	// been published before it.
 	PublishErr error
-	// PushSkipped says Options.Push was given but nothing was published:
-	// a target did not build.
+	// PushSkipped says targets push but nothing was published: a
+	// target did not build.
 	PushSkipped bool
 }
 
@@ -88,8 +82,8 @@ func (r *Report) Failed() bool {
 }
 
 // Run builds every target of g with b, each as soon as its dependencies
-// are built, and publishes them all at the end when o.Push and every
-// target succeeded. ctx ending cancels what is building.
+// are built, and publishes those that push (Pushes) at the end when
+// every target succeeded. ctx ending cancels what is building.
 func Run(ctx context.Context, g *Graph, b Builder, o Options) *Report {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -129,9 +123,6 @@ func Run(ctx context.Context, g *Graph, b Builder, o Options) *Report {
 			if ctx.Err() != nil {
 				return // stopped while waiting: not started
 			}
-			if o.Started != nil {
-				o.Started(t)
-			}
 			start := time.Now()
 			res, err := b.Build(ctx, t, deps)
 			out.Time = time.Since(start)
@@ -154,7 +145,7 @@ func Run(ctx context.Context, g *Graph, b Builder, o Options) *Report {
 		})
 	}
 	wg.Wait()
-	if !o.Push {
+	if !slices.ContainsFunc(g.Targets, Pushes) {
 		return r
 	}
 	if r.Failed() || ctx.Err() != nil {
@@ -166,11 +157,14 @@ func Run(ctx context.Context, g *Graph, b Builder, o Options) *Report {
 	return r
 }
 
-// publish publishes every target, four at a time.
+// publish publishes every target that pushes, four at a time.
 func publish(ctx context.Context, g *Graph, b Builder, r *Report) error {
 	eg, ctx := errgroup.WithContext(ctx)
 	eg.SetLimit(4)
 	for i, t := range g.Targets {
+		if !Pushes(t) {
+			continue
+		}
 		eg.Go(func() error {
 			if err := b.Publish(ctx, t, r.Outcomes[i].Result); err != nil {
 				return fmt.Errorf("push %s: %w", t.Name, err)

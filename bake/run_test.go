@@ -89,6 +89,14 @@ func plan(t *testing.T, specs ...string) *Graph {
 	return g
 }
 
+// pushing makes every target of g push (what --push makes of them).
+func pushing(g *Graph) *Graph {
+	for _, t := range g.Targets {
+		t.Outputs = []string{"type=image,push=true"}
+	}
+	return g
+}
+
 func statuses(r *Report) string {
 	var out []string
 	for _, o := range r.Outcomes {
@@ -118,6 +126,9 @@ func TestRunOrder(t *testing.T) {
 	if got := statuses(r); !strings.Contains(got, "docs=cached") || !strings.Contains(got, "app=built") {
 		t.Errorf("statuses %s", got)
 	}
+	if len(f.published) != 0 || r.Published || r.PushSkipped {
+		t.Errorf("no target pushes, yet published %v", f.published)
+	}
 }
 
 // TestRunMaxParallel: no more targets build at once than MaxParallel.
@@ -138,10 +149,10 @@ func TestRunMaxParallel(t *testing.T) {
 // TestRunStopsAtFirstFailure: without --keep-going a failure cancels
 // what is building and starts nothing more; nothing is pushed.
 func TestRunStopsAtFirstFailure(t *testing.T) {
-	g := plan(t, "bad:", "slow:", "after:bad", "later:slow")
+	g := pushing(plan(t, "bad:", "slow:", "after:bad", "later:slow"))
 	f := &fakeBuilder{fail: map[string]bool{"bad": true}, slow: map[string]bool{"slow": true}}
 	start := time.Now()
-	r := Run(t.Context(), g, f, Options{Push: true})
+	r := Run(t.Context(), g, f, Options{})
 	if time.Since(start) > time.Second {
 		t.Errorf("the slow target was not canceled")
 	}
@@ -165,9 +176,9 @@ func TestRunStopsAtFirstFailure(t *testing.T) {
 // built; the failed one's dependents are not started; still nothing is
 // pushed.
 func TestRunKeepGoing(t *testing.T) {
-	g := plan(t, "bad:", "ok:", "after:bad", "fine:ok")
+	g := pushing(plan(t, "bad:", "ok:", "after:bad", "fine:ok"))
 	f := &fakeBuilder{fail: map[string]bool{"bad": true}}
-	r := Run(t.Context(), g, f, Options{KeepGoing: true, Push: true})
+	r := Run(t.Context(), g, f, Options{KeepGoing: true})
 	want := "bad=failed after=not started ok=built fine=built"
 	if got := statuses(r); got != want {
 		t.Errorf("statuses %q, want %q", got, want)
@@ -180,9 +191,9 @@ func TestRunKeepGoing(t *testing.T) {
 // TestRunPushAll: with every target built, every target is published,
 // once, after all builds.
 func TestRunPushAll(t *testing.T) {
-	g := plan(t, "a:", "b:a", "c:")
+	g := pushing(plan(t, "a:", "b:a", "c:"))
 	f := &fakeBuilder{}
-	r := Run(t.Context(), g, f, Options{Push: true})
+	r := Run(t.Context(), g, f, Options{})
 	slices.Sort(f.published)
 	if !r.Published || !slices.Equal(f.published, []string{"a", "b", "c"}) {
 		t.Errorf("published %v (%v)", f.published, r.PublishErr)
@@ -196,11 +207,11 @@ func TestRunPushAll(t *testing.T) {
 
 // TestRunInterrupted: Ctrl-C cancels the builds; nothing is published.
 func TestRunInterrupted(t *testing.T) {
-	g := plan(t, "slow:", "next:slow")
+	g := pushing(plan(t, "slow:", "next:slow"))
 	f := &fakeBuilder{slow: map[string]bool{"slow": true}}
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	r := Run(ctx, g, f, Options{Push: true})
+	r := Run(ctx, g, f, Options{})
 	if got := statuses(r); got != "slow=canceled next=not started" || len(f.published) != 0 {
 		t.Errorf("statuses %q, published %v", got, f.published)
 	}

@@ -31,8 +31,8 @@ type Dep struct {
 }
 
 // Builder builds targets; the scheduler calls Build for a target once all
-// its dependencies are built, and Publish for every target only after
-// every requested target succeeded (--push is all-or-nothing).
+// its dependencies are built, and Publish for every target that pushes
+// (Pushes) only after every target succeeded (--push is all-or-nothing).
 type Builder interface {
 	Build(ctx context.Context, t *bakefile.Target, deps []Dep) (Result, error)
 	Publish(ctx context.Context, t *bakefile.Target, r Result) error

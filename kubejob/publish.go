@@ -16,9 +16,6 @@ import (
 // repository of the same registry gets the blobs by cross-repository
 // mount, another registry gets them copied.
 func (b *Builder) Publish(ctx context.Context, t *bakefile.Target, r bake.Result) error {
-	if bake.CacheOnly(t) {
-		return nil // a target built only for its dependents is not pushed, as in buildx
-	}
 	names := bake.Names(t)
 	if len(names) == 0 {
 		return fmt.Errorf("target %s: nothing to push to: give it tags, or an output name= (type=registry,name=REGISTRY/REPO:TAG)", t.Name)

@@ -163,9 +163,8 @@ func runBake(ctx context.Context, args []string) error {
 	lb := &localBake{
 		root: r, printer: printer, registry: registry.Options{Insecure: f.insecure},
 		slots: semaphore.NewWeighted(int64(jobSlots(f.jobs))), results: map[string]*builder.Result{},
-		push: f.push,
 	}
-	rep := bake.Run(ctx, g, lb, bake.Options{KeepGoing: f.keepGoing, Push: anyPushes(g, f.push)})
+	rep := bake.Run(ctx, g, lb, bake.Options{KeepGoing: f.keepGoing})
 	unlock()
 	err = finishBake(ctx, f, rep, printer)
 	if !r.Outside {
@@ -187,17 +186,6 @@ func finishBake(ctx context.Context, f *bakeFlags, rep *bake.Report, printer *pr
 		}
 	}
 	return bakeError(ctx, rep)
-}
-
-// anyPushes says whether a target of g is pushed at the end (--push, or
-// its own output).
-func anyPushes(g *bake.Graph, pushAll bool) bool {
-	for _, t := range g.Targets {
-		if bake.Pushes(t, pushAll) {
-			return true
-		}
-	}
-	return false
 }
 
 // jobSlots is -j: the steps of all targets that run at once.

@@ -21,15 +21,14 @@ func bakeKubernetes(ctx context.Context, f *bakeFlags, g *bake.Graph, printer *p
 	if err != nil {
 		return usageError{err}
 	}
-	rep := bake.Run(ctx, g, &jobSteps{kb, printer, f.push}, bake.Options{KeepGoing: f.keepGoing, Push: anyPushes(g, f.push), MaxParallel: f.maxJobs})
+	rep := bake.Run(ctx, g, &jobSteps{kb, printer}, bake.Options{KeepGoing: f.keepGoing, MaxParallel: f.maxJobs})
 	return finishBake(ctx, f, rep, printer)
 }
 
 // jobSteps shows each target's Job as a step of the progress output.
 type jobSteps struct {
-	b    *kubejob.Builder
-	p    *progress.Printer
-	push bool // --push
+	b *kubejob.Builder
+	p *progress.Printer
 }
 
 func (j *jobSteps) Build(ctx context.Context, t *bakefile.Target, deps []bake.Dep) (bake.Result, error) {
@@ -40,9 +39,6 @@ func (j *jobSteps) Build(ctx context.Context, t *bakefile.Target, deps []bake.De
 }
 
 func (j *jobSteps) Publish(ctx context.Context, t *bakefile.Target, r bake.Result) error {
-	if !bake.Pushes(t, j.push) {
-		return nil
-	}
 	s := j.p.Target(t.Name).Step("pushing " + t.Name)
 	err := j.b.Publish(ctx, t, r)
 	s.End(err)

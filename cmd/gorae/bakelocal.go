@@ -27,7 +27,6 @@ type localBake struct {
 	printer  *progress.Printer
 	registry registry.Options
 	slots    *semaphore.Weighted
-	push     bool // --push: every target; else only those whose output pushes
 
 	mu      sync.Mutex
 	results map[string]*builder.Result
@@ -72,9 +71,6 @@ func (l *localBake) Publish(ctx context.Context, t *bakefile.Target, r bake.Resu
 	l.mu.Lock()
 	res := l.results[t.Name]
 	l.mu.Unlock()
-	if res == nil || !bake.Pushes(t, l.push) {
-		return nil
-	}
 	if len(res.Names) == 0 {
 		return fmt.Errorf("target %q: nothing to push to: give it tags, or an output name= (type=registry,name=REGISTRY/REPO:TAG)", t.Name)
 	}
