@@ -127,14 +127,18 @@ func runBake(ctx context.Context, args []string) error {
 	if len(g.Targets) == 0 {
 		return errors.New("no targets to build: the files define no target (a Compose service needs a build section)")
 	}
+	// Every target's values are made options (and checked) before any
+	// builds, so a typo in the last one does not cancel the others
+	// midway.
+	opts := map[string]builder.Options{}
 	if !f.kubernetes {
-		// Every target's values are checked before any builds, so a
-		// typo in the last one does not cancel the others midway.
 		var errs []error
 		for _, t := range g.Targets {
-			if _, err := targetOptions(t, nil); err != nil {
+			o, err := targetOptions(t)
+			if err != nil {
 				errs = append(errs, err)
 			}
+			opts[t.Name] = o
 		}
 		if err := errors.Join(errs...); err != nil {
 			return err
@@ -162,7 +166,7 @@ func runBake(ctx context.Context, args []string) error {
 	}
 	lb := &localBake{
 		root: r, printer: printer, registry: registry.Options{Insecure: f.insecure},
-		slots: semaphore.NewWeighted(int64(jobSlots(f.jobs))), results: map[string]*builder.Result{},
+		slots: semaphore.NewWeighted(int64(jobSlots(f.jobs))), opts: opts, results: map[string]*builder.Result{},
 	}
 	rep := bake.Run(ctx, g, lb, bake.Options{KeepGoing: f.keepGoing})
 	unlock()

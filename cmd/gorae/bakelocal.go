@@ -27,6 +27,7 @@ type localBake struct {
 	printer  *progress.Printer
 	registry registry.Options
 	slots    *semaphore.Weighted
+	opts     map[string]builder.Options // by target (targetOptions)
 
 	mu      sync.Mutex
 	results map[string]*builder.Result
@@ -35,10 +36,8 @@ type localBake struct {
 var _ bake.Builder = (*localBake)(nil)
 
 func (l *localBake) Build(ctx context.Context, t *bakefile.Target, deps []bake.Dep) (bake.Result, error) {
-	o, err := targetOptions(t, l.printer.Target(t.Name))
-	if err != nil {
-		return bake.Result{}, err
-	}
+	o := l.opts[t.Name]
+	o.Progress = l.printer.Target(t.Name)
 	o.Registry, o.Slots, o.NoAutoGC = l.registry, l.slots, true
 	for _, d := range deps {
 		if o.Contexts == nil {
@@ -84,7 +83,7 @@ func (l *localBake) Publish(ctx context.Context, t *bakefile.Target, r bake.Resu
 // targetOptions are the builder options of one bake target: what `gorae
 // build` would get from the same values as flags. Errors name the target
 // and the field.
-func targetOptions(t *bakefile.Target, p *progress.Printer) (builder.Options, error) {
+func targetOptions(t *bakefile.Target) (builder.Options, error) {
 	bad := func(field string, err error) error {
 		return fmt.Errorf("target %q: %s: %w", t.Name, field, unwrapUsage(err))
 	}
@@ -94,7 +93,7 @@ func targetOptions(t *bakefile.Target, p *progress.Printer) (builder.Options, er
 	}
 	o := builder.Options{
 		ContextDir: ctxDir, Tags: t.Tags, BuildArgs: t.Args, Labels: t.Labels,
-		Target: t.Target, Platforms: t.Platforms, Progress: p,
+		Target: t.Target, Platforms: t.Platforms,
 		NoCacheFilter: t.NoCacheFilter, Allow: t.Entitlements,
 	}
 	switch {
