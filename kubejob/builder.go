@@ -19,9 +19,8 @@ import (
 // Builder runs each target as a Kubernetes Job; it implements
 // bake.Builder.
 type Builder struct {
-	o   Options
-	k   kubectl
-	sem chan struct{} // MaxJobs slots; nil = unlimited
+	o Options
+	k kubectl
 
 	nodesOnce sync.Once
 	nodes     []string
@@ -36,11 +35,7 @@ func New(o Options) (*Builder, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Builder{o: o, k: kubectl{bin: o.Kubectl, global: o.KubectlArgs, namespace: o.Namespace}}
-	if o.MaxJobs > 0 {
-		b.sem = make(chan struct{}, o.MaxJobs)
-	}
-	return b, nil
+	return &Builder{o: o, k: kubectl{bin: o.Kubectl, global: o.KubectlArgs, namespace: o.Namespace}}, nil
 }
 
 func (b *Builder) log(target, line string) {
@@ -53,14 +48,6 @@ func (b *Builder) log(target, line string) {
 // staged image: Ref is the staging repository, Digest what the Job
 // pushed, Cached whether no step executed.
 func (b *Builder) Build(ctx context.Context, t *bakefile.Target, deps []bake.Dep) (bake.Result, error) {
-	if b.sem != nil {
-		select {
-		case b.sem <- struct{}{}:
-			defer func() { <-b.sem }()
-		case <-ctx.Done():
-			return bake.Result{}, context.Cause(ctx)
-		}
-	}
 	repo, err := b.repoFor(t)
 	if err != nil {
 		return bake.Result{}, err

@@ -34,9 +34,6 @@ type Options struct {
 	RegistrySecret string
 	// ServiceAccount of the pods; "" = the namespace's default.
 	ServiceAccount string
-	// MaxJobs limits the Jobs running at once; 0 = no limit beyond the
-	// scheduler's.
-	MaxJobs int
 	// Poll is how often a Job's status is read; 0 = 2 s.
 	Poll time.Duration
 	// KeepJobs leaves succeeded Jobs in the cluster; by default they are
@@ -73,9 +70,6 @@ func (o Options) check() (Options, error) {
 	}
 	if o.Poll <= 0 {
 		o.Poll = defaultPoll
-	}
-	if o.MaxJobs < 0 {
-		return o, fmt.Errorf("kubejob: --max-jobs %d: give a positive number, or 0 for no limit", o.MaxJobs)
 	}
 	return o, nil
 }
