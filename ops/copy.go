@@ -60,11 +60,13 @@ func (o *copyOp) Exec(ctx context.Context, inputs []*State) (*State, error) {
 		}
 		srcs[i] = copier.Source{FS: fsys, Context: inputs[i].Context, HTTP: inputs[i].HTTP, Git: inputs[i].Git}
 	}
-	layer, err := o.env.writeLayer(ctx, func(w *archive.Writer) error {
+	fill := func(ctx context.Context, w *archive.Writer) error {
 		return copier.Write(ctx, w, o.op, srcs, copier.Options{Dest: destFS, Epoch: o.env.Epoch, Tmp: o.env.Tmp})
-	})
+	}
+	layer, err := o.env.writeLayer(ctx, func(w *archive.Writer) error { return fill(ctx, w) })
 	if err != nil {
 		return nil, fmt.Errorf("%s:%d: %w", o.node.Pos.File, o.node.Pos.Line, err)
 	}
+	o.env.keepRewrite(layer.DiffID, fill)
 	return dest.with(layer, o.env.now()), nil
 }

@@ -161,7 +161,7 @@ func (e *Env) cacheDir(ctx context.Context, m graph.Mount) (string, error) {
 func (e *Env) unpack(ctx context.Context, s *State) ([]string, error) {
 	layers := make([]snapshot.Layer, len(s.Layers))
 	for i, l := range s.Layers {
-		layers[i] = snapshot.Layer{DiffID: l.DiffID, Open: e.uncompressed(l)}
+		layers[i] = snapshot.Layer{DiffID: l.DiffID, Open: e.uncompressed(l), Rewrite: e.rewrite(l.DiffID)}
 	}
 	return e.Snapshots.Unpack(ctx, layers)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"golang.org/x/sync/errgroup"
 	"golang.org/x/sys/unix"
 
 	"github.com/gorae/gorae/archive"
@@ -30,6 +32,13 @@ type Store struct {
 type Layer struct {
 	DiffID v1.Hash
 	Open   func() (io.ReadCloser, error)
+	// Rewrite, when set, writes the layer's uncompressed tar again from
+	// the files it was made of (a COPY of this build, whose sources are
+	// still at hand): that spares decompressing the blob Open reads. It
+	// is tried first; if it fails or what it writes does not hash to
+	// DiffID (a source changed since), its directory is discarded and
+	// Open is used.
+	Rewrite func(ctx context.Context, w io.Writer) error
 }
 
 // Open returns the Store under dir ($GORAE_ROOT/snapshots), creating it,
@@ -64,16 +73,35 @@ func (s *Store) Unpack(ctx context.Context, layers []Layer) ([]string, error) {
 		}
 		diffIDs[i] = l.DiffID
 	}
+	// Each chain's directory holds only its own layer's entries, so the
+	// layers of a chain never overlap on disk: they unpack in parallel
+	// (decompression on one core, writing files on another).
 	dirs := make([]string, len(layers))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(unpackJobs)
 	for i, id := range ChainIDs(diffIDs) {
-		d, err := s.unpackOne(ctx, id.Hex, layers[i])
-		if err != nil {
-			return nil, fmt.Errorf("unpack layer %s: %w", layers[i].DiffID, err)
+		g.Go(func() error {
+			d, err := s.unpackOne(gctx, id.Hex, layers[i])
+			if err != nil {
+				return fmt.Errorf("unpack layer %s: %w", layers[i].DiffID, err)
+			}
+			dirs[i] = d
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		dirs[i] = d
+		return nil, err
 	}
 	return dirs, nil
 }
+
+// unpackJobs bounds the layers unpacked at once: enough to overlap one
+// layer's decompression with another's writes, few enough that a chain
+// of many layers does not thrash the disk.
+const unpackJobs = 4
 
 func (s *Store) unpackOne(ctx context.Context, chain string, l Layer) (string, error) {
 	final := filepath.Join(s.dir, chain)
@@ -97,8 +125,23 @@ func (s *Store) unpackOne(ctx context.Context, chain string, l Layer) (string, e
 		return "", fmt.Errorf("create temporary directory: %w", err)
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
-	if err := s.apply(ctx, filepath.Join(tmp, "fs"), l); err != nil {
-		return "", err
+	dst := filepath.Join(tmp, "fs")
+	done := false
+	if l.Rewrite != nil {
+		done = s.apply(ctx, dst, l.DiffID, rewritten(ctx, l.Rewrite)) == nil
+		if !done {
+			if err := ctx.Err(); err != nil {
+				return "", err
+			}
+			if err := os.RemoveAll(dst); err != nil {
+				return "", fmt.Errorf("discard rewritten layer: %w", err)
+			}
+		}
+	}
+	if !done {
+		if err := s.apply(ctx, dst, l.DiffID, l.Open); err != nil {
+			return "", err
+		}
 	}
 	if err := os.Rename(tmp, final); err != nil {
 		return "", fmt.Errorf("move unpacked layer into place: %w", err)
@@ -106,23 +149,49 @@ func (s *Store) unpackOne(ctx context.Context, chain string, l Layer) (string, e
 	return fsDir, nil
 }
 
+// rewritten turns a Rewrite into an Open: the tar streams through a pipe
+// from a goroutine, which Close stops and waits for.
+func rewritten(ctx context.Context, write func(context.Context, io.Writer) error) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) {
+		pr, pw := io.Pipe()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			pw.CloseWithError(write(ctx, pw))
+		}()
+		return &pipeReader{PipeReader: pr, done: done}, nil
+	}
+}
+
+type pipeReader struct {
+	*io.PipeReader
+	done chan struct{}
+}
+
+func (p *pipeReader) Close() error {
+	p.PipeReader.CloseWithError(errors.New("layer reader closed"))
+	<-p.done
+	return nil
+}
+
 // apply unpacks l into fsDir, verifying the tar against the diffID, and
 // flushes it to disk so that the rename that publishes it cannot reach
 // the disk before the content does.
-func (s *Store) apply(ctx context.Context, fsDir string, l Layer) error {
+func (s *Store) apply(ctx context.Context, fsDir string, diffID v1.Hash, open func() (io.ReadCloser, error)) error {
 	if err := os.Mkdir(fsDir, 0o755); err != nil {
 		return fmt.Errorf("create layer directory: %w", err)
 	}
 	if err := resetRoot(fsDir); err != nil { // whatever the umask
 		return err
 	}
-	rc, err := l.Open()
+	rc, err := open()
 	if err != nil {
 		return fmt.Errorf("open layer: %w", err)
 	}
-	defer rc.Close()
+	ra := newReadAhead(rc, 1<<18, 8)
+	defer ra.Close()
 	h := sha256.New()
-	r := io.TeeReader(rc, h)
+	r := io.TeeReader(ra, h)
 	if _, err := archive.Apply(ctx, fsDir, r); err != nil {
 		return err
 	}
@@ -131,7 +200,7 @@ func (s *Store) apply(ctx context.Context, fsDir string, l Layer) error {
 	if _, err := io.Copy(io.Discard, r); err != nil {
 		return fmt.Errorf("read layer: %w", err)
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != l.DiffID.Hex {
+	if got := hex.EncodeToString(h.Sum(nil)); got != diffID.Hex {
 		return fmt.Errorf("layer content has digest sha256:%s, not its diffID: the blob is corrupt; remove it from the store and pull again", got)
 	}
 	d, err := os.Open(fsDir)

@@ -91,9 +91,11 @@ func main() {
 		os.Exit(code)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	endProfile := startProfile()
 	err = dispatch(ctx, os.Args[1:])
 	code := exitCode(ctx, err)
 	stop()
+	endProfile()
 	os.Exit(code)
 }
 
