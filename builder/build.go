@@ -60,6 +60,8 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	imported := startImport(ctx, o)
+	defer imported() // a build that fails before importRemote still waits
 	lint := &lintWarnings{p: o.Progress, step: defStep}
 	defer lint.summary()
 	excludes, err := loadExcludes(o)
@@ -153,7 +155,7 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	xp := explain.New(xo, roots, vs)
 	bc := &buildCache{root: root, noCache: o.NoCache, compression: comp, epoch: o.Epoch, mountIDs: remotecache.MountIDs(roots)}
 	env.SeedCacheMount = bc.seedMount(o.Progress)
-	defer bc.importRemote(ctx, o)()
+	defer bc.importRemote(ctx, o, imported)()
 	var states []*ops.State
 	var out *Result
 	var executed int
@@ -278,7 +280,7 @@ func once(warn func(string, ...any)) func(string) {
 // name), with the base image resolver of a build (image build contexts
 // first): what a build and `--call check` convert alike.
 func convertOptions(r *root.Root, o Options, imageCtx map[string]string, name string, src []byte, excludes []string, platform v1.Platform, multi bool) (frontend.Options, error) {
-	res, err := newImageContexts(&images.Resolver{Root: r, Registry: o.Registry, Pull: o.Pull, Progress: o.Progress, Outside: r.Outside}, r, imageCtx)
+	res, err := newImageContexts(&images.Resolver{Root: r, Registry: o.Registry, Pull: o.Pull, Lazy: true, Progress: o.Progress, Outside: r.Outside}, r, imageCtx)
 	if err != nil {
 		return frontend.Options{}, err
 	}

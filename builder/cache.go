@@ -124,15 +124,28 @@ func (c *buildCache) Claim(ctx context.Context, k solver.Key, onWait func()) (fu
 
 var _ solver.Claimer = (*buildCache)(nil)
 
-// importRemote reads every --cache-from (manifests and configs only) and
-// lets root's content store fetch their blobs on demand. Call the returned
-// function when the build ends.
-func (c *buildCache) importRemote(ctx context.Context, o Options) func() {
+// startImport reads every --cache-from (manifests and configs only) in
+// the background, while the Dockerfile's base images resolve: both are
+// registry round trips, and a build whose every step is cached is little
+// else. The returned function waits for it (nil without --cache-from).
+func startImport(ctx context.Context, o Options) func() *remotecache.Cache {
 	if len(o.CacheFrom) == 0 || o.NoCache {
-		return func() {} // --no-cache loads no record, local or remote
+		return func() *remotecache.Cache { return nil } // --no-cache loads no record, local or remote
+	}
+	done := make(chan *remotecache.Cache, 1)
+	go func() { done <- remotecache.Import(ctx, o.CacheFrom, o.Registry, o.Progress.Warnf) }()
+	return sync.OnceValue(func() *remotecache.Cache { return <-done })
+}
+
+// importRemote takes the --cache-from records startImport read and lets
+// root's content store fetch their blobs on demand. Call the returned
+// function when the build ends.
+func (c *buildCache) importRemote(ctx context.Context, o Options, imported func() *remotecache.Cache) func() {
+	if len(o.CacheFrom) == 0 || o.NoCache {
+		return func() {}
 	}
 	st := o.Progress.Step("importing cache manifest from " + specList(o.CacheFrom))
-	c.remote = remotecache.Import(ctx, o.CacheFrom, o.Registry, o.Progress.Warnf)
+	c.remote = imported()
 	o.Progress.Logf("imported %d cache records from %d --cache-from", c.remote.Len(), len(o.CacheFrom))
 	st.End(nil)
 	store := c.root.Content

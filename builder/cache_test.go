@@ -46,7 +46,8 @@ func TestCacheImportIsLazy(t *testing.T) {
 	exportTestCache(t, src, reg, ref, map[string]*ops.State{keyHex(k1): testutil.Record(base), keyHex(k2): testutil.Record(base, top)})
 	root := openTestRoot(t)
 	bc := &buildCache{root: root, compression: archive.Gzip}
-	done := bc.importRemote(t.Context(), Options{CacheFrom: []remotecache.Spec{{Type: "registry", Ref: ref}}, Registry: reg.Options, Progress: testutil.DiscardPrinter(t)})
+	o := Options{CacheFrom: []remotecache.Spec{{Type: "registry", Ref: ref}}, Registry: reg.Options, Progress: testutil.DiscardPrinter(t)}
+	done := bc.importRemote(t.Context(), o, startImport(t.Context(), o))
 	defer done()
 	s, ok, err := bc.Load(t.Context(), k2)
 	if err != nil || !ok || len(s.Layers) != 2 {
@@ -94,7 +95,7 @@ func TestCorruptRemoteBlobRebuilds(t *testing.T) {
 	reg.Tamper(l.Digest)
 	root := openTestRoot(t)
 	bc := &buildCache{root: root, compression: archive.Gzip}
-	defer bc.importRemote(t.Context(), Options{CacheFrom: []remotecache.Spec{{Type: "registry", Ref: ref}}, Registry: reg.Options, Progress: testutil.DiscardPrinter(t)})()
+	defer bc.importRemote(t.Context(), Options{CacheFrom: []remotecache.Spec{{Type: "registry", Ref: ref}}, Registry: reg.Options, Progress: testutil.DiscardPrinter(t)}, startImport(t.Context(), Options{CacheFrom: []remotecache.Spec{{Type: "registry", Ref: ref}}, Registry: reg.Options, Progress: testutil.DiscardPrinter(t)}))()
 	if _, ok, _ := bc.Load(t.Context(), k); !ok {
 		t.Fatal("the record did not load")
 	}

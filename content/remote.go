@@ -32,6 +32,9 @@ type RemoteSource struct {
 	Insecure bool `json:"insecure,omitempty"`
 	// Image names the image the blob was recorded for, for error messages.
 	Image string `json:"image,omitempty"`
+	// Base says the blob is a layer of a base image a build pulled
+	// (Image), not one of a --cache-from registry.
+	Base bool `json:"base,omitempty"`
 }
 
 // RemoteFetcher returns the bytes of the lazy blob d from src. The Store
@@ -180,8 +183,12 @@ func (s *Store) fetchLazy(ctx context.Context, d v1.Hash) error {
 	if src.Image != "" {
 		of = " of " + src.Image
 	}
-	return fmt.Errorf("layer %s%s is not local and could not be fetched from %s: %w; make the registry reachable (log in if it needs credentials) and retry, or rebuild the image without --cache-from",
-		d, of, src.Ref, unwrapFetch(err))
+	remedy := "rebuild the image without --cache-from"
+	if src.Base {
+		remedy = "pull the image whole while it is (gorae pull " + src.Image + ")"
+	}
+	return fmt.Errorf("layer %s%s is not local and could not be fetched from %s: %w; make the registry reachable (log in if it needs credentials) and retry, or %s",
+		d, of, src.Ref, unwrapFetch(err), remedy)
 }
 
 // unwrapFetch drops the FetchError layer, whose text would repeat the

@@ -27,6 +27,10 @@ type Resolver struct {
 	Registry registry.Options
 	Pull     bool
 	Progress *progress.Printer
+	// Lazy leaves a pulled image's layers in the registry until something
+	// reads them (recordLazy): what a build wants. gorae pull downloads
+	// them all.
+	Lazy bool
 	// Outside is a rootless gorae's cache-only try (ops.Env.Outside):
 	// an image that would be pulled is ops.ErrNeedsNamespace instead, so
 	// that the pull is shown as it happens, in the namespace.
@@ -146,6 +150,9 @@ func (r *Resolver) pullImage(ctx context.Context, name string, platform v1.Platf
 	if err != nil {
 		return nil, err
 	}
+	if err := r.lazy(ctx, img, name); err != nil {
+		return nil, err
+	}
 	if err := r.Root.Images.Export(ctx, pullProgress(img, r.Progress), storeNames(name)); err != nil {
 		return nil, registry.Explain(err, name)
 	}
@@ -201,6 +208,9 @@ func (r *Resolver) pullFromIndex(ctx context.Context, name string, desc *remote.
 	if err != nil {
 		return nil, registry.Explain(err, name)
 	}
+	if err := r.lazy(ctx, img, name); err != nil {
+		return nil, err
+	}
 	if err := r.Root.Images.ExportPlatform(ctx, idx, pullProgress(img, r.Progress), storeNames(name)); err != nil {
 		return nil, registry.Explain(err, name)
 	}
@@ -227,4 +237,21 @@ func ConfigOf(img v1.Image) (*imageconfig.File, error) {
 		return nil, err
 	}
 	return imageconfig.Parse(raw)
+}
+
+// lazy records img's layers as lazy blobs when r is Lazy; otherwise it
+// downloads those not local, lazy ones of an earlier build's pull too.
+func (r *Resolver) lazy(ctx context.Context, img v1.Image, name string) error {
+	if !r.Lazy {
+		if err := r.Root.Images.FetchLayers(ctx, pullProgress(img, r.Progress)); err != nil {
+			return registry.Explain(err, name)
+		}
+		return nil
+	}
+	ref, err := r.Registry.Parse(name)
+	if err != nil {
+		return err
+	}
+	repo := ref.Context()
+	return recordLazy(r.Root.Content, img, name, repo.String(), repo.Scheme() == "http")
 }

@@ -60,6 +60,9 @@ func (m mountableImage) recordLazy(c *content.Store, image string) error {
 		if !ok || src.dir != "" || c.Has(l.Digest) || m.rc.isBad(l.Digest) {
 			continue
 		}
+		if r, ok := c.Remote(l.Digest); ok && r.Base {
+			continue // a base image's layer: its own registry has it
+		}
 		err := c.AddRemote(l.Digest, content.RemoteSource{
 			Ref: src.repo.String(), Size: l.Size, MediaType: l.MediaType,
 			Insecure: src.repo.Scheme() == "http", Image: image,

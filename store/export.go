@@ -39,7 +39,7 @@ func (s *Store) putImage(ctx context.Context, img v1.Image) (v1.Descriptor, erro
 	if !isImageType(mt) {
 		return v1.Descriptor{}, fmt.Errorf("export image: unsupported manifest media type %q: the local store holds OCI and Docker v2 schema 2 image manifests", mt)
 	}
-	if err := s.putLayers(ctx, img); err != nil {
+	if err := s.putLayers(ctx, img, true); err != nil {
 		return v1.Descriptor{}, err
 	}
 	cfg, err := img.RawConfigFile()
@@ -85,9 +85,16 @@ func (s *Store) name(ctx context.Context, desc v1.Descriptor, full []string) err
 	})
 }
 
+// FetchLayers writes every layer of img whose bytes are not local,
+// lazy ones too (a pull that must not leave anything in the registry).
+func (s *Store) FetchLayers(ctx context.Context, img v1.Image) error {
+	return s.putLayers(ctx, img, false)
+}
+
 // putLayers writes the layers of img missing from the content store,
-// exportJobs at a time; the first error stops the rest.
-func (s *Store) putLayers(ctx context.Context, img v1.Image) error {
+// exportJobs at a time; the first error stops the rest. With lazyOK, a
+// lazy blob (content.AddRemote) counts as present.
+func (s *Store) putLayers(ctx context.Context, img v1.Image, lazyOK bool) error {
 	layers, err := img.Layers()
 	if err != nil {
 		return fmt.Errorf("export image layers: %w", err)
@@ -106,7 +113,7 @@ func (s *Store) putLayers(ctx context.Context, img v1.Image) error {
 		}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if err := s.putLayer(ctx, l); err != nil {
+			if err := s.putLayer(ctx, l, lazyOK); err != nil {
 				cancel(err)
 			}
 		})
@@ -118,7 +125,7 @@ func (s *Store) putLayers(ctx context.Context, img v1.Image) error {
 	return nil
 }
 
-func (s *Store) putLayer(ctx context.Context, l v1.Layer) error {
+func (s *Store) putLayer(ctx context.Context, l v1.Layer, lazyOK bool) error {
 	mt, err := l.MediaType()
 	if err != nil {
 		return fmt.Errorf("export layer: %w", err)
@@ -133,7 +140,7 @@ func (s *Store) putLayer(ctx context.Context, l v1.Layer) error {
 	if s.c.Has(d) {
 		return nil
 	}
-	if _, lazy := s.c.Remote(d); lazy {
+	if _, lazy := s.c.Remote(d); lazy && lazyOK {
 		return nil // a lazy blob: fetched when something reads it
 	}
 	rc, err := l.Compressed()

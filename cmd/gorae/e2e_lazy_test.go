@@ -163,3 +163,79 @@ func TestLazyLayersFromRegistryCache(t *testing.T) {
 		t.Errorf("tar saved after prune lacks the RUN layer %s", run)
 	}
 }
+
+// A build pulls a base image's manifest and config only: its layers stay
+// in the registry until a step reads them, so a fresh root whose every
+// step comes from a --cache-from registry downloads and unpacks nothing.
+func TestBaseLayersStayLazy(t *testing.T) {
+	reg := testutil.Registry(t)
+	g1 := newGorae(t)
+	// Every test root has busybox's layer; this base has one of its own.
+	base := reg + "/base/lazy:1"
+	bdir := t.TempDir()
+	testutil.WriteFiles(t, bdir, map[string]string{"Dockerfile": "FROM busybox\nRUN echo " + t.Name() + " > /base-id\n"})
+	g1.Must(t, bdir, "build", "-q", "--push", "-t", base, ".")
+	ref, _ := name.ParseReference(base, name.Insecure)
+	img, err := remote.Image(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := img.Layers()
+	if err != nil || len(ls) < 2 {
+		t.Fatalf("base layers: %v", err)
+	}
+	baseLayer, _ := ls[len(ls)-1].Digest()
+	dir := t.TempDir()
+	testutil.WriteFiles(t, dir, map[string]string{
+		"Dockerfile": "FROM " + base + "\nRUN echo lazy > /marker\n",
+	})
+	cacheRef := reg + "/cache/lazybase:c"
+	g1.Must(t, dir, "build", "-q", "--cache-to", "type=registry,ref="+cacheRef+",mode=max", ".")
+
+	g2 := newGorae(t)
+	r := g2.Must(t, dir, "build", "--progress=plain", "--cache-from", "type=registry,ref="+cacheRef, "-t", "lazybase:1", ".")
+	assertRunsCached(t, r.Stderr)
+	blob := filepath.Join(g2.Root, "content", "blobs", "sha256", baseLayer.Hex)
+	record := filepath.Join(g2.Root, "content", "remote", "sha256", baseLayer.Hex)
+	if _, err := os.Stat(blob); err == nil {
+		t.Fatal("an all-cached build downloaded the base image's layer")
+	}
+	rec, err := os.ReadFile(record)
+	if err != nil || !strings.Contains(string(rec), `"ref":"`+reg+`/base/lazy"`) || !strings.Contains(string(rec), `"base":true`) {
+		t.Fatalf("remote record of the base layer = %s, %v", rec, err)
+	}
+	if chains, _ := filepath.Glob(filepath.Join(g2.Root, "snapshots", "*", "fs")); len(chains) != 0 {
+		t.Errorf("an all-cached build unpacked %v", chains)
+	}
+
+	// Unreachable, the registry is named and gorae pull suggested.
+	dead := strings.Replace(string(rec), reg, "127.0.0.1:1", 1)
+	if err := os.WriteFile(record, []byte(dead), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = g2.Run(t, ".", "run", "--rm", "lazybase:1", "cat", "/marker")
+	for _, want := range []string{"layer " + baseLayer.String() + " of " + base + " is not local", "127.0.0.1:1/base/lazy", "gorae pull " + base} {
+		if r.Code == 0 || !strings.Contains(r.Stderr, want) {
+			t.Errorf("run with the base's registry unreachable: exit %d, stderr lacks %q:\n%s", r.Code, want, r.Stderr)
+		}
+	}
+	if err := os.WriteFile(record, rec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// A step that reads the base fetches it; gorae pull fetches it whole.
+	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM " + base + "\nRUN cat /marker 2>/dev/null; echo other > /other\n"})
+	g2.Must(t, dir, "build", "-q", "-t", "lazybase:2", ".")
+	if _, err := os.Stat(blob); err != nil {
+		t.Fatalf("a RUN on the base did not fetch its layer: %v", err)
+	}
+	if _, err := os.Stat(record); err == nil {
+		t.Error("remote record survived the fetch")
+	}
+	g3 := newGorae(t)
+	g3.Must(t, dir, "build", "-q", "-t", "lazybase:3", "--cache-from", "type=registry,ref="+cacheRef, ".")
+	g3.Must(t, ".", "pull", base)
+	if _, err := os.Stat(filepath.Join(g3.Root, "content", "blobs", "sha256", baseLayer.Hex)); err != nil {
+		t.Errorf("gorae pull left the base layer lazy: %v", err)
+	}
+}
