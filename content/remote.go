@@ -179,6 +179,11 @@ func (s *Store) fetchLazy(ctx context.Context, d v1.Hash) error {
 	if err == nil || ctx.Err() != nil {
 		return err
 	}
+	return lazyError(d, src, err)
+}
+
+// lazyError explains a failed fetch of the lazy blob d from src.
+func lazyError(d v1.Hash, src RemoteSource, err error) error {
 	of := ""
 	if src.Image != "" {
 		of = " of " + src.Image

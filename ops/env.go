@@ -181,17 +181,18 @@ func (e *Env) op(n *graph.Node) (solver.Op[*State], error) {
 	return nil, fmt.Errorf("unknown op %T", n.Op)
 }
 
-func (e *Env) uncompressed(l Layer) func() (io.ReadCloser, error) {
+func (e *Env) uncompressed(l Layer) func(context.Context) (io.ReadCloser, error) {
 	return Uncompressed(e.Content, l)
 }
 
-// Uncompressed opens layer l's blob in c (fetching a lazy one) and
+// Uncompressed opens layer l's blob in c (streaming one that is not
+// local from its registry while it is stored, content.Store.Stream) and
 // decompresses it with the decoder its magic bytes name: klauspost's
 // inflate, which unpacks a gzip layer faster than the standard
 // library's that go-containerregistry's v1.Layer uses.
-func Uncompressed(c *content.Store, l Layer) func() (io.ReadCloser, error) {
-	return func() (io.ReadCloser, error) {
-		f, err := c.Open(l.Digest)
+func Uncompressed(c *content.Store, l Layer) func(context.Context) (io.ReadCloser, error) {
+	return func(ctx context.Context) (io.ReadCloser, error) {
+		f, err := c.Stream(ctx, l.Digest)
 		if err != nil {
 			return nil, err
 		}

@@ -24,7 +24,7 @@ func (e *Env) Restamp(ctx context.Context, l Layer, epoch time.Time) (Layer, err
 		return l, nil
 	}
 	old := time.Unix(*l.Epoch, 0)
-	rc, err := e.uncompressed(l)()
+	rc, err := e.uncompressed(l)(ctx)
 	if err != nil {
 		return Layer{}, err
 	}

@@ -3,6 +3,7 @@ package ops
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"sync"
 
@@ -71,13 +72,18 @@ func (e *Env) layerIndex(ctx context.Context, l Layer) ([]snapshot.Entry, error)
 	if ok {
 		return idx, nil
 	}
-	rc, err := e.uncompressed(l)()
+	rc, err := e.uncompressed(l)(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("read layer %s: %w", l.Digest, err)
 	}
 	defer rc.Close()
 	if idx, err = snapshot.IndexLayer(ctx, rc); err != nil {
 		return nil, fmt.Errorf("index layer %s: %w", l.Digest, err)
+	}
+	// To the blob's end: a lazy blob streamed from its registry is
+	// stored only once read whole.
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return nil, fmt.Errorf("read layer %s: %w", l.Digest, err)
 	}
 	if err := e.Snapshots.SaveIndex(l.DiffID, idx); err != nil {
 		return nil, err

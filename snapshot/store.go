@@ -31,7 +31,7 @@ type Store struct {
 // uncompressed tar, called only when the chain is not unpacked yet.
 type Layer struct {
 	DiffID v1.Hash
-	Open   func() (io.ReadCloser, error)
+	Open   func(context.Context) (io.ReadCloser, error)
 	// Rewrite, when set, writes the layer's uncompressed tar again from
 	// the files it was made of (a COPY of this build, whose sources are
 	// still at hand): that spares decompressing the blob Open reads. It
@@ -128,7 +128,7 @@ func (s *Store) unpackOne(ctx context.Context, chain string, l Layer) (string, e
 	dst := filepath.Join(tmp, "fs")
 	done := false
 	if l.Rewrite != nil {
-		done = s.apply(ctx, dst, l.DiffID, rewritten(ctx, l.Rewrite)) == nil
+		done = s.apply(ctx, dst, l.DiffID, rewritten(l.Rewrite)) == nil
 		if !done {
 			if err := ctx.Err(); err != nil {
 				return "", err
@@ -151,8 +151,8 @@ func (s *Store) unpackOne(ctx context.Context, chain string, l Layer) (string, e
 
 // rewritten turns a Rewrite into an Open: the tar streams through a pipe
 // from a goroutine, which Close stops and waits for.
-func rewritten(ctx context.Context, write func(context.Context, io.Writer) error) func() (io.ReadCloser, error) {
-	return func() (io.ReadCloser, error) {
+func rewritten(write func(context.Context, io.Writer) error) func(context.Context) (io.ReadCloser, error) {
+	return func(ctx context.Context) (io.ReadCloser, error) {
 		pr, pw := io.Pipe()
 		done := make(chan struct{})
 		go func() {
@@ -177,14 +177,14 @@ func (p *pipeReader) Close() error {
 // apply unpacks l into fsDir, verifying the tar against the diffID, and
 // flushes it to disk so that the rename that publishes it cannot reach
 // the disk before the content does.
-func (s *Store) apply(ctx context.Context, fsDir string, diffID v1.Hash, open func() (io.ReadCloser, error)) error {
+func (s *Store) apply(ctx context.Context, fsDir string, diffID v1.Hash, open func(context.Context) (io.ReadCloser, error)) error {
 	if err := os.Mkdir(fsDir, 0o755); err != nil {
 		return fmt.Errorf("create layer directory: %w", err)
 	}
 	if err := resetRoot(fsDir); err != nil { // whatever the umask
 		return err
 	}
-	rc, err := open()
+	rc, err := open(ctx)
 	if err != nil {
 		return fmt.Errorf("open layer: %w", err)
 	}

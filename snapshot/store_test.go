@@ -47,7 +47,7 @@ func testLayer(t *testing.T, name, body string, opens *atomic.Int32) Layer {
 	sum := sha256.Sum256(data)
 	return Layer{
 		DiffID: v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(sum[:])},
-		Open: func() (io.ReadCloser, error) {
+		Open: func(context.Context) (io.ReadCloser, error) {
 			opens.Add(1)
 			return io.NopCloser(bytes.NewReader(data)), nil
 		},
@@ -133,8 +133,8 @@ func TestUnpackInterruptedLeavesNothing(t *testing.T) {
 	l := testLayer(t, "big", strings.Repeat("x", 1<<20), &opens)
 	open := l.Open
 	ctx, cancel := context.WithCancel(t.Context())
-	l.Open = func() (io.ReadCloser, error) {
-		rc, err := open()
+	l.Open = func(context.Context) (io.ReadCloser, error) {
+		rc, err := open(ctx)
 		return io.NopCloser(cancelReader{rc, cancel}), err
 	}
 	if _, err := s.Unpack(ctx, []Layer{l}); err == nil {
