@@ -312,7 +312,7 @@ func unpackImage(ctx context.Context, root *root.Root, digest string) ([]string,
 	}
 	layers := make([]snapshot.Layer, len(ls))
 	for i, l := range ls {
-		layers[i] = snapshot.Layer{DiffID: l.DiffID, Open: ops.Uncompressed(root.Content, l)}
+		layers[i] = snapshot.Layer{DiffID: l.DiffID, Open: ops.Uncompressed(root.Content, l, nil)}
 	}
 	return root.Snapshots.Unpack(ctx, layers)
 }

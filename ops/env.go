@@ -15,6 +15,7 @@ import (
 	"github.com/gorae/gorae/content"
 	"github.com/gorae/gorae/gitsource"
 	"github.com/gorae/gorae/graph"
+	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/registry"
 	"github.com/gorae/gorae/runner"
 	"github.com/gorae/gorae/snapshot"
@@ -182,19 +183,24 @@ func (e *Env) op(n *graph.Node) (solver.Op[*State], error) {
 }
 
 func (e *Env) uncompressed(l Layer) func(context.Context) (io.ReadCloser, error) {
-	return Uncompressed(e.Content, l)
+	return Uncompressed(e.Content, l, e.Transfer)
 }
 
 // Uncompressed opens layer l's blob in c (streaming one that is not
 // local from its registry while it is stored, content.Store.Stream) and
 // decompresses it with the decoder its magic bytes name: klauspost's
 // inflate, which unpacks a gzip layer faster than the standard
-// library's that go-containerregistry's v1.Layer uses.
-func Uncompressed(c *content.Store, l Layer) func(context.Context) (io.ReadCloser, error) {
+// library's that go-containerregistry's v1.Layer uses. A download is
+// shown through report (progress.Printer.Transfer), if set.
+func Uncompressed(c *content.Store, l Layer, report func(id, label string, done, total int64)) func(context.Context) (io.ReadCloser, error) {
 	return func(ctx context.Context) (io.ReadCloser, error) {
+		remote := !c.Has(l.Digest)
 		f, err := c.Stream(ctx, l.Digest)
 		if err != nil {
 			return nil, err
+		}
+		if remote && report != nil {
+			f = &pullMeter{ReadCloser: f, report: report, l: l}
 		}
 		zr, _, err := archive.Decompress(f)
 		if err != nil {
@@ -232,4 +238,36 @@ func (e *Env) now() int64 {
 		return e.Epoch.Unix()
 	}
 	return time.Now().Unix()
+}
+
+// pullMeter shows a layer streamed from its registry as a transfer.
+type pullMeter struct {
+	io.ReadCloser
+	report func(id, label string, done, total int64)
+	l      Layer
+	done   int64
+	ended  bool
+}
+
+func (m *pullMeter) Read(p []byte) (int, error) {
+	n, err := m.ReadCloser.Read(p)
+	m.done += int64(n)
+	short := progress.ShortDigest(m.l.Digest.String())
+	switch {
+	case m.ended:
+	case err == io.EOF:
+		m.ended = true
+		m.report("pull "+m.l.Digest.String(), "pulled layer "+short, m.done, m.done)
+	case n > 0:
+		m.report("pull "+m.l.Digest.String(), "pulling layer "+short, m.done, m.l.Size)
+	}
+	return n, err
+}
+
+func (m *pullMeter) Close() error {
+	if !m.ended {
+		m.ended = true
+		m.report("pull "+m.l.Digest.String(), "", -1, 0)
+	}
+	return m.ReadCloser.Close()
 }
