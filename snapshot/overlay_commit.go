@@ -58,7 +58,7 @@ func (a *Active) Commit(ctx context.Context, s *Store, chainID v1.Hash) error {
 	if err != nil {
 		return fmt.Errorf("commit snapshot: %w", err)
 	}
-	if err := syncDir(tmp); err != nil {
+	if err := s.published(chain, tmp); err != nil {
 		return fmt.Errorf("commit snapshot: %w", err)
 	}
 	if err := os.Rename(tmp, final); err != nil {
@@ -116,18 +116,6 @@ func (a *Active) applyDiff(ctx context.Context, fsDir string) error {
 	pr.CloseWithError(io.ErrClosedPipe) // unblock the writer if Apply stopped early
 	<-done
 	return err
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := unix.Syncfs(int(d.Fd())); err != nil {
-		return fmt.Errorf("flush layer: %w", err)
-	}
-	return nil
 }
 
 // resetRoot gives a layer directory's root what unpacking a layer tar

@@ -14,7 +14,6 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sys/unix"
 
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/flock"
@@ -49,6 +48,7 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	s.cleanActive()
+	s.settle()
 	return s, nil
 }
 
@@ -143,6 +143,9 @@ func (s *Store) unpackOne(ctx context.Context, chain string, l Layer) (string, e
 			return "", err
 		}
 	}
+	if err := s.published(chain, tmp); err != nil {
+		return "", err
+	}
 	if err := os.Rename(tmp, final); err != nil {
 		return "", fmt.Errorf("move unpacked layer into place: %w", err)
 	}
@@ -174,9 +177,8 @@ func (p *pipeReader) Close() error {
 	return nil
 }
 
-// apply unpacks l into fsDir, verifying the tar against the diffID, and
-// flushes it to disk so that the rename that publishes it cannot reach
-// the disk before the content does.
+// apply unpacks the tar open gives into fsDir, verifying it against
+// diffID. The caller publishes the directory (published, durable.go).
 func (s *Store) apply(ctx context.Context, fsDir string, diffID v1.Hash, open func(context.Context) (io.ReadCloser, error)) error {
 	if err := os.Mkdir(fsDir, 0o755); err != nil {
 		return fmt.Errorf("create layer directory: %w", err)
@@ -202,14 +204,6 @@ func (s *Store) apply(ctx context.Context, fsDir string, diffID v1.Hash, open fu
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != diffID.Hex {
 		return fmt.Errorf("layer content has digest sha256:%s, not its diffID: the blob is corrupt; remove it from the store and pull again", got)
-	}
-	d, err := os.Open(fsDir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := unix.Syncfs(int(d.Fd())); err != nil {
-		return fmt.Errorf("flush unpacked layer: %w", err)
 	}
 	return nil
 }
