@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func needRoot(t *testing.T) {
+func needRoot(t testing.TB) {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("Apply restores owners, devices and trusted xattrs: needs root")
@@ -174,6 +174,12 @@ func TestApplyRefusesEscapes(t *testing.T) {
 		{"hardlink through symlink", []*tar.Header{
 			{Name: "dir", Typeflag: tar.TypeSymlink, Linkname: "OUTSIDE"},
 			{Name: "l", Typeflag: tar.TypeLink, Linkname: "dir/secret"},
+		}, "l"},
+		{"hardlink through in-layer symlink", []*tar.Header{
+			{Name: "real/", Typeflag: tar.TypeDir, Mode: 0o755},
+			{Name: "real/f", Typeflag: tar.TypeReg, Mode: 0o644},
+			{Name: "dir", Typeflag: tar.TypeSymlink, Linkname: "real"},
+			{Name: "l", Typeflag: tar.TypeLink, Linkname: "dir/f"},
 		}, "l"},
 		{"whiteout through symlink", []*tar.Header{
 			{Name: "dir", Typeflag: tar.TypeSymlink, Linkname: "OUTSIDE"},
