@@ -71,6 +71,7 @@ func (s *Store) prepare(ctx context.Context, lowers []string, mode prepareMode) 
 	if err := os.MkdirAll(base, 0o700); err != nil {
 		return nil, fmt.Errorf("prepare snapshot: %w", err)
 	}
+	spreadNewDirs(base)
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	dir := filepath.Join(base, strconv.Itoa(os.Getpid())+"-"+hex.EncodeToString(rnd[:]))

@@ -59,6 +59,7 @@ func OpenShared(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("open snapshot store: %w", err)
 	}
+	spreadNewDirs(dir)
 	return &Store{dir: dir}, nil
 }
 
