@@ -14,9 +14,10 @@ import (
 
 // change is one entry of a layer diff, in the order the tar holds them.
 type change struct {
-	name string     // the tar entry's name
-	kind changeKind //
-	src  string     // for changeEntry, the file to describe
+	name string      // the tar entry's name
+	kind changeKind  //
+	src  string      // for changeEntry, the file to describe
+	fi   fs.FileInfo // src's lstat from the walk, or nil to stat it again
 }
 
 type changeKind int
@@ -173,13 +174,13 @@ func (d *differ) walkUpper(root, p string, inLower bool) ([]change, bool, error)
 				d.pruned = append(d.pruned, q)
 				continue
 			}
-			out = append(out, change{name: q, src: full})
+			out = append(out, change{name: q, src: full, fi: fi})
 			if op {
 				out = append(out, change{name: path.Join(q, ".wh..wh..opq"), kind: changeOpaque})
 			}
 			out = append(out, sub...)
 		default:
-			out = append(out, change{name: q, src: full})
+			out = append(out, change{name: q, src: full, fi: fi})
 		}
 	}
 	return out, skippedBelow || skippedHere, nil
