@@ -69,7 +69,7 @@ func (a *Active) Diff(ctx context.Context, w *archive.Writer, skip []string) (ch
 	if err != nil {
 		return false, err
 	}
-	a.diff = &diffState{skip: skip, pruned: d.pruned}
+	a.diff = &diffState{skip: skip, pruned: d.pruned, upper: d.upper}
 	if err := writeChanges(ctx, w, changes, &a.diff.dropped); err != nil {
 		return false, err
 	}
@@ -82,6 +82,7 @@ type differ struct {
 	lower  *View
 	skip   map[string]bool
 	pruned []string // left out of the diff, children before parents
+	upper  []upperEntry
 
 	// Plain copies only.
 	marked bool                   // directories copied from the lowers carry copiedMark
@@ -146,6 +147,7 @@ func (d *differ) walkUpper(root, p string, inLower bool) ([]change, bool, error)
 		if err != nil {
 			return nil, false, err
 		}
+		d.upper = append(d.upper, upperEntry{name: q, mtime: fi.ModTime()})
 		switch {
 		case isWhiteout(fi):
 			out = append(out, change{name: path.Join(p, ".wh."+e.Name()), kind: changeWhiteout})
