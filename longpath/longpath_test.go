@@ -106,6 +106,20 @@ func TestLongPathCalls(t *testing.T) {
 	if string(b) != "deep content" {
 		t.Errorf("content = %q", b)
 	}
+	fd, err := OpenFD(file, unix.O_RDONLY|unix.O_NOFOLLOW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := unix.Read(fd, buf)
+	unix.Close(fd)
+	if err != nil || string(buf[:n]) != "deep content" {
+		t.Errorf("OpenFD content = %q, %v", buf[:n], err)
+	}
+	if fd, err := OpenFD(filepath.Join(dir, "link"), unix.O_RDONLY|unix.O_NOFOLLOW); !errors.Is(err, unix.ELOOP) {
+		unix.Close(fd)
+		t.Errorf("OpenFD(link, O_NOFOLLOW) = %v, want ELOOP", err)
+	}
 	if err := Lsetxattr(file, "user.k", []byte("v"), 0); err != nil && !errors.Is(err, unix.ENOTSUP) {
 		t.Fatal(err)
 	} else if err == nil {
@@ -134,6 +148,9 @@ func TestLongPathErrorsNameThePath(t *testing.T) {
 	_, err = ReadDir(filepath.Join(dir[:len(dir)-10], "nothere", strings.Repeat("x", 200), "y"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ReadDir below a missing prefix = %v", err)
+	}
+	if _, err := OpenFD(missing, unix.O_RDONLY); !errors.As(err, &pe) || pe.Path != missing || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("OpenFD(missing) = %v", err)
 	}
 	if _, err := Lgetxattr(missing, "user.k", nil); err != unix.ENOENT {
 		t.Errorf("Lgetxattr(missing) = %v, want the bare ENOENT", err)

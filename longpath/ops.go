@@ -79,6 +79,33 @@ func OpenFile(p string, flag int, perm fs.FileMode) (*os.File, error) {
 	return os.NewFile(uintptr(fd), p), nil
 }
 
+// OpenFD is unix.Open (with O_CLOEXEC) for a path of any length. It
+// returns a bare descriptor, for callers that read many small files: an
+// os.File's poller registration attempt and finalizer cost more than
+// reading a file of a few bytes. Its error is a *fs.PathError naming p.
+func OpenFD(p string, flag int) (int, error) {
+	if !Long(p) {
+		fd, err := openRetry(p, flag)
+		return fd, pathErr("open", p, err)
+	}
+	fd := -1
+	err := Do(p, func(s string) error {
+		var err error
+		fd, err = openRetry(s, flag)
+		return pathErr("open", s, err)
+	})
+	return fd, err
+}
+
+func openRetry(p string, flag int) (int, error) {
+	for {
+		fd, err := unix.Open(p, flag|unix.O_CLOEXEC, 0)
+		if err != unix.EINTR {
+			return fd, err
+		}
+	}
+}
+
 // Open is os.Open for a path of any length.
 func Open(p string) (*os.File, error) { return OpenFile(p, os.O_RDONLY, 0) }
 

@@ -14,9 +14,10 @@ import (
 
 // change is one entry of a layer diff, in the order the tar holds them.
 type change struct {
-	name string     // the tar entry's name
-	kind changeKind //
-	src  string     // for changeEntry, the file to describe
+	name string      // the tar entry's name
+	kind changeKind  //
+	src  string      // for changeEntry, the file to describe
+	fi   fs.FileInfo // src's lstat from the walk, or nil to stat it again
 }
 
 type changeKind int
@@ -68,7 +69,7 @@ func (a *Active) Diff(ctx context.Context, w *archive.Writer, skip []string) (ch
 	if err != nil {
 		return false, err
 	}
-	a.diff = &diffState{skip: skip, pruned: d.pruned}
+	a.diff = &diffState{skip: skip, pruned: d.pruned, upper: d.upper}
 	if err := writeChanges(ctx, w, changes, &a.diff.dropped); err != nil {
 		return false, err
 	}
@@ -81,6 +82,7 @@ type differ struct {
 	lower  *View
 	skip   map[string]bool
 	pruned []string // left out of the diff, children before parents
+	upper  []upperEntry
 
 	// Plain copies only.
 	marked bool                   // directories copied from the lowers carry copiedMark
@@ -145,6 +147,7 @@ func (d *differ) walkUpper(root, p string, inLower bool) ([]change, bool, error)
 		if err != nil {
 			return nil, false, err
 		}
+		d.upper = append(d.upper, upperEntry{name: q, mtime: fi.ModTime()})
 		switch {
 		case isWhiteout(fi):
 			out = append(out, change{name: path.Join(p, ".wh."+e.Name()), kind: changeWhiteout})
@@ -173,13 +176,13 @@ func (d *differ) walkUpper(root, p string, inLower bool) ([]change, bool, error)
 				d.pruned = append(d.pruned, q)
 				continue
 			}
-			out = append(out, change{name: q, src: full})
+			out = append(out, change{name: q, src: full, fi: fi})
 			if op {
 				out = append(out, change{name: path.Join(q, ".wh..wh..opq"), kind: changeOpaque})
 			}
 			out = append(out, sub...)
 		default:
-			out = append(out, change{name: q, src: full})
+			out = append(out, change{name: q, src: full, fi: fi})
 		}
 	}
 	return out, skippedBelow || skippedHere, nil

@@ -1,17 +1,13 @@
 package snapshot
 
 import (
-	"errors"
 	"io/fs"
 	"path"
 	"path/filepath"
 	"slices"
-	"strings"
 	"syscall"
 
-	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/longpath"
-	"golang.org/x/sys/unix"
 )
 
 // walkCopy lists the changes under directory p of a plain-copy snapshot
@@ -83,17 +79,17 @@ func (d *differ) walkCopy(root, p string, inLower bool) ([]change, bool, error) 
 			skippedAny = skippedAny || skipped
 			switch {
 			case remade:
-				out = append(out, change{name: q, src: full}, change{name: path.Join(q, ".wh..wh..opq"), kind: changeOpaque})
+				out = append(out, change{name: q, src: full, fi: fi}, change{name: path.Join(q, ".wh..wh..opq"), kind: changeOpaque})
 				out = append(out, sub...)
 			case len(sub) > 0 || dirChanged(full, fi, lreal, lfi, skipped):
-				out = append(out, change{name: q, src: full})
+				out = append(out, change{name: q, src: full, fi: fi})
 				out = append(out, sub...)
 			}
 			continue
 		}
 		changed := lfi == nil || d.force[q] || entryChanged(full, fi, lreal, lfi)
 		if changed {
-			out = append(out, change{name: q, src: full})
+			out = append(out, change{name: q, src: full, fi: fi})
 		}
 		if st, ok := fi.Sys().(*syscall.Stat_t); ok && fi.Mode().IsRegular() && st.Nlink > 1 {
 			d.linked(st, q, changed)
@@ -171,40 +167,4 @@ func entryChanged(full string, fi fs.FileInfo, lreal string, lfi fs.FileInfo) bo
 		}
 	}
 	return !sameXattrs(full, lreal)
-}
-
-// xattrs returns the extended attributes of p, not following a final
-// symlink, without overlayfs's own and materialize's copiedMark.
-func xattrs(p string) (map[string]string, error) {
-	buf := make([]byte, 1024)
-	var n int
-	var err error
-	for {
-		n, err = longpath.Llistxattr(p, buf)
-		if !errors.Is(err, unix.ERANGE) {
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	if errors.Is(err, unix.ENOTSUP) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]string{}
-	for k := range strings.SplitSeq(string(buf[:n]), "\x00") {
-		if k == "" || k == copiedMarkName() || archive.IsOverlayXattr(k) {
-			continue
-		}
-		v, err := lgetxattr(p, k)
-		if errors.Is(err, unix.ENODATA) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[k] = v
-	}
-	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gorae/gorae/archive"
 	"golang.org/x/sys/unix"
@@ -46,6 +47,14 @@ type diffState struct {
 	skip    []string // the skip list Diff was given
 	pruned  []string // upper entries Diff left out, children first
 	dropped []string // entries a layer cannot hold (sockets)
+	upper   []upperEntry
+}
+
+// upperEntry is an entry of an overlay upper directory as the diff's walk
+// saw it, so that ClampTimes need not walk and stat the directory again.
+type upperEntry struct {
+	name  string // relative to the upper directory
+	mtime time.Time
 }
 
 // prepareMode says how Prepare may build the snapshot; tests force the
