@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/gorae/gorae/archive"
@@ -46,9 +47,8 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 		if err != nil {
 			return "", err
 		}
-		vals := rec.part(entries)
-		for i, en := range entries {
-			rel, fi := en.rel, en.fi
+		for _, en := range entries {
+			rel, mode := en.rel, en.mode
 			// "len:path mode " then the link target, the content digest
 			// or nothing, and a newline: unambiguous without a separator
 			// that paths cannot contain.
@@ -56,24 +56,19 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 			line = append(line, ':')
 			line = append(line, rel...)
 			line = append(line, ' ')
-			line = strconv.AppendUint(line, uint64(uint32(fi.Mode())), 8)
+			line = strconv.AppendUint(line, uint64(uint32(mode)), 8)
 			line = append(line, ' ')
 			switch {
-			case fi.Mode()&fs.ModeSymlink != 0:
+			case mode&fs.ModeSymlink != 0:
 				line = strconv.AppendInt(line, int64(len(en.value)), 10)
 				line = append(line, ':')
 				line = append(line, en.value...)
-				if vals != nil {
-					vals[i] = en.value
-				}
-			case fi.Mode().IsRegular():
+			case mode.IsRegular():
 				line = append(line, en.value...)
-				if vals != nil {
-					vals[i] = en.value
-				}
 			}
 			line = append(line, '\n')
 			h.Write(line)
+			rec.add(rel, mode, en.value)
 		}
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
@@ -96,7 +91,10 @@ func (e *Env) fileDigest(ctx context.Context, ctxName string, fsys archive.FS, r
 	}
 	defer f.Close()
 	h := sha256.New()
-	if _, err := io.Copy(h, archive.ContextReader(ctx, f)); err != nil {
+	buf := copyBufs.Get().(*[]byte)
+	_, err = io.CopyBuffer(h, archive.ContextReader(ctx, f), *buf)
+	copyBufs.Put(buf)
+	if err != nil {
 		return "", fmt.Errorf("read %s: %w", rel, err)
 	}
 	d := hex.EncodeToString(h.Sum(nil))
@@ -105,6 +103,11 @@ func (e *Env) fileDigest(ctx context.Context, ctxName string, fsys archive.FS, r
 	}
 	return d, nil
 }
+
+// copyBufs are the read buffers of fileDigest: io.Copy would allocate
+// 32 KB for every file of the context, a gigabyte of garbage for
+// 30,000 files.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // glob expands a COPY source pattern against fsys. A pattern without
 // wildcards is returned as is, existing or not (the copy reports a
@@ -172,10 +175,13 @@ func walk(ctx context.Context, fsys archive.FS, p string, leaf func(string, fs.F
 	return l.list(ctx, resolved, fi)
 }
 
+// treeEntry is one listed entry. It keeps the mode, not the FileInfo:
+// each FileInfo holds a whole stat buffer (and keeps its directory's
+// listing alive), some 170 bytes a file that the hash never reads again.
 type treeEntry struct {
 	rel   string
-	fi    fs.FileInfo
 	value string // what leaf returned for it (never called for directories)
+	mode  fs.FileMode
 }
 
 // lister lists trees with up to cap(slots) directories read at once,
@@ -192,9 +198,9 @@ func (l *lister) list(ctx context.Context, p string, fi fs.FileInfo) ([]treeEntr
 		if err != nil {
 			return nil, err
 		}
-		return []treeEntry{{p, fi, v}}, nil
+		return []treeEntry{{p, v, fi.Mode()}}, nil
 	}
-	out := []treeEntry{{rel: p, fi: fi}}
+	out := []treeEntry{{rel: p, mode: fi.Mode()}}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -221,7 +227,7 @@ func (l *lister) list(ctx context.Context, p string, fi fs.FileInfo) ([]treeEntr
 				firstErr = err
 				break
 			}
-			out = append(out, treeEntry{child, cfi, v})
+			out = append(out, treeEntry{child, v, cfi.Mode()})
 			continue
 		}
 		s := &sub{at: len(out)}
