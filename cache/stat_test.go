@@ -140,12 +140,19 @@ func TestStatsReloadNestedDirectories(t *testing.T) {
 	if err := s.Save(); err != nil {
 		t.Fatal(err)
 	}
-	// A second save after one more Put keeps the older entries.
+	// The saved file is read again when asked.
+	if d, ok := s.Get("a/b/c", FileID{4, 2, 3, 4, 5}); !ok || d != "d-a/b/c" {
+		t.Errorf("Get after Save = %q, %v", d, ok)
+	}
+	// A second save after more Puts keeps the older entries, and a new
+	// record of a path replaces its old one.
 	s.Put("a/new", FileID{99, 2, 3, 4, 5}, "d-a/new")
+	s.Put("a/b.txt", FileID{98, 2, 3, 4, 5}, "new-a/b.txt")
+	s.Put("0first", FileID{97, 2, 3, 4, 5}, "d-0first")
 	if err := s.Save(); err != nil {
 		t.Fatal(err)
 	}
-	paths = append(paths, "a/new")
+	paths = append(paths, "a/new", "0first")
 	r, err := OpenStats(root, tmp, "/ctx")
 	if err != nil {
 		t.Fatal(err)
@@ -154,12 +161,17 @@ func TestStatsReloadNestedDirectories(t *testing.T) {
 		t.Errorf("reloaded %d entries, want %d", r.file.len(), len(paths))
 	}
 	for i, p := range paths {
-		id := FileID{int64(i + 1), 2, 3, 4, 5}
-		if p == "a/new" {
+		id, want := FileID{int64(i + 1), 2, 3, 4, 5}, "d-"+p
+		switch p {
+		case "a/new":
 			id[0] = 99
+		case "a/b.txt":
+			id[0], want = 98, "new-a/b.txt"
+		case "0first":
+			id[0] = 97
 		}
-		if d, ok := r.Get(p, id); !ok || d != "d-"+p {
-			t.Errorf("Get(%q) = %q, %v", p, d, ok)
+		if d, ok := r.Get(p, id); !ok || d != want {
+			t.Errorf("Get(%q) = %q, %v; want %q", p, d, ok, want)
 		}
 	}
 	for _, p := range []string{"a/bb", "a/b/c/f", "b", "", "x/y", "a/b/c/d/e"} {

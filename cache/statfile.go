@@ -1,9 +1,10 @@
 package cache
 
 import (
+	"bufio"
 	"encoding/binary"
 	"hash/crc32"
-	"slices"
+	"io"
 	"unsafe"
 )
 
@@ -21,28 +22,73 @@ const statMagic = "gorae-statcache-2\n"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-func encodeStats(entries map[string]statEntry) []byte {
-	keys := make([]string, 0, len(entries))
-	size := len(statMagic) + binary.MaxVarintLen64 + 4
-	for k, e := range entries {
-		keys = append(keys, k)
-		size += len(k) + len(e.Digest) + 7*binary.MaxVarintLen64
-	}
-	slices.Sort(keys) // the same entries give the same file
-	b := make([]byte, 0, size)
-	b = append(b, statMagic...)
-	b = binary.AppendUvarint(b, uint64(len(keys)))
-	for _, k := range keys {
-		e := entries[k]
-		b = binary.AppendUvarint(b, uint64(len(k)))
+// writeStats writes a stat cache file of file's entries and added's,
+// merged in path order (keys are added's, sorted); an entry of added
+// replaces file's for the same path.
+func writeStats(w io.Writer, file statIndex, keys []string, added map[string]statEntry) error {
+	// The count comes first: one pass counts, the second writes.
+	n := 0
+	merge(file, keys, func(string, int32) { n++ })
+	crc := crc32.New(castagnoli)
+	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<16)
+	b := append([]byte(statMagic), 0)[:len(statMagic)]
+	b = binary.AppendUvarint(b, uint64(n))
+	bw.Write(b)
+	merge(file, keys, func(k string, off int32) {
+		var e statEntry
+		if off < 0 {
+			e = added[k]
+		} else {
+			_, e = file.at(off)
+		}
+		b = binary.AppendUvarint(b[:0], uint64(len(k)))
 		b = append(b, k...)
 		for _, v := range e.ID {
 			b = binary.AppendVarint(b, v)
 		}
 		b = binary.AppendUvarint(b, uint64(len(e.Digest)))
 		b = append(b, e.Digest...)
+		bw.Write(b)
+	})
+	if err := bw.Flush(); err != nil {
+		return err
 	}
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	_, err := w.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
+	return err
+}
+
+// merge calls fn for every path of file and keys, in order, once: with
+// the offset of file's entry, or -1 for a path of keys (which wins).
+func merge(file statIndex, keys []string, fn func(k string, off int32)) {
+	d := statDecoder{s: file.s, off: file.start}
+	var fk string
+	var foff int32 = -1
+	next := func() {
+		foff = -1
+		if d.off < len(d.s) {
+			foff = int32(d.off)
+			fk = d.str()
+			for range len(FileID{}) {
+				d.varint()
+			}
+			d.str()
+		}
+	}
+	next()
+	for _, k := range keys {
+		for foff >= 0 && fk < k {
+			fn(fk, foff)
+			next()
+		}
+		if foff >= 0 && fk == k {
+			next()
+		}
+		fn(k, -1)
+	}
+	for foff >= 0 {
+		fn(fk, foff)
+		next()
+	}
 }
 
 // statBody checks a stat cache file's magic and checksum and returns a
