@@ -9,7 +9,6 @@ import (
 	"io"
 	"io/fs"
 	"path"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/gorae/gorae/archive"
 	"github.com/gorae/gorae/cache"
-	"github.com/gorae/gorae/copier"
 )
 
 // hashPath digests every file the source pattern p names in fsys: paths,
@@ -32,7 +30,7 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 	var line []byte
 	// The walk computes each file's content digest and each link's
 	// target as it lists (directories in parallel); what is left here is
-	// formatting, in order.
+	// formatting, in order, each entry as the walk hands it over.
 	leaf := func(rel string, fi fs.FileInfo) (string, error) {
 		switch {
 		case fi.Mode()&fs.ModeSymlink != 0:
@@ -43,11 +41,7 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 		return "", nil
 	}
 	for _, m := range matches {
-		entries, err := walk(ctx, fsys, m, leaf)
-		if err != nil {
-			return "", err
-		}
-		for _, en := range entries {
+		err := walk(ctx, fsys, m, leaf, func(en treeEntry) {
 			rel, mode := en.rel, en.mode
 			// "len:path mode " then the link target, the content digest
 			// or nothing, and a newline: unambiguous without a separator
@@ -69,6 +63,9 @@ func (e *Env) hashPath(ctx context.Context, name string, fsys archive.FS, p stri
 			line = append(line, '\n')
 			h.Write(line)
 			rec.add(rel, mode, en.value)
+		})
+		if err != nil {
+			return "", err
 		}
 	}
 	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
@@ -149,123 +146,4 @@ func glob(fsys archive.FS, p string) ([]string, error) {
 		cur = next
 	}
 	return cur, nil
-}
-
-// walk lists p and, if it is a directory, everything below it in lexical
-// depth-first order. A missing p is an empty list: the copy itself
-// reports it. Children are described by their directory entries, so a
-// large tree costs one getdents and one fstatat per file, not a path walk
-// each, and directories are listed concurrently: a warm build's context
-// check is nothing but these system calls.
-//
-// A source that is a symlink is followed (inside the context), as the
-// copy follows it, so the key changes with what it points to.
-func walk(ctx context.Context, fsys archive.FS, p string, leaf func(string, fs.FileInfo) (string, error)) ([]treeEntry, error) {
-	resolved, fi, err := copier.Resolve(fsys, p, true)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if resolved == "" {
-		resolved = "."
-	}
-	l := lister{fsys: fsys, leaf: leaf, slots: make(chan struct{}, 2*runtime.GOMAXPROCS(0))}
-	return l.list(ctx, resolved, fi)
-}
-
-// treeEntry is one listed entry. It keeps the mode, not the FileInfo:
-// each FileInfo holds a whole stat buffer (and keeps its directory's
-// listing alive), some 170 bytes a file that the hash never reads again.
-type treeEntry struct {
-	rel   string
-	value string // what leaf returned for it (never called for directories)
-	mode  fs.FileMode
-}
-
-// lister lists trees with up to cap(slots) directories read at once,
-// calling leaf on every entry that is not a directory.
-type lister struct {
-	fsys  archive.FS
-	leaf  func(rel string, fi fs.FileInfo) (string, error)
-	slots chan struct{}
-}
-
-func (l *lister) list(ctx context.Context, p string, fi fs.FileInfo) ([]treeEntry, error) {
-	if !fi.IsDir() {
-		v, err := l.leaf(p, fi)
-		if err != nil {
-			return nil, err
-		}
-		return []treeEntry{{p, v, fi.Mode()}}, nil
-	}
-	out := []treeEntry{{rel: p, mode: fi.Mode()}}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	ents, err := archive.ReadDirInfo(l.fsys, p)
-	if err != nil {
-		return nil, err
-	}
-	// A file is described in place; a subdirectory is listed by another
-	// goroutine when a slot is free, else here. Its entries are spliced
-	// in, in order, once it is done.
-	type sub struct {
-		at      int // index in out before which its entries go
-		entries []treeEntry
-		err     error
-		done    chan struct{}
-	}
-	var subs []*sub
-	var firstErr error
-	for _, cfi := range ents {
-		child := path.Join(p, cfi.Name())
-		if !cfi.IsDir() {
-			v, err := l.leaf(child, cfi)
-			if err != nil {
-				firstErr = err
-				break
-			}
-			out = append(out, treeEntry{child, v, cfi.Mode()})
-			continue
-		}
-		s := &sub{at: len(out)}
-		subs = append(subs, s)
-		select {
-		case l.slots <- struct{}{}:
-			s.done = make(chan struct{})
-			go func() {
-				defer close(s.done)
-				s.entries, s.err = l.list(ctx, child, cfi)
-				<-l.slots
-			}()
-		default: // every slot busy: list it here
-			s.entries, s.err = l.list(ctx, child, cfi)
-		}
-	}
-	n := len(out)
-	for _, s := range subs {
-		if s.done != nil {
-			<-s.done
-		}
-		if s.err != nil && firstErr == nil {
-			firstErr = s.err
-		}
-		n += len(s.entries)
-	}
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	if len(subs) == 0 {
-		return out, nil
-	}
-	merged := make([]treeEntry, 0, n)
-	prev := 0
-	for _, s := range subs {
-		merged = append(merged, out[prev:s.at]...)
-		merged = append(merged, s.entries...)
-		prev = s.at
-	}
-	return append(merged, out[prev:]...), nil
 }
