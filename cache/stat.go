@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 	"sync"
 	"time"
 )
@@ -23,9 +22,9 @@ type Stats struct {
 	tmp  string
 
 	mu    sync.Mutex
-	file  statIndex            // the entries read from the file
-	stale bool                 // file was saved since: map it again when read
-	added map[string]statEntry // Put since; these win over file
+	file  statIndex  // the entries read from the file
+	stale bool       // file was saved since: map it again when read
+	added addedStats // Put since; these win over file
 }
 
 type statEntry struct {
@@ -64,7 +63,7 @@ func (s *Stats) Get(rel string, id FileID) (string, bool) {
 		return "", false
 	}
 	s.mu.Lock()
-	e, ok := s.added[rel]
+	e, ok := s.added.get(rel)
 	if s.stale {
 		s.load()
 	}
@@ -93,10 +92,7 @@ func (s *Stats) Put(rel string, id FileID, digest string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.added == nil {
-		s.added = map[string]statEntry{}
-	}
-	s.added[rel] = statEntry{ID: id, Digest: digest}
+	s.added.put(rel, statEntry{ID: id, Digest: digest})
 }
 
 // Save writes the cache back atomically if it changed. It merges the
@@ -108,17 +104,12 @@ func (s *Stats) Put(rel string, id FileID, digest string) {
 func (s *Stats) Save() (err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.added) == 0 {
+	if s.added.n == 0 {
 		return nil
 	}
 	if s.stale {
 		s.load()
 	}
-	keys := make([]string, 0, len(s.added))
-	for k := range s.added {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
 	f, err := os.CreateTemp(s.tmp, "stats-*")
 	if err != nil {
 		return fmt.Errorf("save stat cache: %w", err)
@@ -129,7 +120,7 @@ func (s *Stats) Save() (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	if err = writeStats(f, s.file, keys, s.added); err != nil {
+	if err = writeStats(f, s.file, s.added.ordered()); err != nil {
 		return fmt.Errorf("save stat cache: %w", err)
 	}
 	if err = f.Close(); err != nil {
@@ -139,6 +130,6 @@ func (s *Stats) Save() (err error) {
 		return fmt.Errorf("save stat cache: %w", err)
 	}
 	s.file, s.stale = statIndex{}, true
-	s.added = nil
+	s.added = addedStats{}
 	return nil
 }

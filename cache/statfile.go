@@ -22,27 +22,29 @@ const statMagic = "gorae-statcache-2\n"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// writeStats writes a stat cache file of file's entries and added's,
-// merged in path order (keys are added's, sorted); an entry of added
-// replaces file's for the same path.
-func writeStats(w io.Writer, file statIndex, keys []string, added map[string]statEntry) error {
+// writeStats writes a stat cache file of file's entries and added's
+// (in path order, see addedStats.ordered) merged in path order; a record
+// of added replaces file's entry for the same path.
+func writeStats(w io.Writer, file statIndex, added []addedRef) error {
 	// The count comes first: one pass counts, the second writes.
 	n := 0
-	merge(file, keys, func(string, int32) { n++ })
+	merge(file, added, func(int32, addedRef) { n++ })
 	crc := crc32.New(castagnoli)
 	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<16)
-	b := append([]byte(statMagic), 0)[:len(statMagic)]
-	b = binary.AppendUvarint(b, uint64(n))
+	b := binary.AppendUvarint([]byte(statMagic), uint64(n))
 	bw.Write(b)
-	merge(file, keys, func(k string, off int32) {
+	merge(file, added, func(off int32, r addedRef) {
+		var prefix, name string
 		var e statEntry
-		if off < 0 {
-			e = added[k]
+		if off >= 0 {
+			name, e = file.at(off)
 		} else {
-			_, e = file.at(off)
+			prefix, name = r.path()
+			e = r.d.entry(r.off)
 		}
-		b = binary.AppendUvarint(b[:0], uint64(len(k)))
-		b = append(b, k...)
+		b = binary.AppendUvarint(b[:0], uint64(len(prefix)+len(name)))
+		b = append(b, prefix...)
+		b = append(b, name...)
 		for _, v := range e.ID {
 			b = binary.AppendVarint(b, v)
 		}
@@ -57,9 +59,10 @@ func writeStats(w io.Writer, file statIndex, keys []string, added map[string]sta
 	return err
 }
 
-// merge calls fn for every path of file and keys, in order, once: with
-// the offset of file's entry, or -1 for a path of keys (which wins).
-func merge(file statIndex, keys []string, fn func(k string, off int32)) {
+// merge calls fn for every path of file and added, in order, once: with
+// the offset of file's entry (and a zero addedRef), or with -1 and the
+// record of added, which wins over file's entry for the same path.
+func merge(file statIndex, added []addedRef, fn func(off int32, r addedRef)) {
 	d := statDecoder{s: file.s, off: file.start}
 	var fk string
 	var foff int32 = -1
@@ -75,18 +78,23 @@ func merge(file statIndex, keys []string, fn func(k string, off int32)) {
 		}
 	}
 	next()
-	for _, k := range keys {
-		for foff >= 0 && fk < k {
-			fn(fk, foff)
+	for _, r := range added {
+		p, n := r.path()
+		c := -1
+		for foff >= 0 {
+			if c = compareJoined("", fk, p, n); c >= 0 {
+				break
+			}
+			fn(foff, addedRef{})
 			next()
 		}
-		if foff >= 0 && fk == k {
+		if foff >= 0 && c == 0 {
 			next()
 		}
-		fn(k, -1)
+		fn(-1, r)
 	}
 	for foff >= 0 {
-		fn(fk, foff)
+		fn(foff, addedRef{})
 		next()
 	}
 }
