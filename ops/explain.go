@@ -44,13 +44,18 @@ type StepKey struct {
 type SourceDigest struct {
 	Path   string // the source as written, or "mount TARGET" for RUN
 	Digest string // what entered the key
-	// files are the hashed files in key order, packed (see add): a
-	// context of 300,000 files is held until the build ends, and packed
-	// it takes about 60 bytes a file instead of a struct, two strings
-	// and a hex digest each.
-	files []byte
+	// files are the hashed files in key order, packed (see add), in
+	// chunks of packChunk bytes: a context of 300,000 files is held
+	// until the build ends, and packed it takes about 60 bytes a file
+	// instead of a struct, two strings and a hex digest each; chunks
+	// grow without copying what they hold.
+	files [][]byte
 	n     int
+	rec   []byte // add's scratch
 }
+
+// packChunk is the size of SourceDigest's chunks.
+const packChunk = 64 << 10
 
 // add records one hashed file. Each is packed as uvarint(len(path)),
 // path, uvarint(mode), then either 1 and the 32 bytes of a lower-case
@@ -59,7 +64,7 @@ func (s *SourceDigest) add(rel string, mode fs.FileMode, value string) {
 	if s == nil {
 		return
 	}
-	b := binary.AppendUvarint(s.files, uint64(len(rel)))
+	b := binary.AppendUvarint(s.rec[:0], uint64(len(rel)))
 	b = append(b, rel...)
 	b = binary.AppendUvarint(b, uint64(mode))
 	if sum, ok := hexSum(value); ok {
@@ -70,7 +75,12 @@ func (s *SourceDigest) add(rel string, mode fs.FileMode, value string) {
 		b = binary.AppendUvarint(b, uint64(len(value)))
 		b = append(b, value...)
 	}
-	s.files = b
+	s.rec = b
+	if last := len(s.files) - 1; last >= 0 && len(s.files[last])+len(b) <= cap(s.files[last]) {
+		s.files[last] = append(s.files[last], b...)
+	} else {
+		s.files = append(s.files, append(make([]byte, 0, max(packChunk, len(b))), b...))
+	}
 	s.n++
 }
 
@@ -90,7 +100,7 @@ func hexSum(v string) (sum [sha256.Size]byte, ok bool) {
 }
 
 // drop forgets the files, keeping the aggregate digest.
-func (s *SourceDigest) drop() { s.files, s.n = nil, 0 }
+func (s *SourceDigest) drop() { s.files, s.n, s.rec = nil, 0, nil }
 
 // Len is the number of files All yields.
 func (s *SourceDigest) Len() int {
@@ -106,27 +116,29 @@ func (s *SourceDigest) All() iter.Seq[FileDigest] {
 		if s == nil {
 			return
 		}
-		b := s.files
+		var b []byte
 		uvarint := func() uint64 {
 			v, n := binary.Uvarint(b)
 			b = b[n:]
 			return v
 		}
-		for len(b) > 0 {
-			var f FileDigest
-			n := uvarint()
-			f.Path, b = string(b[:n]), b[n:]
-			f.Mode = fs.FileMode(uvarint())
-			packed := b[0] == 1
-			b = b[1:]
-			if packed {
-				f.Value, b = hex.EncodeToString(b[:sha256.Size]), b[sha256.Size:]
-			} else {
+		for _, b = range s.files {
+			for len(b) > 0 {
+				var f FileDigest
 				n := uvarint()
-				f.Value, b = string(b[:n]), b[n:]
-			}
-			if !yield(f) {
-				return
+				f.Path, b = string(b[:n]), b[n:]
+				f.Mode = fs.FileMode(uvarint())
+				packed := b[0] == 1
+				b = b[1:]
+				if packed {
+					f.Value, b = hex.EncodeToString(b[:sha256.Size]), b[sha256.Size:]
+				} else {
+					n := uvarint()
+					f.Value, b = string(b[:n]), b[n:]
+				}
+				if !yield(f) {
+					return
+				}
 			}
 		}
 	}

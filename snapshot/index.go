@@ -207,11 +207,15 @@ func (s *Store) LoadIndex(diffID v1.Hash) ([]Entry, bool, error) {
 // IndexBuilder packs a layer's index entry by entry, as the index file
 // holds it, while the layer is written: about 40 bytes an entry, where
 // a []Entry of a 300,000-file layer takes 40 MB before it is encoded.
-// The zero value is empty.
+// The encoding grows in chunks, never copied. The zero value is empty.
 type IndexBuilder struct {
-	body []byte
+	body [][]byte
 	n    int
+	rec  []byte // add's scratch
 }
+
+// indexChunk is the size of IndexBuilder's chunks.
+const indexChunk = 64 << 10
 
 // Add adds the entry of h (see EntryOf).
 func (b *IndexBuilder) Add(h *tar.Header) {
@@ -220,7 +224,7 @@ func (b *IndexBuilder) Add(h *tar.Header) {
 }
 
 func (b *IndexBuilder) add(e *Entry) {
-	body := b.body
+	body := b.rec[:0]
 	str := func(s string) {
 		body = binary.AppendUvarint(body, uint64(len(s)))
 		body = append(body, s...)
@@ -236,16 +240,25 @@ func (b *IndexBuilder) add(e *Entry) {
 		str(k)
 		str(v)
 	}
-	b.body = body
+	b.rec = body
+	if last := len(b.body) - 1; last >= 0 && len(b.body[last])+len(body) <= cap(b.body[last]) {
+		b.body[last] = append(b.body[last], body...)
+	} else {
+		b.body = append(b.body, append(make([]byte, 0, max(indexChunk, len(body))), body...))
+	}
 	b.n++
 }
 
 // WriteTo writes the index file: magic, count, entries, checksum.
 func (b *IndexBuilder) WriteTo(w io.Writer) (int64, error) {
 	head := binary.AppendUvarint([]byte(indexMagic), uint64(b.n))
-	crc := crc32.Update(crc32.Checksum(head, castagnoli), castagnoli, b.body)
+	crc := crc32.Checksum(head, castagnoli)
+	for _, p := range b.body {
+		crc = crc32.Update(crc, castagnoli, p)
+	}
+	parts := append(append([][]byte{head}, b.body...), binary.LittleEndian.AppendUint32(nil, crc))
 	var n int64
-	for _, p := range [][]byte{head, b.body, binary.LittleEndian.AppendUint32(nil, crc)} {
+	for _, p := range parts {
 		m, err := w.Write(p)
 		n += int64(m)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -229,5 +230,25 @@ func TestWriterIndexMatchesIndexLayer(t *testing.T) {
 	}
 	if got, ok, err := s.LoadIndex(testDiffID("c")); err != nil || !ok || !reflect.DeepEqual(got, read) {
 		t.Errorf("LoadIndex of the built index = %+v, %v, %v; want %+v", got, ok, err, read)
+	}
+}
+
+// An index larger than one chunk of the builder reads back whole.
+func TestIndexRoundTripLarge(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []Entry
+	for i := range 5000 {
+		entries = append(entries, Entry{Name: fmt.Sprintf("dir/%0100d", i), Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(i), ModTime: int64(i)})
+	}
+	entries = append(entries, Entry{Name: strings.Repeat("n", indexChunk+1), Typeflag: tar.TypeDir, Mode: 0o755})
+	if err := s.SaveIndex(testDiffID("e"), entries); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.LoadIndex(testDiffID("e"))
+	if err != nil || !ok || !reflect.DeepEqual(got, entries) {
+		t.Errorf("LoadIndex of %d entries = %d entries, %v, %v", len(entries), len(got), ok, err)
 	}
 }
