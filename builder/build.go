@@ -115,13 +115,14 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 		}
 		stats[name], statsByDir[dir] = st, st
 	}
-	defer func() {
+	saveStats := func() {
 		for _, st := range statsByDir {
 			if err := st.Save(); err != nil {
 				o.Progress.Warnf("%v", err)
 			}
 		}
-	}()
+	}
+	defer saveStats()
 	allow := map[string]bool{}
 	for _, a := range o.Allow {
 		allow[a] = true
@@ -161,7 +162,10 @@ func Build(ctx context.Context, root *root.Root, o Options) (*Result, error) {
 	var executed int
 	events := countExecuted(&executed, xp.Events(o.Progress.Event))
 	for { // again only when a --cache-from blob proved corrupt (bc.retry)
-		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Slots: o.Slots, Events: events, Keys: bc.setKeys})
+		// Once the keys are known, the context's digests are saved and
+		// their memory freed before any step runs.
+		keys := func(k []solver.Key) { bc.setKeys(k); saveStats() }
+		states, err = solver.Solve(ctx, vs, bc, solver.Options{Jobs: stepSlots(o.Jobs), Slots: o.Slots, Events: events, Keys: keys})
 		if err == nil {
 			o.executed = executed
 			exp := o.Progress.Step("exporting to image")

@@ -3,6 +3,8 @@ package cache
 import (
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -140,12 +142,19 @@ func TestStatsReloadNestedDirectories(t *testing.T) {
 	if err := s.Save(); err != nil {
 		t.Fatal(err)
 	}
-	// A second save after one more Put keeps the older entries.
+	// The saved file is read again when asked.
+	if d, ok := s.Get("a/b/c", FileID{4, 2, 3, 4, 5}); !ok || d != "d-a/b/c" {
+		t.Errorf("Get after Save = %q, %v", d, ok)
+	}
+	// A second save after more Puts keeps the older entries, and a new
+	// record of a path replaces its old one.
 	s.Put("a/new", FileID{99, 2, 3, 4, 5}, "d-a/new")
+	s.Put("a/b.txt", FileID{98, 2, 3, 4, 5}, "new-a/b.txt")
+	s.Put("0first", FileID{97, 2, 3, 4, 5}, "d-0first")
 	if err := s.Save(); err != nil {
 		t.Fatal(err)
 	}
-	paths = append(paths, "a/new")
+	paths = append(paths, "a/new", "0first")
 	r, err := OpenStats(root, tmp, "/ctx")
 	if err != nil {
 		t.Fatal(err)
@@ -154,17 +163,99 @@ func TestStatsReloadNestedDirectories(t *testing.T) {
 		t.Errorf("reloaded %d entries, want %d", r.file.len(), len(paths))
 	}
 	for i, p := range paths {
-		id := FileID{int64(i + 1), 2, 3, 4, 5}
-		if p == "a/new" {
+		id, want := FileID{int64(i + 1), 2, 3, 4, 5}, "d-"+p
+		switch p {
+		case "a/new":
 			id[0] = 99
+		case "a/b.txt":
+			id[0], want = 98, "new-a/b.txt"
+		case "0first":
+			id[0] = 97
 		}
-		if d, ok := r.Get(p, id); !ok || d != "d-"+p {
-			t.Errorf("Get(%q) = %q, %v", p, d, ok)
+		if d, ok := r.Get(p, id); !ok || d != want {
+			t.Errorf("Get(%q) = %q, %v; want %q", p, d, ok, want)
 		}
 	}
 	for _, p := range []string{"a/bb", "a/b/c/f", "b", "", "x/y", "a/b/c/d/e"} {
 		if d, ok := r.Get(p, FileID{1, 2, 3, 4, 5}); ok {
 			t.Errorf("Get(%q) found %q, never recorded", p, d)
+		}
+	}
+}
+
+// Puts out of name order, again for the same path, and digests of every
+// form are found as last put, and saved in path order.
+func TestStatsAddedInAnyOrder(t *testing.T) {
+	root, tmp := t.TempDir(), t.TempDir()
+	s, err := OpenStats(root, tmp, "/ctx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hexSum := strings.Repeat("0123456789abcdef", 4)
+	puts := []struct {
+		rel, digest string
+	}{
+		{"d/z", hexSum}, {"d/a", "sha256:" + hexSum}, {"d/m", strings.ToUpper(hexSum)},
+		{"d/a", "second"}, {"d-", ""}, {"d/b/c", "x"}, {"top", hexSum[:63] + "g"},
+	}
+	for i, p := range puts {
+		s.Put(p.rel, FileID{int64(i + 1), 1, 1, 1, 1}, p.digest)
+	}
+	want := map[string]int{}
+	for i, p := range puts {
+		want[p.rel] = i
+	}
+	check := func(s *Stats, when string) {
+		for rel, i := range want {
+			if d, ok := s.Get(rel, FileID{int64(i + 1), 1, 1, 1, 1}); !ok || d != puts[i].digest {
+				t.Errorf("%s: Get(%q) = %q, %v; want %q", when, rel, d, ok, puts[i].digest)
+			}
+		}
+	}
+	check(s, "before Save")
+	if err := s.Save(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenStats(root, tmp, "/ctx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(r, "reloaded")
+	// The file lists each path once, in path order.
+	d, count, ok := statBody(mustRead(t, s.path))
+	if !ok || count != uint64(len(want)) {
+		t.Fatalf("file has %d entries (ok %v), want %d", count, ok, len(want))
+	}
+	var paths []string
+	for range count {
+		paths = append(paths, d.str())
+		for range len(FileID{}) {
+			d.varint()
+		}
+		d.str()
+	}
+	if !slices.IsSorted(paths) {
+		t.Errorf("file paths %q are not sorted", paths)
+	}
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestCompareJoined(t *testing.T) {
+	parts := [][2]string{{"", "a"}, {"a/", "b"}, {"a/", "b-"}, {"a/b/", "c"}, {"", "a-"}, {"a-/", ""}, {"ab/", "c"}, {"a/", ""}, {"", ""}}
+	for _, x := range parts {
+		for _, y := range parts {
+			want := strings.Compare(x[0]+x[1], y[0]+y[1])
+			if got := compareJoined(x[0], x[1], y[0], y[1]); got != want {
+				t.Errorf("compareJoined(%q, %q, %q, %q) = %d, want %d", x[0], x[1], y[0], y[1], got, want)
+			}
 		}
 	}
 }

@@ -1,9 +1,10 @@
 package cache
 
 import (
+	"bufio"
 	"encoding/binary"
 	"hash/crc32"
-	"slices"
+	"io"
 	"unsafe"
 )
 
@@ -21,28 +22,81 @@ const statMagic = "gorae-statcache-2\n"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-func encodeStats(entries map[string]statEntry) []byte {
-	keys := make([]string, 0, len(entries))
-	size := len(statMagic) + binary.MaxVarintLen64 + 4
-	for k, e := range entries {
-		keys = append(keys, k)
-		size += len(k) + len(e.Digest) + 7*binary.MaxVarintLen64
-	}
-	slices.Sort(keys) // the same entries give the same file
-	b := make([]byte, 0, size)
-	b = append(b, statMagic...)
-	b = binary.AppendUvarint(b, uint64(len(keys)))
-	for _, k := range keys {
-		e := entries[k]
-		b = binary.AppendUvarint(b, uint64(len(k)))
-		b = append(b, k...)
+// writeStats writes a stat cache file of file's entries and added's
+// (in path order, see addedStats.ordered) merged in path order; a record
+// of added replaces file's entry for the same path.
+func writeStats(w io.Writer, file statIndex, added []addedRef) error {
+	// The count comes first: one pass counts, the second writes.
+	n := 0
+	merge(file, added, func(int32, addedRef) { n++ })
+	crc := crc32.New(castagnoli)
+	bw := bufio.NewWriterSize(io.MultiWriter(w, crc), 1<<16)
+	b := binary.AppendUvarint([]byte(statMagic), uint64(n))
+	bw.Write(b)
+	merge(file, added, func(off int32, r addedRef) {
+		var prefix, name string
+		var e statEntry
+		if off >= 0 {
+			name, e = file.at(off)
+		} else {
+			prefix, name = r.path()
+			e = r.d.entry(r.off)
+		}
+		b = binary.AppendUvarint(b[:0], uint64(len(prefix)+len(name)))
+		b = append(b, prefix...)
+		b = append(b, name...)
 		for _, v := range e.ID {
 			b = binary.AppendVarint(b, v)
 		}
 		b = binary.AppendUvarint(b, uint64(len(e.Digest)))
 		b = append(b, e.Digest...)
+		bw.Write(b)
+	})
+	if err := bw.Flush(); err != nil {
+		return err
 	}
-	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
+	_, err := w.Write(binary.LittleEndian.AppendUint32(nil, crc.Sum32()))
+	return err
+}
+
+// merge calls fn for every path of file and added, in order, once: with
+// the offset of file's entry (and a zero addedRef), or with -1 and the
+// record of added, which wins over file's entry for the same path.
+func merge(file statIndex, added []addedRef, fn func(off int32, r addedRef)) {
+	d := statDecoder{s: file.s, off: file.start}
+	var fk string
+	var foff int32 = -1
+	next := func() {
+		foff = -1
+		if d.off < len(d.s) {
+			foff = int32(d.off)
+			fk = d.str()
+			for range len(FileID{}) {
+				d.varint()
+			}
+			d.str()
+		}
+	}
+	next()
+	for _, r := range added {
+		p, n := r.path()
+		c := -1
+		for foff >= 0 {
+			if c = compareJoined("", fk, p, n); c >= 0 {
+				break
+			}
+			fn(foff, addedRef{})
+			next()
+		}
+		if foff >= 0 && c == 0 {
+			next()
+		}
+		fn(-1, r)
+	}
+	for foff >= 0 {
+		fn(foff, addedRef{})
+		next()
+	}
 }
 
 // statBody checks a stat cache file's magic and checksum and returns a

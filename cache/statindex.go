@@ -11,8 +11,9 @@ import "strings"
 // name. A warm build looks up every context file, and opening the cache
 // used to cost a tenth of the whole check.
 type statIndex struct {
-	s    string             // the file's entries (after magic and count)
-	dirs map[string][]int32 // directory → offsets of its entries, by name
+	s     string             // the file's entries (after magic), from its count
+	start int                // the offset of the first entry in s
+	dirs  map[string][]int32 // directory → offsets of its entries, by name
 }
 
 // indexStats parses a stat cache file; false when it is not a valid one.
@@ -21,7 +22,7 @@ func indexStats(b []byte) (statIndex, bool) {
 	if !ok {
 		return statIndex{}, false
 	}
-	x := statIndex{s: d.s, dirs: map[string][]int32{}}
+	x := statIndex{s: d.s, start: d.off, dirs: map[string][]int32{}}
 	var lastDir string
 	var cur []int32
 	for range count {
@@ -94,15 +95,6 @@ func (x statIndex) get(rel string) (statEntry, bool) {
 		}
 	}
 	return statEntry{}, false
-}
-
-// each calls fn for every entry.
-func (x statIndex) each(fn func(string, statEntry)) {
-	for _, offs := range x.dirs {
-		for _, off := range offs {
-			fn(x.at(off))
-		}
-	}
 }
 
 func (x statIndex) len() int {

@@ -2,6 +2,7 @@ package copier
 
 import (
 	"archive/tar"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -69,6 +70,9 @@ func Write(ctx context.Context, w *archive.Writer, op graph.Copy, srcs []Source,
 			return fmt.Errorf("%s %s: source input %d is missing", j.instr, s.Path, s.Input)
 		}
 	}
+	if ok, err := j.stream(ctx, w, srcs); err != nil || ok {
+		return err
+	}
 	if err := j.plan(ctx, srcs); err != nil {
 		return err
 	}
@@ -106,10 +110,12 @@ type job struct {
 	items int // source items processed so far; each has its own hard-link scope
 	spool *os.File
 	tmp   string // Options.Tmp
+	// first names the first entry written of each hard-link group.
+	first map[linkKey]string
 }
 
 func newJob(op graph.Copy, o Options) (*job, error) {
-	j := &job{op: op, instr: "COPY", now: time.Now(), tmp: o.Tmp}
+	j := &job{op: op, instr: "COPY", now: time.Now(), tmp: o.Tmp, first: map[linkKey]string{}}
 	if op.Add {
 		j.instr = "ADD"
 	}
@@ -182,44 +188,63 @@ func (j *job) newDirMeta() dirMeta {
 	return m
 }
 
-// write emits the planned entries sorted by path. The first entry of a
-// hard-link group in that order carries the content; the others link to it.
+// write emits the planned entries sorted by path.
 func (j *job) write(ctx context.Context, w *archive.Writer) error {
 	names := make([]string, 0, len(j.dest.entries))
 	for n := range j.dest.entries {
 		names = append(names, n)
 	}
-	// Component-wise order ("a", "a/b", "a-"), as a depth-first walk
-	// gives: every directory right before its contents.
-	slices.SortFunc(names, func(a, b string) int {
-		return strings.Compare(strings.ReplaceAll(a, "/", "\x00"), strings.ReplaceAll(b, "/", "\x00"))
-	})
-	first := map[linkKey]string{}
+	slices.SortFunc(names, comparePaths)
 	for _, n := range names {
-		if err := ctx.Err(); err != nil {
+		if err := j.emit(ctx, w, n, j.dest.entries[n]); err != nil {
 			return err
 		}
-		e := j.dest.entries[n]
-		h := e.hdr
-		h.Name = n
-		if e.link != nil {
-			if target, ok := first[*e.link]; ok {
-				h.Typeflag, h.Linkname, h.Size = tar.TypeLink, target, 0
-				if err := w.WriteHeader(&h); err != nil {
-					return err
-				}
-				continue
-			}
-			first[*e.link] = n
+	}
+	return nil
+}
+
+// comparePaths orders paths component-wise ("a", "a/b", "a-"), as a
+// depth-first walk of name-sorted directories gives them: every
+// directory right before its contents. It is strings.Compare with "/"
+// below every other byte, without building new strings.
+func comparePaths(a, b string) int {
+	n := min(len(a), len(b))
+	for i := 0; i < n; i++ {
+		ca, cb := a[i], b[i]
+		if ca == cb {
+			continue
 		}
-		if err := w.WriteHeader(&h); err != nil {
-			return err
+		if ca == '/' {
+			return -1
 		}
-		if h.Typeflag == tar.TypeReg && h.Size > 0 {
-			if err := j.writeContent(w, e, &h); err != nil {
-				return err
-			}
+		if cb == '/' {
+			return 1
 		}
+		return cmp.Compare(ca, cb)
+	}
+	return cmp.Compare(len(a), len(b))
+}
+
+// emit writes entry e as name. The first entry of a hard-link group in
+// write order carries the content; the others link to it.
+func (j *job) emit(ctx context.Context, w *archive.Writer, name string, e *entry) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	h := e.hdr
+	h.Name = name
+	if e.link != nil {
+		if target, ok := j.first[*e.link]; ok {
+			h.Typeflag, h.Linkname, h.Size = tar.TypeLink, target, 0
+			return w.WriteHeader(&h)
+		}
+		j.first[*e.link] = name
+	}
+	if err := w.WriteHeader(&h); err != nil {
+		return err
+	}
+	if h.Typeflag == tar.TypeReg && h.Size > 0 {
+		return j.writeContent(w, e, &h)
 	}
 	return nil
 }

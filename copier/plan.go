@@ -33,6 +33,16 @@ func (j *job) plan(ctx context.Context, srcs []Source) error {
 		}
 		return nil
 	}
+	items, err := j.sourceItems(srcs)
+	if err != nil {
+		return err
+	}
+	return j.planItems(ctx, items)
+}
+
+// sourceItems lists the matched sources of a copy without --parents, in
+// order: wildcards expanded, inline sources as they are.
+func (j *job) sourceItems(srcs []Source) ([]item, error) {
 	var items []item
 	for _, s := range j.op.Sources {
 		if s.Inline() {
@@ -48,15 +58,20 @@ func (j *job) plan(ctx context.Context, srcs []Source) error {
 		// (AllowEmptyWildcard); only a copy of nothing at all fails.
 		m, err := expand(src.FS, s.Path)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, p := range m {
 			items = append(items, item{src, p})
 		}
 	}
 	if len(items) == 0 {
-		return fmt.Errorf("%s failed: no source files were specified", j.instr)
+		return nil, fmt.Errorf("%s failed: no source files were specified", j.instr)
 	}
+	return items, nil
+}
+
+// planItems plans every item, in order.
+func (j *job) planItems(ctx context.Context, items []item) error {
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
 			return err

@@ -16,6 +16,17 @@ import (
 // putSource plans the source entry p of src (Lstat fi) at target, with
 // the owner and mode rules of the copy.
 func (j *job) putSource(src Source, p string, fi fs.FileInfo, target string) error {
+	e, err := j.sourceEntry(src, p, fi)
+	if err != nil {
+		return err
+	}
+	j.dest.put(target, e)
+	return nil
+}
+
+// sourceEntry is the entry the source p of src (Lstat fi) becomes, with
+// the owner and mode rules of the copy.
+func (j *job) sourceEntry(src Source, p string, fi fs.FileInfo) (*entry, error) {
 	e := &entry{fsys: src.FS, path: p, spoolOff: -1}
 	h := &e.hdr
 	h.ModTime = fi.ModTime()
@@ -36,7 +47,7 @@ func (j *job) putSource(src Source, p string, fi fs.FileInfo, target string) err
 		h.Typeflag = tar.TypeSymlink
 		l, err := src.FS.Readlink(p)
 		if err != nil {
-			return fmt.Errorf("readlink /%s: %w", p, err)
+			return nil, fmt.Errorf("readlink /%s: %w", p, err)
 		}
 		h.Linkname = l
 	case t&fs.ModeDevice != 0:
@@ -55,7 +66,7 @@ func (j *job) putSource(src Source, p string, fi fs.FileInfo, target string) err
 		h.Typeflag = tar.TypeReg
 		mode = mode.Perm()
 	default:
-		return fmt.Errorf("copy /%s: unsupported file type %v", p, t)
+		return nil, fmt.Errorf("copy /%s: unsupported file type %v", p, t)
 	}
 	if j.chmod != nil && h.Typeflag != tar.TypeSymlink {
 		mode = j.chmod(mode)
@@ -69,8 +80,7 @@ func (j *job) putSource(src Source, p string, fi fs.FileInfo, target string) err
 	default:
 		h.Uid, h.Gid = ownerOf(fi)
 	}
-	j.dest.put(target, e)
-	return nil
+	return e, nil
 }
 
 func ownerOf(fi fs.FileInfo) (int, int) {

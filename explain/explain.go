@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,15 @@ func New(o Options, roots []*graph.Node, vs []*solver.Vertex[*ops.State]) *Expla
 		if json.Unmarshal(b, &r) == nil && r.Version == explainVersion {
 			x.old, x.oldRaw = &r, b
 		}
+	}
+	if x.print == nil && x.old != nil {
+		// Save writes the file lists of new keys only, and nothing else
+		// reads them when no miss is explained.
+		had := map[string]bool{}
+		for _, s := range x.old.Steps {
+			had[s.Own] = true
+		}
+		x.rec.KeepFiles(func(own solver.Key) bool { return !had[own.String()] })
 	}
 	return x
 }
@@ -247,7 +257,10 @@ func (x *Explainer) Save() error {
 			return err
 		}
 	}
-	if err := atomicWrite(x.dir, x.tmp, "record.json", b); err != nil {
+	if err := atomicWrite(x.dir, x.tmp, "record.json", func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	}); err != nil {
 		return err
 	}
 	// File lists no step of the new record names are stale.
@@ -262,9 +275,9 @@ func (x *Explainer) Save() error {
 
 func ownHex(k string) string { return strings.TrimPrefix(k, "sha256:") }
 
-// atomicWrite writes dir/name through a temp file and a rename, so a
-// reader never sees half a file.
-func atomicWrite(dir, tmp, name string, b []byte) (err error) {
+// atomicWrite writes dir/name with write, through a temp file and a
+// rename, so a reader never sees half a file.
+func atomicWrite(dir, tmp, name string, write func(io.Writer) error) (err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save explain record: %w", err)
 	}
@@ -277,7 +290,7 @@ func atomicWrite(dir, tmp, name string, b []byte) (err error) {
 			os.Remove(f.Name())
 		}
 	}()
-	_, err = f.Write(b)
+	err = write(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

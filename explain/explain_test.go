@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,10 +142,11 @@ func TestMatchStep(t *testing.T) {
 
 func TestExplainFilesRoundTrip(t *testing.T) {
 	srcs := [][]ops.FileDigest{{{Path: "a", Mode: 0o644, Value: sha("a")}, {Path: "l", Mode: os.ModeSymlink | 0o777, Value: "a"}}, nil}
-	b, err := encodeExplainFiles(srcs)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := encodeExplainFiles(&buf, []fileList{digests(srcs[0]), digests(srcs[1])}); err != nil {
 		t.Fatal(err)
 	}
+	b := buf.Bytes()
 	got, err := decodeExplainFiles(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +158,12 @@ func TestExplainFilesRoundTrip(t *testing.T) {
 		t.Error("a truncated list decoded")
 	}
 }
+
+// digests is a fileList over a slice.
+type digests []ops.FileDigest
+
+func (d digests) Len() int                      { return len(d) }
+func (d digests) All() iter.Seq[ops.FileDigest] { return slices.Values(d) }
 
 // explainBuild computes the keys of `COPY src/ /app/` over dir as a build
 // does, and returns its explainer.

@@ -3,9 +3,12 @@ package ops
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"iter"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,6 +28,7 @@ import (
 type KeyRecorder struct {
 	mu    sync.Mutex
 	steps map[*graph.Node]*StepKey
+	keep  func(own solver.Key) bool // nil: keep every step's files
 }
 
 // StepKey is what one step's own key was computed from, beyond the op's
@@ -40,26 +44,104 @@ type StepKey struct {
 type SourceDigest struct {
 	Path   string // the source as written, or "mount TARGET" for RUN
 	Digest string // what entered the key
-	// parts are the entries hashPath listed anyway, per matched path,
-	// with each one's digest: kept as they are because materializing
-	// 20,000 FileDigests on every warm build costs milliseconds.
-	parts []hashedPart
+	// files are the hashed files in key order, packed (see add), in
+	// chunks of packChunk bytes: a context of 300,000 files is held
+	// until the build ends, and packed it takes about 60 bytes a file
+	// instead of a struct, two strings and a hex digest each; chunks
+	// grow without copying what they hold.
+	files [][]byte
+	n     int
+	rec   []byte // add's scratch
 }
 
-type hashedPart struct {
-	entries []treeEntry
-	values  []string
-}
+// packChunk is the size of SourceDigest's chunks.
+const packChunk = 64 << 10
 
-// part keeps the entries of one matched path and returns where hashPath
-// puts their digests; nil when not recording.
-func (s *SourceDigest) part(entries []treeEntry) []string {
+// add records one hashed file. Each is packed as uvarint(len(path)),
+// path, uvarint(mode), then either 1 and the 32 bytes of a lower-case
+// hex SHA-256 value, or 0, uvarint(len(value)) and value.
+func (s *SourceDigest) add(rel string, mode fs.FileMode, value string) {
 	if s == nil {
-		return nil
+		return
 	}
-	vals := make([]string, len(entries))
-	s.parts = append(s.parts, hashedPart{entries, vals})
-	return vals
+	b := binary.AppendUvarint(s.rec[:0], uint64(len(rel)))
+	b = append(b, rel...)
+	b = binary.AppendUvarint(b, uint64(mode))
+	if sum, ok := hexSum(value); ok {
+		b = append(b, 1)
+		b = append(b, sum[:]...)
+	} else {
+		b = append(b, 0)
+		b = binary.AppendUvarint(b, uint64(len(value)))
+		b = append(b, value...)
+	}
+	s.rec = b
+	if last := len(s.files) - 1; last >= 0 && len(s.files[last])+len(b) <= cap(s.files[last]) {
+		s.files[last] = append(s.files[last], b...)
+	} else {
+		s.files = append(s.files, append(make([]byte, 0, max(packChunk, len(b))), b...))
+	}
+	s.n++
+}
+
+// hexSum decodes a 64-character lower-case hex string: one that
+// hex.EncodeToString gives back unchanged.
+func hexSum(v string) (sum [sha256.Size]byte, ok bool) {
+	if len(v) != 2*sha256.Size {
+		return sum, false
+	}
+	for i := range len(v) {
+		if c := v[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return sum, false
+		}
+	}
+	_, err := hex.Decode(sum[:], []byte(v))
+	return sum, err == nil
+}
+
+// drop forgets the files, keeping the aggregate digest.
+func (s *SourceDigest) drop() { s.files, s.n, s.rec = nil, 0, nil }
+
+// Len is the number of files All yields.
+func (s *SourceDigest) Len() int {
+	if s == nil {
+		return 0
+	}
+	return s.n
+}
+
+// All yields every hashed file in key order.
+func (s *SourceDigest) All() iter.Seq[FileDigest] {
+	return func(yield func(FileDigest) bool) {
+		if s == nil {
+			return
+		}
+		var b []byte
+		uvarint := func() uint64 {
+			v, n := binary.Uvarint(b)
+			b = b[n:]
+			return v
+		}
+		for _, b = range s.files {
+			for len(b) > 0 {
+				var f FileDigest
+				n := uvarint()
+				f.Path, b = string(b[:n]), b[n:]
+				f.Mode = fs.FileMode(uvarint())
+				packed := b[0] == 1
+				b = b[1:]
+				if packed {
+					f.Value, b = hex.EncodeToString(b[:sha256.Size]), b[sha256.Size:]
+				} else {
+					n := uvarint()
+					f.Value, b = string(b[:n]), b[n:]
+				}
+				if !yield(f) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // Files lists every hashed file in key order.
@@ -67,17 +149,7 @@ func (s *SourceDigest) Files() []FileDigest {
 	if s == nil {
 		return nil
 	}
-	n := 0
-	for _, p := range s.parts {
-		n += len(p.entries)
-	}
-	out := make([]FileDigest, 0, n)
-	for _, p := range s.parts {
-		for i, en := range p.entries {
-			out = append(out, FileDigest{en.rel, en.fi.Mode(), p.values[i]})
-		}
-	}
-	return out
+	return slices.AppendSeq(make([]FileDigest, 0, s.n), s.All())
 }
 
 // FileDigest is one hashed file: Value is the content's SHA-256 (hex) for
@@ -92,6 +164,13 @@ type FileDigest struct {
 func NewKeyRecorder() *KeyRecorder {
 	return &KeyRecorder{steps: map[*graph.Node]*StepKey{}}
 }
+
+// KeepFiles limits the per-file digests kept to the steps whose own key
+// keep accepts; the others keep only their sources' aggregate digests.
+// Call it before the solve. A build that will not explain its misses
+// needs the files only of steps whose key is new (Explainer.Save writes
+// no others), and a warm build then holds none.
+func (r *KeyRecorder) KeepFiles(keep func(own solver.Key) bool) { r.keep = keep }
 
 // Wrap makes every vertex of vs (made by Env.Vertices from roots, in the
 // same order) record its key into r. Vertices are changed in place.
@@ -147,6 +226,12 @@ type stepKeyCtx struct{}
 func (o *recordingOp) CacheKey(ctx context.Context) (solver.Key, error) {
 	s := o.rec.begin(o.node)
 	k, err := o.Op.CacheKey(context.WithValue(ctx, stepKeyCtx{}, s))
+	if err == nil && o.rec.keep != nil && !o.rec.keep(k) {
+		// Only this CacheKey touched s.Sources.
+		for _, src := range s.Sources {
+			src.drop()
+		}
+	}
 	o.rec.mu.Lock()
 	s.Own = k
 	o.rec.mu.Unlock()

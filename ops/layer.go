@@ -1,7 +1,6 @@
 package ops
 
 import (
-	"archive/tar"
 	"bufio"
 	"context"
 	"crypto/sha256"
@@ -26,7 +25,7 @@ func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) 
 	if e.ShareLayers {
 		return e.writeSharedLayer(ctx, fill)
 	}
-	var index []snapshot.Entry
+	var index *snapshot.IndexBuilder
 	l, err := e.storeLayer(ctx, func(w io.Writer) error {
 		var err error
 		index, err = e.writeTar(w, fill)
@@ -38,12 +37,11 @@ func (e *Env) writeLayer(ctx context.Context, fill func(*archive.Writer) error) 
 	return l, e.saveIndex(l, index)
 }
 
-// writeTar writes the layer tar fill makes to w and returns its index.
-func (e *Env) writeTar(w io.Writer, fill func(*archive.Writer) error) ([]snapshot.Entry, error) {
-	var index []snapshot.Entry
-	tw := archive.NewWriter(w, archive.WriterOptions{Epoch: e.Epoch, Index: func(h *tar.Header) {
-		index = append(index, snapshot.EntryOf(h))
-	}})
+// writeTar writes the layer tar fill makes to w and returns its index,
+// packed as it goes.
+func (e *Env) writeTar(w io.Writer, fill func(*archive.Writer) error) (*snapshot.IndexBuilder, error) {
+	index := &snapshot.IndexBuilder{}
+	tw := archive.NewWriter(w, archive.WriterOptions{Epoch: e.Epoch, Index: index.Add})
 	if err := fill(tw); err != nil {
 		return nil, err
 	}
@@ -52,11 +50,11 @@ func (e *Env) writeTar(w io.Writer, fill func(*archive.Writer) error) ([]snapsho
 
 // saveIndex keeps a new layer's index, so that the next step on this
 // chain reads its metadata from the index instead of unpacking the layer.
-func (e *Env) saveIndex(l Layer, index []snapshot.Entry) error {
+func (e *Env) saveIndex(l Layer, index *snapshot.IndexBuilder) error {
 	if e.Snapshots == nil {
 		return nil
 	}
-	return e.Snapshots.SaveIndex(l.DiffID, index)
+	return e.Snapshots.SaveBuiltIndex(l.DiffID, index)
 }
 
 // storeLayer compresses the uncompressed layer produce writes into the

@@ -85,7 +85,7 @@ func (e *Env) writeSharedLayer(ctx context.Context, fill func(*archive.Writer) e
 }
 
 // compressFile stores the layer tar in f and its index.
-func (e *Env) compressFile(ctx context.Context, f *os.File, index []snapshot.Entry) (Layer, error) {
+func (e *Env) compressFile(ctx context.Context, f *os.File, index *snapshot.IndexBuilder) (Layer, error) {
 	l, err := e.storeLayer(ctx, func(w io.Writer) error {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return err

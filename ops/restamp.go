@@ -29,11 +29,9 @@ func (e *Env) Restamp(ctx context.Context, l Layer, epoch time.Time) (Layer, err
 		return Layer{}, err
 	}
 	defer rc.Close()
-	var index []snapshot.Entry
+	index := &snapshot.IndexBuilder{}
 	out, err := e.storeLayer(ctx, func(w io.Writer) error {
-		tw := archive.NewWriter(w, archive.WriterOptions{Epoch: &epoch, Index: func(h *tar.Header) {
-			index = append(index, snapshot.EntryOf(h))
-		}})
+		tw := archive.NewWriter(w, archive.WriterOptions{Epoch: &epoch, Index: index.Add})
 		tr := tar.NewReader(rc)
 		for {
 			h, err := tr.Next()

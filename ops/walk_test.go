@@ -1,11 +1,15 @@
 package ops
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -76,5 +80,128 @@ func TestContextErrorNamesHostPath(t *testing.T) {
 	other := &fs.PathError{Op: "openat", Path: "a", Err: syscall.EIO}
 	if got := e.contextError("context", other); got != other {
 		t.Errorf("a non-permission error changed: %v", got)
+	}
+}
+
+// TestWalkOrderAndValues: whatever the workers list ahead, the walk hands
+// over every entry once, in the order of a plain depth-first walk of
+// name-sorted directories, with each non-directory's leaf value.
+func TestWalkOrderAndValues(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for i := range 40 {
+		files = append(files, fmt.Sprintf("w/%02d/f", i))
+	}
+	files = append(files, "a/b/c/d/e/f", "a-", "a.b", "a0/x", "a/b-", "a/b/c-", "z", "e/m/pty/")
+	for _, p := range files {
+		full := filepath.Join(dir, p)
+		if strings.HasSuffix(p, "/") {
+			if err := os.MkdirAll(full, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("a0/x", filepath.Join(dir, "link")); err != nil {
+		t.Fatal(err)
+	}
+	var want []treeEntry
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		en := treeEntry{rel: rel, mode: fi.Mode()}
+		if !d.IsDir() {
+			en.value = "v:" + rel
+		}
+		want = append(want, en)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	fsys := archive.RootFS{Root: r}
+	leaf := func(rel string, fi fs.FileInfo) (string, error) { return "v:" + rel, nil }
+	for _, limit := range []int{1, 3, walkAhead} {
+		var got []treeEntry
+		err := walkLimited(t.Context(), fsys, ".", leaf, func(en treeEntry) { got = append(got, en) }, limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("limit %d: walked\n%v\nwant\n%v", limit, got, want)
+		}
+	}
+	// A file as the source is its only entry.
+	var got []treeEntry
+	if err := walk(t.Context(), fsys, "a/b/c/d/e/f", leaf, func(en treeEntry) { got = append(got, en) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].rel != "a/b/c/d/e/f" || got[0].value != "v:a/b/c/d/e/f" {
+		t.Errorf("walk of a file = %v", got)
+	}
+}
+
+// TestWalkErrorStopsEverything: a leaf error ends the walk with that
+// error, and no leaf runs once walk has returned.
+func TestWalkErrorStopsEverything(t *testing.T) {
+	dir := t.TempDir()
+	for i := range 30 {
+		for j := range 5 {
+			p := filepath.Join(dir, fmt.Sprintf("d%02d/f%d", i, j))
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			if err := os.WriteFile(p, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	boom := errors.New("boom")
+	var returned atomic.Bool
+	var late atomic.Int32
+	leaf := func(rel string, fi fs.FileInfo) (string, error) {
+		if returned.Load() {
+			late.Add(1)
+		}
+		if rel == "d07/f3" {
+			return "", boom
+		}
+		return "", nil
+	}
+	for _, limit := range []int{1, walkAhead} {
+		returned.Store(false)
+		err := walkLimited(t.Context(), archive.RootFS{Root: r}, ".", leaf, func(treeEntry) {}, limit)
+		returned.Store(true)
+		if !errors.Is(err, boom) {
+			t.Errorf("limit %d: walk = %v, want the leaf's error", limit, err)
+		}
+	}
+	if late.Load() > 0 {
+		t.Errorf("leaf ran %d times after walk returned", late.Load())
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := walk(ctx, archive.RootFS{Root: r}, ".", leaf, func(treeEntry) {}); !errors.Is(err, context.Canceled) {
+		t.Errorf("walk with a cancelled context = %v", err)
 	}
 }

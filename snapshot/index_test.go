@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -175,10 +176,14 @@ func TestIndexLayerRefusesWhatApplyRefuses(t *testing.T) {
 func TestWriterIndexMatchesIndexLayer(t *testing.T) {
 	var buf bytes.Buffer
 	var recorded []Entry
+	var built IndexBuilder
 	epoch := time.Unix(1500000000, 0)
 	w := archive.NewWriter(&buf, archive.WriterOptions{
 		Epoch: &epoch,
-		Index: func(h *tar.Header) { recorded = append(recorded, EntryOf(h)) },
+		Index: func(h *tar.Header) {
+			recorded = append(recorded, EntryOf(h))
+			built.Add(h)
+		},
 	})
 	for _, e := range []tent{
 		td("/app", 0o755, 1, 1),
@@ -206,5 +211,44 @@ func TestWriterIndexMatchesIndexLayer(t *testing.T) {
 	}
 	if len(recorded) != 5 || recorded[4].Name != "app/data" || recorded[4].Size != 0 || recorded[4].ModTime != epoch.Unix() {
 		t.Errorf("recorded %+v; want normalized headers (clean names, clamped mtime, no size on a directory)", recorded)
+	}
+	// Packed while writing, the index file is the one SaveIndex writes.
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveBuiltIndex(testDiffID("c"), &built); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveIndex(testDiffID("d"), read); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := os.ReadFile(filepath.Join(s.dir, "index", testDiffID("c").Hex+".idx"))
+	d, _ := os.ReadFile(filepath.Join(s.dir, "index", testDiffID("d").Hex+".idx"))
+	if len(c) == 0 || !bytes.Equal(c, d) {
+		t.Errorf("built index file %q differs from the saved one %q", c, d)
+	}
+	if got, ok, err := s.LoadIndex(testDiffID("c")); err != nil || !ok || !reflect.DeepEqual(got, read) {
+		t.Errorf("LoadIndex of the built index = %+v, %v, %v; want %+v", got, ok, err, read)
+	}
+}
+
+// An index larger than one chunk of the builder reads back whole.
+func TestIndexRoundTripLarge(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var entries []Entry
+	for i := range 5000 {
+		entries = append(entries, Entry{Name: fmt.Sprintf("dir/%0100d", i), Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(i), ModTime: int64(i)})
+	}
+	entries = append(entries, Entry{Name: strings.Repeat("n", indexChunk+1), Typeflag: tar.TypeDir, Mode: 0o755})
+	if err := s.SaveIndex(testDiffID("e"), entries); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.LoadIndex(testDiffID("e"))
+	if err != nil || !ok || !reflect.DeepEqual(got, entries) {
+		t.Errorf("LoadIndex of %d entries = %d entries, %v, %v", len(entries), len(got), ok, err)
 	}
 }

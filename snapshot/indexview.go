@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,23 +31,49 @@ import (
 // files and symlinks, link targets and mtimes. Names resolve with View's
 // code (symlinks followed inside the view, ".." stopping at the root).
 //
-// The merged tree is built once by NewIndexView; lookups cost one map
-// access per path component, and the view is read-only afterwards, so
-// it is safe for concurrent use. A hard link reports its target's
-// metadata.
+// The merged tree is built once by NewIndexView; lookups cost a binary
+// search of a directory's listing per path component, and the view is
+// read-only afterwards, so it is safe for concurrent use. A hard link
+// reports its target's metadata. Nodes hold their base name (a slice of
+// the entry's name) and their parent, not their path: the view of a
+// 300,000-file layer would otherwise hold 300,000 more paths, and a map
+// of them.
 type IndexView struct {
-	nodes map[string]*vnode // clean path ("." for the root) → node
-	open  func(name string) (fs.File, error)
+	top  *vnode
+	open func(name string) (fs.File, error)
 }
 
 var _ archive.FS = (*IndexView)(nil)
 
 // vnode is a name in the merged tree.
 type vnode struct {
-	path string
-	e    *Entry            // nil for an implied directory
-	kids map[string]*vnode // directories, while merging
-	list []*vnode          // directories: children sorted by name
+	name   string            // "." for the root
+	parent *vnode            // nil for the root
+	e      *Entry            // nil for an implied directory
+	kids   map[string]*vnode // directories, while merging
+	list   []*vnode          // directories: children sorted by name
+}
+
+// path is n's clean path in the view ("." for the root).
+func (n *vnode) path() string {
+	if n.parent == nil {
+		return "."
+	}
+	size := len(n.name)
+	for p := n.parent; p.parent != nil; p = p.parent {
+		size += len(p.name) + 1
+	}
+	b := make([]byte, size)
+	i := size
+	for p := n; p.parent != nil; p = p.parent {
+		i -= len(p.name)
+		copy(b[i:], p.name)
+		if i > 0 {
+			i--
+			b[i] = '/'
+		}
+	}
+	return string(b)
 }
 
 func (n *vnode) isDir() bool { return n.e == nil || n.e.Typeflag == tar.TypeDir }
@@ -58,9 +85,7 @@ func (n *vnode) isDir() bool { return n.e == nil || n.e.Typeflag == tar.TypeDir 
 // pointers into layers, which must not change afterwards.
 func NewIndexView(layers [][]Entry, open func(name string) (fs.File, error)) *IndexView {
 	root := &vnode{kids: map[string]*vnode{}}
-	total := 1
 	for _, entries := range layers {
-		total += len(entries)
 		t := newLayerTree()
 		for i := range entries {
 			// Apply would fail the whole layer on this entry; the
@@ -70,9 +95,9 @@ func NewIndexView(layers [][]Entry, open func(name string) (fs.File, error)) *In
 		root.e = t.root.e
 		merge(root, t.root)
 	}
-	v := &IndexView{nodes: make(map[string]*vnode, total), open: open}
-	v.finish(root, ".")
-	return v
+	root.name = "."
+	finish(root)
+	return &IndexView{top: root, open: open}
 }
 
 // merge lays one layer's directory src over the merged directory dst, as
@@ -99,45 +124,34 @@ func merge(dst *vnode, src *lnode) {
 	}
 }
 
-// finish names every node, indexes it by path and sorts directory
-// listings, dropping the merge-time maps.
-func (v *IndexView) finish(n *vnode, p string) {
-	n.path = p
-	v.nodes[p] = n
+// finish links every node to its parent and names it, and sorts
+// directory listings, dropping the merge-time maps.
+func finish(n *vnode) {
 	if !n.isDir() {
 		return
 	}
-	names := make([]string, 0, len(n.kids))
-	for name := range n.kids {
-		names = append(names, name)
+	n.list = make([]*vnode, 0, len(n.kids))
+	for name, c := range n.kids {
+		c.name, c.parent = name, n
+		n.list = append(n.list, c)
 	}
-	slices.Sort(names)
-	n.list = make([]*vnode, len(names))
-	for i, name := range names {
-		c := n.kids[name]
-		n.list[i] = c
-		if p == "." {
-			v.finish(c, name)
-		} else {
-			v.finish(c, p+"/"+name)
-		}
-	}
+	slices.SortFunc(n.list, func(a, b *vnode) int { return strings.Compare(a.name, b.name) })
 	n.kids = nil
+	for _, c := range n.list {
+		finish(c)
+	}
 }
 
 // The tree methods let resolve (view.go) walk an IndexView.
 
-func (v *IndexView) root() (*vnode, error) { return v.nodes["."], nil }
+func (v *IndexView) root() (*vnode, error) { return v.top, nil }
 
 func (v *IndexView) child(d *vnode, name string) (*vnode, error) {
-	p := name
-	if d.path != "." {
-		p = d.path + "/" + name
+	i, ok := slices.BinarySearchFunc(d.list, name, func(c *vnode, name string) int { return strings.Compare(c.name, name) })
+	if !ok {
+		return nil, fs.ErrNotExist
 	}
-	if n, ok := v.nodes[p]; ok {
-		return n, nil
-	}
-	return nil, fs.ErrNotExist
+	return d.list[i], nil
 }
 
 func (v *IndexView) isDir(n *vnode) bool { return n.isDir() }
@@ -192,7 +206,7 @@ func (v *IndexView) ReadDir(name string) ([]fs.DirEntry, error) {
 func listing(n *vnode) []fs.DirEntry {
 	out := make([]fs.DirEntry, len(n.list))
 	for i, c := range n.list {
-		out[i] = fs.FileInfoToDirEntry(entryInfo{name: path.Base(c.path), e: c.e})
+		out[i] = fs.FileInfoToDirEntry(entryInfo{name: c.name, e: c.e})
 	}
 	return out
 }
@@ -211,7 +225,7 @@ func (v *IndexView) Open(name string) (fs.File, error) {
 	if v.open == nil {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: errors.ErrUnsupported}
 	}
-	return v.open(n.path)
+	return v.open(n.path())
 }
 
 // entryInfo is an index entry as an fs.FileInfo; a nil entry is an
