@@ -46,6 +46,13 @@ const (
 // kernel refuses to create there, are left out (the sandbox's /dev is a
 // tmpfs with the host's nodes anyway).
 func Apply(ctx context.Context, dir string, r io.Reader) (int64, error) {
+	return ApplyEach(ctx, dir, r, nil)
+}
+
+// ApplyEach is Apply, handing each tar header it reads to each (if not
+// nil) before the entry is written: a caller indexes the layer in the
+// same pass instead of reading it again.
+func ApplyEach(ctx context.Context, dir string, r io.Reader, each func(*tar.Header)) (int64, error) {
 	root, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return 0, fmt.Errorf("open layer directory: open %s: %w", dir, err)
@@ -64,6 +71,9 @@ func Apply(ctx context.Context, dir string, r io.Reader) (int64, error) {
 		}
 		if err != nil {
 			return a.written, fmt.Errorf("read layer tar: %w", err)
+		}
+		if each != nil {
+			each(h)
 		}
 		a.dirs.trim()
 		if err := a.entry(ctx, h, tr); err != nil {

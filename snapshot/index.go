@@ -99,31 +99,45 @@ func escapes(name string) bool {
 // the diffID reads the rest. Callers save the result with SaveIndex.
 func IndexLayer(ctx context.Context, r io.Reader) ([]Entry, error) {
 	tr := tar.NewReader(r)
-	var out []Entry
-	l := newLayerTree()
+	x := newIndexer()
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		h, err := tr.Next()
 		if err == io.EOF {
-			return out, nil
+			return x.out, nil
 		}
 		if err != nil {
 			return nil, fmt.Errorf("read layer tar: %w", err)
 		}
-		if escapes(h.Name) {
-			return nil, fmt.Errorf("layer entry %q: path escapes the layer root", h.Name)
-		}
-		if h.Typeflag == tar.TypeLink && escapes(h.Linkname) {
-			return nil, fmt.Errorf("layer entry %q: hard link target %q escapes the layer root", h.Name, h.Linkname)
-		}
-		e := EntryOf(h)
-		out = append(out, e)
-		if err := l.add(&out[len(out)-1]); err != nil {
-			return nil, fmt.Errorf("layer entry %q: %w", h.Name, err)
+		if err := x.add(h); err != nil {
+			return nil, err
 		}
 	}
+}
+
+// indexer builds a layer's index header by header (IndexLayer, and
+// Unpack in the same pass as archive.Apply).
+type indexer struct {
+	out []Entry
+	l   *layerTree
+}
+
+func newIndexer() *indexer { return &indexer{l: newLayerTree()} }
+
+func (x *indexer) add(h *tar.Header) error {
+	if escapes(h.Name) {
+		return fmt.Errorf("layer entry %q: path escapes the layer root", h.Name)
+	}
+	if h.Typeflag == tar.TypeLink && escapes(h.Linkname) {
+		return fmt.Errorf("layer entry %q: hard link target %q escapes the layer root", h.Name, h.Linkname)
+	}
+	x.out = append(x.out, EntryOf(h))
+	if err := x.l.add(&x.out[len(x.out)-1]); err != nil {
+		return fmt.Errorf("layer entry %q: %w", h.Name, err)
+	}
+	return nil
 }
 
 // The index file: a magic line, the entry count, the entries, and a

@@ -65,3 +65,38 @@ func TestUnpackRewrite(t *testing.T) {
 		})
 	}
 }
+
+// Unpacking a layer without an index (a base image's) saves the one
+// IndexLayer would have made, so a later COPY does not read it again.
+func TestUnpackSavesTheIndex(t *testing.T) {
+	needRoot(t)
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var opens atomic.Int32
+	l := testLayer(t, "dir/f", "content", &opens)
+	if _, ok, _ := s.LoadIndex(l.DiffID); ok {
+		t.Fatal("index before unpack")
+	}
+	if _, err := s.Unpack(t.Context(), []Layer{l}); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.LoadIndex(l.DiffID)
+	if err != nil || !ok {
+		t.Fatalf("no index after unpack: %v", err)
+	}
+	rc, _ := l.Open(t.Context())
+	want, err := IndexLayer(t.Context(), rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("index after unpack has %d entries, IndexLayer %d", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].Name != want[i].Name || got[i].Mode != want[i].Mode || got[i].Size != want[i].Size {
+			t.Errorf("entry %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"archive/tar"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -195,7 +196,22 @@ func (s *Store) apply(ctx context.Context, fsDir string, diffID v1.Hash, open fu
 	defer ra.Close()
 	h := sha256.New()
 	r := io.TeeReader(ra, h)
-	if _, err := archive.Apply(ctx, fsDir, r); err != nil {
+	// A layer gorae did not write (a base image's) has no index yet: it
+	// is made from the headers Apply reads, so that a later COPY onto
+	// the image need not decompress the layer again for its file list.
+	var x *indexer
+	var xerr error
+	each := func(h *tar.Header) {
+		if xerr == nil {
+			xerr = x.add(h)
+		}
+	}
+	if s.hasIndex(diffID) {
+		each = nil
+	} else {
+		x = newIndexer()
+	}
+	if _, err := archive.ApplyEach(ctx, fsDir, r, each); err != nil {
 		return err
 	}
 	// The tar may carry padding past its end marker; it counts for the
@@ -206,7 +222,21 @@ func (s *Store) apply(ctx context.Context, fsDir string, diffID v1.Hash, open fu
 	if got := hex.EncodeToString(h.Sum(nil)); got != diffID.Hex {
 		return fmt.Errorf("layer content has digest sha256:%s, not its diffID: the blob is corrupt; remove it from the store and pull again", got)
 	}
+	if x != nil && xerr == nil {
+		// Only a speed-up: a layer without one is indexed when read.
+		_ = s.SaveIndex(diffID, x.out)
+	}
 	return nil
+}
+
+// hasIndex reports whether the layer diffID has a saved index.
+func (s *Store) hasIndex(diffID v1.Hash) bool {
+	p, err := s.indexPath(diffID)
+	if err != nil {
+		return false
+	}
+	_, err = os.Lstat(p)
+	return err == nil
 }
 
 // lock takes an exclusive flock on DIR/<chain>.lock, polling so that a
