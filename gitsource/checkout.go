@@ -338,7 +338,7 @@ func (c *Client) CommitTime(ctx context.Context, r *Resolved) (time.Time, error)
 // build whose context is a clean checkout. ok is false outside a work
 // tree, for a dirty one, and without git.
 func CleanCommitTime(ctx context.Context, dir string) (t time.Time, ok bool) {
-	if dir == "" {
+	if dir == "" || !mayBeWorkTree(dir) {
 		return time.Time{}, false
 	}
 	g := git{dir: dir}
@@ -350,6 +350,30 @@ func CleanCommitTime(ctx context.Context, dir string) (t time.Time, ok bool) {
 	}
 	t, err := commitTime(ctx, g, "HEAD")
 	return t, err == nil
+}
+
+// mayBeWorkTree reports whether dir or a directory above it holds a .git
+// entry: without one git would only say "not a git repository", and
+// starting it takes tens of milliseconds, a third of a cached build.
+// With GIT_DIR set, git may find a repository elsewhere: it is asked.
+func mayBeWorkTree(dir string) bool {
+	if os.Getenv("GIT_DIR") != "" {
+		return true
+	}
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return true
+	}
+	for {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return true
+		}
+		up := filepath.Dir(d)
+		if up == d {
+			return false
+		}
+		d = up
+	}
 }
 
 // commitTime is the committer time of commit in g's repository.
