@@ -11,7 +11,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/gorae/gorae/archive"
@@ -88,10 +87,11 @@ func (e *Env) fileDigest(ctx context.Context, ctxName string, fsys archive.FS, r
 	}
 	defer f.Close()
 	h := sha256.New()
-	buf := copyBufs.Get().(*[]byte)
-	_, err = io.CopyBuffer(h, archive.ContextReader(ctx, f), *buf)
-	copyBufs.Put(buf)
-	if err != nil {
+	// A buffer the size of the file, up to io.Copy's 32 KB: io.Copy
+	// would allocate 32 KB for every file of the context, a gigabyte of
+	// garbage for 30,000 small files.
+	buf := make([]byte, min(fi.Size(), 32<<10)+1)
+	if _, err := io.CopyBuffer(h, archive.ContextReader(ctx, f), buf); err != nil {
 		return "", fmt.Errorf("read %s: %w", rel, err)
 	}
 	d := hex.EncodeToString(h.Sum(nil))
@@ -100,11 +100,6 @@ func (e *Env) fileDigest(ctx context.Context, ctxName string, fsys archive.FS, r
 	}
 	return d, nil
 }
-
-// copyBufs are the read buffers of fileDigest: io.Copy would allocate
-// 32 KB for every file of the context, a gigabyte of garbage for
-// 30,000 files.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // glob expands a COPY source pattern against fsys. A pattern without
 // wildcards is returned as is, existing or not (the copy reports a

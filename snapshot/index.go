@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"unsafe"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/gorae/gorae/archive"
@@ -286,8 +287,9 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 var errCorrupt = errors.New("corrupt layer index")
 
-// decodeIndex parses an index file. Strings are slices of one string
-// holding the whole file: one allocation instead of one per name.
+// decodeIndex parses an index file. Strings are slices of b itself, as
+// one string: no allocation per name, and no copy of the file (8 MB for
+// a 300,000-file layer). b must never be written again.
 func decodeIndex(b []byte) ([]Entry, error) {
 	if len(b) < len(indexMagic)+4 || string(b[:len(indexMagic)]) != indexMagic {
 		return nil, errCorrupt
@@ -296,7 +298,7 @@ func decodeIndex(b []byte) ([]Entry, error) {
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(b[len(b)-4:]) {
 		return nil, errCorrupt
 	}
-	d := decoder{s: string(body), i: len(indexMagic)}
+	d := decoder{s: unsafe.String(unsafe.SliceData(body), len(body)), i: len(indexMagic)}
 	n := d.uvarint()
 	if n > uint64(len(body)) { // every entry takes at least one byte
 		return nil, errCorrupt

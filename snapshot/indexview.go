@@ -47,11 +47,10 @@ var _ archive.FS = (*IndexView)(nil)
 
 // vnode is a name in the merged tree.
 type vnode struct {
-	name   string            // "." for the root
-	parent *vnode            // nil for the root
-	e      *Entry            // nil for an implied directory
-	kids   map[string]*vnode // directories, while merging
-	list   []*vnode          // directories: children sorted by name
+	name   string   // "." for the root
+	parent *vnode   // nil for the root
+	e      *Entry   // nil for an implied directory
+	list   []*vnode // directories: children sorted by name
 }
 
 // path is n's clean path in the view ("." for the root).
@@ -84,7 +83,7 @@ func (n *vnode) isDir() bool { return n.e == nil || n.e.Typeflag == tar.TypeDir 
 // typically with a View. A nil open makes such opens fail. The view keeps
 // pointers into layers, which must not change afterwards.
 func NewIndexView(layers [][]Entry, open func(name string) (fs.File, error)) *IndexView {
-	root := &vnode{kids: map[string]*vnode{}}
+	root := &vnode{name: "."}
 	for _, entries := range layers {
 		t := newLayerTree()
 		for i := range entries {
@@ -95,51 +94,50 @@ func NewIndexView(layers [][]Entry, open func(name string) (fs.File, error)) *In
 		root.e = t.root.e
 		merge(root, t.root)
 	}
-	root.name = "."
-	finish(root)
 	return &IndexView{top: root, open: open}
 }
 
 // merge lays one layer's directory src over the merged directory dst, as
-// overlayfs shows an upper directory over a lower one.
+// overlayfs shows an upper directory over a lower one. Both listings are
+// walked in name order, so the merged one is sorted as it is built.
 func merge(dst *vnode, src *lnode) {
-	if src.opaque {
-		clear(dst.kids)
+	names := make([]string, 0, len(src.kids))
+	for name := range src.kids {
+		names = append(names, name)
 	}
-	for name, c := range src.kids {
-		switch {
+	slices.Sort(names)
+	var old []*vnode
+	if !src.opaque {
+		old = dst.list
+	}
+	out := make([]*vnode, 0, len(old)+len(names))
+	i := 0
+	for _, name := range names {
+		for i < len(old) && old[i].name < name {
+			out = append(out, old[i])
+			i++
+		}
+		var prev *vnode
+		if i < len(old) && old[i].name == name {
+			prev = old[i]
+			i++
+		}
+		switch c := src.kids[name]; {
 		case c.whiteout:
-			delete(dst.kids, name)
+			// hides prev
 		case !c.dir:
-			dst.kids[name] = &vnode{e: c.e}
+			out = append(out, &vnode{name: name, parent: dst, e: c.e})
 		default:
-			d := dst.kids[name]
+			d := prev
 			if d == nil || !d.isDir() {
-				d = &vnode{kids: map[string]*vnode{}}
-				dst.kids[name] = d
+				d = &vnode{name: name, parent: dst}
 			}
 			d.e = c.e
 			merge(d, c)
+			out = append(out, d)
 		}
 	}
-}
-
-// finish links every node to its parent and names it, and sorts
-// directory listings, dropping the merge-time maps.
-func finish(n *vnode) {
-	if !n.isDir() {
-		return
-	}
-	n.list = make([]*vnode, 0, len(n.kids))
-	for name, c := range n.kids {
-		c.name, c.parent = name, n
-		n.list = append(n.list, c)
-	}
-	slices.SortFunc(n.list, func(a, b *vnode) int { return strings.Compare(a.name, b.name) })
-	n.kids = nil
-	for _, c := range n.list {
-		finish(c)
-	}
+	dst.list = append(out, old[i:]...)
 }
 
 // The tree methods let resolve (view.go) walk an IndexView.
