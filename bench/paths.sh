@@ -38,7 +38,7 @@ deb=$REG/base/debian:bookworm bb=$REG/base/busybox:latest
 # step_seconds FILE PATTERN: seconds of the step whose name matches PATTERN
 # in a --progress=json log.
 step_seconds() {
-  jq -r --arg p "$2" 'select(.status == "done" and (.step | test($p))) | .seconds' "$1" | tail -1
+  jq -r --arg p "$2" 'select(.status == "done" and ((.step // "") | test($p))) | .seconds' "$1" | tail -1
 }
 
 # build NAME DOCKERFILE [FLAGS...]: a build of $work/ctx with DOCKERFILE,
