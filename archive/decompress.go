@@ -66,7 +66,9 @@ func DetectFormat(head []byte) Format {
 // stream is returned as is with Format Uncompressed. Close releases the
 // decoder; it does not close r.
 func Decompress(r io.Reader) (io.ReadCloser, Format, error) {
-	br := bufio.NewReader(r)
+	// 64 KB reads: inflating a 51 MB layer through 4 KB ones cost 12,000
+	// more read(2) calls, 4% of its time.
+	br := bufio.NewReaderSize(r, 64<<10)
 	// Peek errors other than a short stream surface on the first Read.
 	head, _ := br.Peek(6)
 	f := DetectFormat(head)
