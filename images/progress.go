@@ -55,7 +55,7 @@ func (l progressLayer) Compressed() (io.ReadCloser, error) {
 		size = 0 // unknown: the transfer shows bytes only
 	}
 	name := progress.ShortDigest(d.String())
-	return &progress.MeteredReader{ReadCloser: rc, P: l.p, ID: "pull " + d.String(),
+	return &progress.MeteredReader{ReadCloser: rc, Transfer: l.p.Transfer, ID: "pull " + d.String(),
 		Running: "pulling layer " + name, Finished: "pulled layer " + name, Total: size}, nil
 }
 

@@ -200,7 +200,9 @@ func Uncompressed(c *content.Store, l Layer, report func(id, label string, done,
 			return nil, err
 		}
 		if remote && report != nil {
-			f = &pullMeter{ReadCloser: f, report: report, l: l}
+			short := progress.ShortDigest(l.Digest.String())
+			f = &progress.MeteredReader{ReadCloser: f, Transfer: report, ID: "pull " + l.Digest.String(),
+				Running: "pulling layer " + short, Finished: "pulled layer " + short, Total: l.Size}
 		}
 		zr, _, err := archive.Decompress(f)
 		if err != nil {
@@ -238,36 +240,4 @@ func (e *Env) now() int64 {
 		return e.Epoch.Unix()
 	}
 	return time.Now().Unix()
-}
-
-// pullMeter shows a layer streamed from its registry as a transfer.
-type pullMeter struct {
-	io.ReadCloser
-	report func(id, label string, done, total int64)
-	l      Layer
-	done   int64
-	ended  bool
-}
-
-func (m *pullMeter) Read(p []byte) (int, error) {
-	n, err := m.ReadCloser.Read(p)
-	m.done += int64(n)
-	short := progress.ShortDigest(m.l.Digest.String())
-	switch {
-	case m.ended:
-	case err == io.EOF:
-		m.ended = true
-		m.report("pull "+m.l.Digest.String(), "pulled layer "+short, m.done, m.done)
-	case n > 0:
-		m.report("pull "+m.l.Digest.String(), "pulling layer "+short, m.done, m.l.Size)
-	}
-	return n, err
-}
-
-func (m *pullMeter) Close() error {
-	if !m.ended {
-		m.ended = true
-		m.report("pull "+m.l.Digest.String(), "", -1, 0)
-	}
-	return m.ReadCloser.Close()
 }

@@ -5,13 +5,14 @@ import (
 	"io"
 )
 
-// MeteredReader reports the bytes read through it as a transfer on P:
-// finished at the end of the blob (then OnEnd, if set, gets its size),
-// dropped when closed before. A nil P shows nothing.
+// MeteredReader reports the bytes read through it as a transfer through
+// Transfer (a Printer's Transfer): finished at the end of the blob (then
+// OnEnd, if set, gets its size), dropped when closed before. A nil
+// Transfer shows nothing.
 type MeteredReader struct {
 	io.ReadCloser
-	P  *Printer
-	ID string // the transfer's identity
+	Transfer func(id, label string, done, total int64)
+	ID       string // the transfer's identity
 	// Running and Finished label the transfer while under way and once
 	// done.
 	Running, Finished string
@@ -29,12 +30,12 @@ func (r *MeteredReader) Read(b []byte) (int, error) {
 	case r.ended:
 	case errors.Is(err, io.EOF) || (r.Total > 0 && r.done >= r.Total):
 		r.ended = true
-		r.P.Transfer(r.ID, r.Finished, r.done, r.done)
+		r.report(r.ID, r.Finished, r.done, r.done)
 		if r.OnEnd != nil {
 			r.OnEnd(r.done)
 		}
 	case n > 0:
-		r.P.Transfer(r.ID, r.Running, r.done, r.Total)
+		r.report(r.ID, r.Running, r.done, r.Total)
 	}
 	return n, err
 }
@@ -42,7 +43,13 @@ func (r *MeteredReader) Read(b []byte) (int, error) {
 func (r *MeteredReader) Close() error {
 	if !r.ended {
 		r.ended = true
-		r.P.Transfer(r.ID, "", -1, 0)
+		r.report(r.ID, "", -1, 0)
 	}
 	return r.ReadCloser.Close()
+}
+
+func (r *MeteredReader) report(id, label string, done, total int64) {
+	if r.Transfer != nil {
+		r.Transfer(id, label, done, total)
+	}
 }

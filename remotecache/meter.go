@@ -67,7 +67,7 @@ func (m *cacheMeter) reader(rc io.ReadCloser, d v1.Hash, size int64) io.ReadClos
 	}
 	name := progress.ShortDigest(d.String())
 	return &progress.MeteredReader{
-		ReadCloser: rc, P: m.p, ID: m.running + " " + d.String(),
+		ReadCloser: rc, Transfer: m.p.Transfer, ID: m.running + " " + d.String(),
 		Running: m.running + " " + name, Finished: m.finished + " " + name,
 		Total: size, OnEnd: m.count,
 	}

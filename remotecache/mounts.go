@@ -199,7 +199,7 @@ type mountMeter struct {
 
 // fetch meters rc, the compressed blob of size bytes.
 func (m mountMeter) fetch(rc io.ReadCloser, size int64) io.ReadCloser {
-	return &progress.MeteredReader{ReadCloser: rc, P: m.p, ID: "restore cache mount " + m.id,
+	return &progress.MeteredReader{ReadCloser: rc, Transfer: m.p.Transfer, ID: "restore cache mount " + m.id,
 		Running: fmt.Sprintf("fetching cache mount %q", m.id), Finished: fmt.Sprintf("fetched cache mount %q", m.id), Total: size}
 }
 
