@@ -43,47 +43,22 @@ func (s *Store) SetFetcher(f Fetcher) {
 	s.fetcher.Store(&f)
 }
 
-// OpenContext is Open, fetching the blob through the Fetcher under ctx
-// when it is missing.
+// OpenContext is Open, fetching the blob under ctx when it is missing
+// (through Stream, read to its end: the build's Fetcher first, then a
+// lazy blob's remote record).
 func (s *Store) OpenContext(ctx context.Context, d v1.Hash) (*os.File, error) {
 	f, err := s.open(d)
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		return f, err
 	}
-	if fp := s.fetcher.Load(); fp != nil {
-		ferr := s.fetch(ctx, *fp, d)
-		if ferr == nil {
-			return s.open(d)
-		}
-		if !errors.Is(ferr, os.ErrNotExist) {
-			return nil, ferr
-		}
+	rc, err := s.Stream(ctx, d)
+	if err != nil {
+		return nil, err
 	}
-	// The build's own Fetcher (above) knows nothing of d: a lazy blob of
-	// an image stored earlier comes from its remote record.
-	if lerr := s.fetchLazy(ctx, d); lerr != nil {
-		if errors.Is(lerr, errNotLazy) {
-			return nil, err
-		}
-		return nil, lerr
+	_, err = io.Copy(io.Discard, rc)
+	rc.Close()
+	if err != nil {
+		return nil, err
 	}
 	return s.open(d)
-}
-
-func (s *Store) fetch(ctx context.Context, fetch Fetcher, d v1.Hash) error {
-	rc, _, err := fetch(ctx, d)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-		return &FetchError{Digest: d, Err: err}
-	}
-	defer rc.Close()
-	if _, _, err := s.Put(ctx, rc, d); err != nil {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		return &FetchError{Digest: d, Err: err}
-	}
-	return nil
 }

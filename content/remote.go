@@ -158,30 +158,6 @@ func (s *Store) removeRemote(d v1.Hash) error {
 	return nil
 }
 
-// errNotLazy says a missing blob has no remote record (or no
-// RemoteFetcher is set): it is simply missing.
-var errNotLazy = errors.New("blob has no remote record")
-
-// fetchLazy fetches the lazy blob d through the RemoteFetcher. It returns
-// errNotLazy when d has no record or no RemoteFetcher is set.
-func (s *Store) fetchLazy(ctx context.Context, d v1.Hash) error {
-	fp := s.remote.Load()
-	if fp == nil {
-		return errNotLazy
-	}
-	src, ok := s.Remote(d)
-	if !ok {
-		return errNotLazy
-	}
-	err := s.fetch(ctx, func(ctx context.Context, d v1.Hash) (io.ReadCloser, int64, error) {
-		return (*fp)(ctx, d, src)
-	}, d)
-	if err == nil || ctx.Err() != nil {
-		return err
-	}
-	return lazyError(d, src, err)
-}
-
 // lazyError explains a failed fetch of the lazy blob d from src.
 func lazyError(d v1.Hash, src RemoteSource, err error) error {
 	of := ""

@@ -25,7 +25,14 @@ func (s *Store) Stream(ctx context.Context, d v1.Hash) (io.ReadCloser, error) {
 	if fp := s.fetcher.Load(); fp != nil {
 		rc, _, ferr := (*fp)(ctx, d)
 		if ferr == nil {
-			return s.tee(ctx, d, rc, func(err error) error { return &FetchError{Digest: d, Err: err} })
+			return s.tee(ctx, d, rc, func(err error) error {
+				if ctx.Err() != nil {
+					// Not the blob's fault: the build's --cache-from
+					// records that name it stay.
+					return context.Cause(ctx)
+				}
+				return &FetchError{Digest: d, Err: err}
+			})
 		}
 		if !errors.Is(ferr, os.ErrNotExist) {
 			return nil, &FetchError{Digest: d, Err: ferr}
