@@ -123,6 +123,15 @@ func IndexLayer(ctx context.Context, r io.Reader) ([]Entry, error) {
 type indexer struct {
 	out []Entry
 	l   *layerTree
+	err error // keep's first failure
+}
+
+// keep adds h unless an earlier header failed: Apply's callback, which
+// cannot return an error (Apply refuses what add does anyway).
+func (x *indexer) keep(h *tar.Header) {
+	if x.err == nil {
+		x.err = x.add(h)
+	}
 }
 
 func newIndexer() *indexer { return &indexer{l: newLayerTree()} }

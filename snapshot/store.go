@@ -200,16 +200,10 @@ func (s *Store) apply(ctx context.Context, fsDir string, diffID v1.Hash, open fu
 	// is made from the headers Apply reads, so that a later COPY onto
 	// the image need not decompress the layer again for its file list.
 	var x *indexer
-	var xerr error
-	each := func(h *tar.Header) {
-		if xerr == nil {
-			xerr = x.add(h)
-		}
-	}
-	if s.hasIndex(diffID) {
-		each = nil
-	} else {
+	var each func(*tar.Header)
+	if !s.hasIndex(diffID) {
 		x = newIndexer()
+		each = x.keep
 	}
 	if _, err := archive.ApplyEach(ctx, fsDir, r, each); err != nil {
 		return err
@@ -222,7 +216,7 @@ func (s *Store) apply(ctx context.Context, fsDir string, diffID v1.Hash, open fu
 	if got := hex.EncodeToString(h.Sum(nil)); got != diffID.Hex {
 		return fmt.Errorf("layer content has digest sha256:%s, not its diffID: the blob is corrupt; remove it from the store and pull again", got)
 	}
-	if x != nil && xerr == nil {
+	if x != nil && x.err == nil {
 		// Only a speed-up: a layer without one is indexed when read.
 		_ = s.SaveIndex(diffID, x.out)
 	}
