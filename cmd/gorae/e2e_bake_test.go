@@ -118,7 +118,7 @@ func TestBakeComposeSharedBase(t *testing.T) {
 	if len(stamps) != 1 {
 		t.Errorf("the base stage ran more than once: stamps %v", stamps)
 	}
-	if strings.Contains(r.Stderr, "db ") {
+	if strings.Contains(r.Stderr, "[db") || strings.Contains(r.Stderr, "\ndb ") {
 		t.Errorf("a service without a build section was built:\n%s", r.Stderr)
 	}
 	var md map[string]map[string]any
