@@ -140,8 +140,8 @@ func onOverlay(dir string) bool {
 // mount mounts the overlay. index, redirect_dir and metacopy are turned
 // off so that the upper directory holds only plain entries, whiteouts and
 // opaque markers, which is what makes it a layer diff and a lower
-// directory as it is; kernels without those options get a second try
-// without them.
+// directory as it is; kernels without those options (or volatile) get
+// more tries without them.
 func (a *Active) mount() error {
 	lowers := slices.Clone(a.Lowers)
 	slices.Reverse(lowers) // overlay lists the top first
@@ -153,12 +153,21 @@ func (a *Active) mount() error {
 		lowers = []string{empty}
 	}
 	var err error
-	extras := []string{",index=off,redirect_dir=off,metacopy=off", ""}
+	bare := ""
 	if archive.UserOverlayXattrs() {
 		// Overlay metadata in user.overlay.* (Linux 5.11): trusted.* is
 		// the host root's only.
-		extras = []string{",userxattr,index=off,redirect_dir=off,metacopy=off", ",userxattr"}
+		bare = ",userxattr"
 	}
+	plain := bare + ",index=off,redirect_dir=off,metacopy=off"
+	// volatile (Linux 5.10): the unmount does not sync the upper
+	// filesystem. Without it, unmounting the overlay of a RUN flushes
+	// every dirty page of that filesystem, the base image just unpacked
+	// included (0.14 s after FROM debian). The upper directory is
+	// published unsynced like any chain (durable.go), and every mount
+	// has a work directory of its own, so volatile's one rule (a work
+	// directory once mounted volatile is never mounted again) holds.
+	extras := []string{plain + ",volatile", plain, bare}
 	for _, extra := range extras {
 		opts := "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + a.Upper + ",workdir=" + a.Work + extra
 		if len(opts) < os.Getpagesize() && !slices.ContainsFunc(lowers, needsEscape) {
