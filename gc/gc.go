@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorae/gorae/progress"
 	"github.com/gorae/gorae/root"
+	"github.com/gorae/gorae/snapshot"
 )
 
 // collect removes what p selects and returns the bytes freed. The caller
@@ -62,6 +63,20 @@ func apply(root *root.Root, inv *inventory, trash string) (int64, error) {
 		}
 		freed += it.size
 	}
+	// Where the removed chains and cache mounts were, so that new ones
+	// avoid those inode groups for a while (snapshot/fresh.go).
+	var dirs []string
+	for _, it := range inv.chains {
+		if it.gone {
+			dirs = append(dirs, it.path)
+		}
+	}
+	for _, it := range inv.mounts {
+		if it.gone {
+			dirs = append(dirs, it.path)
+		}
+	}
+	snapshot.NoteFreed(filepath.Join(root.Dir, "snapshots"), dirs)
 	for _, it := range inv.records {
 		del(it)
 	}

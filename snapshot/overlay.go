@@ -81,18 +81,21 @@ func (s *Store) prepare(ctx context.Context, lowers []string, mode prepareMode) 
 		return nil, fmt.Errorf("prepare snapshot: %w", err)
 	}
 	spreadNewDirs(base)
-	var rnd [8]byte
-	_, _ = rand.Read(rnd[:])
-	dir := filepath.Join(base, strconv.Itoa(os.Getpid())+"-"+hex.EncodeToString(rnd[:]))
+	dir, err := s.mkdirSpread(func() (string, error) {
+		var rnd [8]byte
+		_, _ = rand.Read(rnd[:])
+		dir := filepath.Join(base, strconv.Itoa(os.Getpid())+"-"+hex.EncodeToString(rnd[:]))
+		return dir, os.Mkdir(dir, 0o700)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("prepare snapshot: %w", err)
+	}
 	a = &Active{
 		Dir:    dir,
 		Upper:  filepath.Join(dir, "upper"),
 		Work:   filepath.Join(dir, "work"),
 		Merged: filepath.Join(dir, "merged"),
 		Lowers: slices.Clone(lowers),
-	}
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("prepare snapshot: %w", err)
 	}
 	if a.owner, err = ownerLock(dir); err != nil {
 		_ = os.RemoveAll(dir)

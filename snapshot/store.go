@@ -122,7 +122,7 @@ func (s *Store) unpackOne(ctx context.Context, chain string, l Layer) (string, e
 		return fsDir, nil
 	}
 	s.removeStale(chain)
-	tmp, err := os.MkdirTemp(s.dir, ".tmp-"+chain+"-")
+	tmp, err := s.mkdirSpread(func() (string, error) { return os.MkdirTemp(s.dir, ".tmp-"+chain+"-") })
 	if err != nil {
 		return "", fmt.Errorf("create temporary directory: %w", err)
 	}
