@@ -144,7 +144,7 @@ func New(ctx context.Context, root *root.Root, o Options) (_ *Container, err err
 	if err != nil {
 		return nil, err
 	}
-	lowers, err := unpackImage(ctx, root, ri.Digest)
+	lowers, err := unpackImage(ctx, root, ri.Digest, o.Progress)
 	if err != nil {
 		return nil, fmt.Errorf("unpack image %s: %w", ri.Ref, err)
 	}
@@ -300,8 +300,9 @@ func (rc Config) args(cfg imageconfig.Config) ([]string, error) {
 }
 
 // unpackImage makes sure the stored image's layer chain is unpacked and
-// returns its directories, bottom first.
-func unpackImage(ctx context.Context, root *root.Root, digest string) ([]string, error) {
+// returns its directories, bottom first. A layer still in the registry
+// (a base image a build left lazy) streams from it, its pull shown on p.
+func unpackImage(ctx context.Context, root *root.Root, digest string, p *progress.Printer) ([]string, error) {
 	img, _, err := root.Images.Image(ctx, digest)
 	if err != nil {
 		return nil, err
@@ -310,9 +311,13 @@ func unpackImage(ctx context.Context, root *root.Root, digest string) ([]string,
 	if err != nil {
 		return nil, err
 	}
+	var report func(id, label string, done, total int64)
+	if p != nil {
+		report = p.Transfer
+	}
 	layers := make([]snapshot.Layer, len(ls))
 	for i, l := range ls {
-		layers[i] = snapshot.Layer{DiffID: l.DiffID, Open: ops.Uncompressed(root.Content, l, nil)}
+		layers[i] = snapshot.Layer{DiffID: l.DiffID, Open: ops.Uncompressed(root.Content, l, report)}
 	}
 	return root.Snapshots.Unpack(ctx, layers)
 }

@@ -238,4 +238,13 @@ func TestBaseLayersStayLazy(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(g3.Root, "content", "blobs", "sha256", baseLayer.Hex)); err != nil {
 		t.Errorf("gorae pull left the base layer lazy: %v", err)
 	}
+
+	// gorae run of an image whose base is lazy streams the layer and says so.
+	testutil.WriteFiles(t, dir, map[string]string{"Dockerfile": "FROM " + base + "\nRUN echo lazy > /marker\n"})
+	g4 := newGorae(t)
+	g4.Must(t, dir, "build", "-q", "-t", "lazybase:4", "--cache-from", "type=registry,ref="+cacheRef, ".")
+	r = g4.Must(t, ".", "run", "--rm", "lazybase:4", "cat", "/base-id")
+	if r.Stdout != t.Name()+"\n" || !strings.Contains(r.Stderr, "pulled layer "+baseLayer.String()[:19]) {
+		t.Errorf("run of a lazy base: stdout %q, stderr lacks the layer's pull:\n%s", r.Stdout, r.Stderr)
+	}
 }
