@@ -3,6 +3,7 @@ package archive
 import (
 	"io/fs"
 	"os"
+	"strings"
 	"syscall"
 )
 
@@ -28,7 +29,11 @@ func Owner(fi fs.FileInfo) (uid, gid int) {
 
 // RootFS is an FS over a directory opened with os.OpenRoot: nothing it
 // returns can lie outside the directory, whatever symlinks it holds.
-type RootFS struct{ Root *os.Root }
+// Dirs, if set, keeps the directories of opened files open (see Dirs).
+type RootFS struct {
+	Root *os.Root
+	Dirs *Dirs
+}
 
 var _ FS = RootFS{}
 
@@ -36,7 +41,14 @@ func (r RootFS) Lstat(name string) (fs.FileInfo, error) { return r.Root.Lstat(na
 
 func (r RootFS) Readlink(name string) (string, error) { return r.Root.Readlink(name) }
 
-func (r RootFS) Open(name string) (fs.File, error) { return r.Root.Open(name) }
+func (r RootFS) Open(name string) (fs.File, error) {
+	if r.Dirs != nil && strings.Contains(name, "/") {
+		if f, err := r.Dirs.openFile(r.Root, name); err == nil {
+			return f, nil
+		}
+	}
+	return r.Root.Open(name)
+}
 
 func (r RootFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return fs.ReadDir(r.Root.FS(), name)

@@ -89,6 +89,7 @@ type Env struct {
 	rewrites sync.Map // diffID → func(context.Context, *archive.Writer) error (keepRewrite)
 	mu       sync.Mutex
 	roots    []*os.Root
+	dirs     []*archive.Dirs // of the contexts in roots
 	views    map[string]archive.FS
 	contexts map[string]archive.FS
 	pins     map[string]string // node digest → what an HTTP or git source resolved to
@@ -119,10 +120,13 @@ func (e *Env) pin(node, v string) {
 func (e *Env) Close() error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	for _, d := range e.dirs {
+		d.Close()
+	}
 	for _, r := range e.roots {
 		r.Close()
 	}
-	e.roots = nil
+	e.roots, e.dirs = nil, nil
 	return nil
 }
 

@@ -80,8 +80,10 @@ func (e *Env) contextFS(op graph.Context) (archive.FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open build context: %w", err)
 	}
+	dirs := archive.NewDirs()
 	e.roots = append(e.roots, root)
-	fsys, err := copier.ContextFS(archive.RootFS{Root: root}, op.Excludes)
+	e.dirs = append(e.dirs, dirs)
+	fsys, err := copier.ContextFS(archive.RootFS{Root: root, Dirs: dirs}, op.Excludes)
 	if err != nil {
 		return nil, fmt.Errorf("build context %s: %w", op.Name, err)
 	}
