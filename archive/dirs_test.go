@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // TestDirsOpen: a RootFS with Dirs opens what one without opens, with the
@@ -110,5 +111,66 @@ func TestDirsManyConcurrent(t *testing.T) {
 	wg.Wait()
 	if len(fsys.Dirs.open) > maxDirs {
 		t.Errorf("%d directories kept open, at most %d", len(fsys.Dirs.open), maxDirs)
+	}
+}
+
+// TestDirsKeepsAndRenews: opening a file keeps its directory open, later
+// opens in it use that handle, and a handle older than dirsTTL is
+// replaced, so a directory replaced meanwhile is read at its new place.
+func TestDirsKeepsAndRenews(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("a/b/f", "old")
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	now := time.Unix(1000, 0)
+	dirsNow = func() time.Time { return now }
+	t.Cleanup(func() { dirsNow = time.Now })
+	fsys := RootFS{Root: root, Dirs: NewDirs()}
+	defer fsys.Dirs.Close()
+	read := func() string {
+		t.Helper()
+		f, err := fsys.Open("a/b/f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		b, _ := io.ReadAll(f)
+		return string(b)
+	}
+	if got := read(); got != "old" {
+		t.Fatalf("a/b/f = %q", got)
+	}
+	first := fsys.Dirs.open["a/b"]
+	if first.root == nil || len(fsys.Dirs.open) != 1 {
+		t.Fatalf("directories kept open: %v, want a/b", fsys.Dirs.open)
+	}
+	read()
+	if fsys.Dirs.open["a/b"] != first {
+		t.Error("a second open in a/b did not use the handle kept")
+	}
+	// a/b is replaced by a new directory; once the handle is old enough,
+	// the new one is read.
+	if err := os.Rename(filepath.Join(dir, "a/b"), filepath.Join(dir, "gone")); err != nil {
+		t.Fatal(err)
+	}
+	write("a/b/f", "new")
+	now = now.Add(dirsTTL)
+	if got := read(); got != "new" {
+		t.Errorf("after %v, a/b/f = %q, want the new directory's", dirsTTL, got)
+	}
+	if fsys.Dirs.open["a/b"] == first {
+		t.Error("the old handle was kept past dirsTTL")
 	}
 }

@@ -15,8 +15,7 @@ import (
 
 // Where a new chain or RUN snapshot lands on ext4, continued from
 // spreadNewDirs (topdir.go). ext4 without a journal will not reuse an
-// inode freed in the last dirty_expire seconds (30 by default) while its
-// inode table block is cached: it skips such inodes one by one, from the
+// inode freed in the last 60 s while its inode table block is cached: it skips such inodes one by one, from the
 // start of the group, for every inode it allocates. A snapshot made in
 // the flex group a prune has just emptied therefore costs time that
 // grows with the square of its files: after `gorae prune --all`, the
@@ -67,18 +66,12 @@ func noJournalExt4(dir string) bool {
 	return !bytes.Contains(opts, []byte("\ndata=")) && !bytes.HasPrefix(opts, []byte("data="))
 }
 
-// recentWindow is how long ext4 treats a freed inode as recently freed.
-func recentWindow() time.Duration {
-	b, err := os.ReadFile("/proc/sys/vm/dirty_expire_centisecs")
-	if err != nil {
-		return 30 * time.Second
-	}
-	cs, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || cs <= 0 {
-		return 30 * time.Second
-	}
-	return time.Duration(cs) * 10 * time.Millisecond
-}
+// recentWindow is how long a freed group is avoided. ext4 treats an
+// inode as recently freed for 60 s after its deletion (RECENTCY_MIN in
+// fs/ext4/ialloc.c; 360 s while its inode table block is dirty, which
+// writeback ends within about 35 s), and gc records a group before it
+// deletes the trash, which can take a few seconds more.
+const recentWindow = 2 * time.Minute
 
 // flexGroup is flexGroupOf, a variable for tests.
 var flexGroup = flexGroupOf
@@ -89,7 +82,7 @@ func flexGroupOf(path string) (uint64, bool) {
 	if unix.Lstat(path, &st) != nil {
 		return 0, false
 	}
-	return st.Ino / flexInodes, true
+	return (st.Ino - 1) / flexInodes, true // inode numbers start at 1
 }
 
 // NoteFreed records the flex groups of dirs, which the caller is about to
@@ -133,7 +126,7 @@ func recentFreed(storeDir string, now time.Time) map[uint64]time.Time {
 		return groups
 	}
 	defer f.Close()
-	since := now.Add(-recentWindow())
+	since := now.Add(-recentWindow)
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		ts, gs, _ := strings.Cut(sc.Text(), " ")

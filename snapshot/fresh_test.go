@@ -25,7 +25,7 @@ func TestRecordFreedWindow(t *testing.T) {
 	dir := t.TempDir()
 	fakeGroups(t, map[string]uint64{"a": 3, "b": 5, "c": 3})
 	now := time.Now()
-	old := now.Add(-2 * recentWindow())
+	old := now.Add(-2 * recentWindow)
 	recordFreed(dir, []string{"a"}, old)
 	recordFreed(dir, []string{"b", "c"}, now)
 	f, err := os.OpenFile(filepath.Join(dir, freedFile), os.O_APPEND|os.O_WRONLY, 0)

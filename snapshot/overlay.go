@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorae/gorae/archive"
@@ -171,7 +172,18 @@ func (a *Active) mount() error {
 	// has a work directory of its own, so volatile's one rule (a work
 	// directory once mounted volatile is never mounted again) holds.
 	extras := []string{plain + ",volatile", plain, bare}
-	for _, extra := range extras {
+	if noVolatile.Load() {
+		extras = extras[1:]
+	}
+	for i, extra := range extras {
+		if i > 0 {
+			// A failed try may have left its marks in the work
+			// directory (work/incompat/volatile makes every later
+			// mount of it fail): the next try gets an empty one.
+			if err := resetDir(a.Work); err != nil {
+				return fmt.Errorf("mount overlay: %w", err)
+			}
+		}
 		opts := "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + a.Upper + ",workdir=" + a.Work + extra
 		if len(opts) < os.Getpagesize() && !slices.ContainsFunc(lowers, needsEscape) {
 			err = unix.Mount("overlay", a.Merged, "overlay", 0, opts)
@@ -179,11 +191,26 @@ func (a *Active) mount() error {
 			err = a.fsmount(lowers, extra)
 		}
 		if err == nil {
+			if i == 1 && strings.HasSuffix(extras[0], ",volatile") {
+				noVolatile.Store(true) // not tried again by this process
+			}
 			a.mounted = true
 			return nil
 		}
 	}
 	return fmt.Errorf("mount overlay at %s: %w", a.Merged, err)
+}
+
+// noVolatile is set once a mount without volatile worked where the same
+// mount with it failed: the kernel lacks the option.
+var noVolatile atomic.Bool
+
+// resetDir empties dir.
+func resetDir(dir string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	return os.Mkdir(dir, 0o755)
 }
 
 func needsEscape(p string) bool { return strings.ContainsAny(p, ",:\\") }
@@ -204,14 +231,22 @@ func (a *Active) fsmount(lowers []string, extra string) error {
 		}
 	}
 	set := [][2]string{{"upperdir", a.Upper}, {"workdir", a.Work}}
+	var flags []string
 	for o := range strings.SplitSeq(strings.TrimPrefix(extra, ","), ",") {
 		if k, v, ok := strings.Cut(o, "="); ok {
 			set = append(set, [2]string{k, v})
+		} else if o != "" {
+			flags = append(flags, o) // userxattr, volatile
 		}
 	}
 	for _, kv := range set {
 		if err := unix.FsconfigSetString(fd, kv[0], kv[1]); err != nil {
 			return fmt.Errorf("set overlay option %s: %w", kv[0], err)
+		}
+	}
+	for _, f := range flags {
+		if err := unix.FsconfigSetFlag(fd, f); err != nil {
+			return fmt.Errorf("set overlay option %s: %w", f, err)
 		}
 	}
 	if err := unix.FsconfigCreate(fd); err != nil {

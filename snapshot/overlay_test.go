@@ -133,6 +133,30 @@ func mounted(t *testing.T, dir string) bool {
 	return slices.ContainsFunc(ms, func(m Mount) bool { return m.Point == dir })
 }
 
+// volatileMount fails the test unless the overlay at dir was mounted
+// volatile, where the kernel has the option (see Active.mount).
+func volatileMount(t *testing.T, dir string) {
+	t.Helper()
+	if noVolatile.Load() {
+		t.Log("this kernel has no volatile overlays")
+		return
+	}
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		if len(f) > 4 && f[4] == dir {
+			if !strings.Contains(line, "volatile") {
+				t.Errorf("overlay at %s is not volatile: %s", dir, line)
+			}
+			return
+		}
+	}
+	t.Errorf("nothing mounted at %s", dir)
+}
+
 func TestOverlayDiffCommit(t *testing.T) {
 	needRoot(t)
 	t.Run("overlay", func(t *testing.T) { testDiffCommit(t, modeAuto) })
@@ -155,6 +179,9 @@ func testDiffCommit(t *testing.T, mode prepareMode) {
 	}
 	if mounted(t, a.Merged) == a.copied {
 		t.Fatalf("mounted = %v, copied = %v", !a.copied, a.copied)
+	}
+	if !a.copied {
+		volatileMount(t, a.Merged) // through mount(2)
 	}
 	if got, err := os.ReadFile(filepath.Join(a.Merged, "etc/group")); err != nil || string(got) != "g" {
 		t.Fatalf("merged etc/group = %q, %v", got, err)
@@ -359,6 +386,7 @@ func TestPrepareManyLowers(t *testing.T) {
 	if !mounted(t, a.Merged) {
 		t.Fatal("not mounted")
 	}
+	volatileMount(t, a.Merged) // through the new mount API
 	for _, i := range []int{0, 79} {
 		got, err := os.ReadFile(filepath.Join(a.Merged, "f"+strconv.Itoa(i)))
 		if err != nil || string(got) != strconv.Itoa(i) {
