@@ -58,7 +58,7 @@ func (a *addedStats) put(rel string, e statEntry) {
 	for _, v := range e.ID {
 		b = binary.AppendVarint(b, v)
 	}
-	if sum, ok := hexDigest(e.Digest); ok {
+	if sum, ok := HexDigest(e.Digest); ok {
 		b = append(b, 1)
 		b = append(b, sum[:]...)
 	} else {
@@ -129,9 +129,10 @@ func (d *dirLog) entry(off int32) statEntry {
 	return e
 }
 
-// hexDigest decodes a 64-character lower-case hex string: one that
-// hex.EncodeToString gives back unchanged.
-func hexDigest(v string) (sum [32]byte, ok bool) {
+// HexDigest decodes a 64-character lower-case hex string: one that
+// hex.EncodeToString gives back unchanged. Packed records (here and
+// ops's explain records) store such a digest as its 32 bytes.
+func HexDigest(v string) (sum [32]byte, ok bool) {
 	if len(v) != 64 {
 		return sum, false
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/gorae/gorae/cache"
 	"github.com/gorae/gorae/graph"
 	"github.com/gorae/gorae/solver"
 )
@@ -67,7 +68,7 @@ func (s *SourceDigest) add(rel string, mode fs.FileMode, value string) {
 	b := binary.AppendUvarint(s.rec[:0], uint64(len(rel)))
 	b = append(b, rel...)
 	b = binary.AppendUvarint(b, uint64(mode))
-	if sum, ok := hexSum(value); ok {
+	if sum, ok := cache.HexDigest(value); ok {
 		b = append(b, 1)
 		b = append(b, sum[:]...)
 	} else {
@@ -82,21 +83,6 @@ func (s *SourceDigest) add(rel string, mode fs.FileMode, value string) {
 		s.files = append(s.files, append(make([]byte, 0, max(packChunk, len(b))), b...))
 	}
 	s.n++
-}
-
-// hexSum decodes a 64-character lower-case hex string: one that
-// hex.EncodeToString gives back unchanged.
-func hexSum(v string) (sum [sha256.Size]byte, ok bool) {
-	if len(v) != 2*sha256.Size {
-		return sum, false
-	}
-	for i := range len(v) {
-		if c := v[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return sum, false
-		}
-	}
-	_, err := hex.Decode(sum[:], []byte(v))
-	return sum, err == nil
 }
 
 // drop forgets the files, keeping the aggregate digest.
