@@ -43,12 +43,8 @@
 # builder clients to end. Build output goes to a log in /tmp (printed last).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
-shared=${SHARED_BENCH:-$repo/../shared/bench}
-. "$shared/lib.sh"
 . "$here/lib.sh"
-G=${GORAE:-$repo/bin/gorae}
-[ -x "$G" ] || make -C "$repo" build
+beside_buildkit
 REPS=${REPS:-3} CASES=${CASES:-"context debian run-true"}
 log=$(mktemp /tmp/cold-XXXX.log)
 export BENCH_LOG=$log

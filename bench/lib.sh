@@ -1,5 +1,17 @@
 # lib.sh — sourced by bench/*.sh: the helpers several of them time builds with.
 
+# beside_buildkit: the set-up of the scripts that time gorae beside
+# BuildKit, called with $here set to bench/: sets repo, shared and G
+# ($GORAE, else bin/gorae, built if missing) and sources the shared
+# bench's lib.sh (../shared/bench, or $SHARED_BENCH).
+beside_buildkit() {
+  repo=$(dirname "$here")
+  shared=${SHARED_BENCH:-$repo/../shared/bench}
+  . "$shared/lib.sh"
+  G=${GORAE:-$repo/bin/gorae}
+  [ -x "$G" ] || make -C "$repo" build
+}
+
 # median: the median (upper of two middles) of the numbers on stdin.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 

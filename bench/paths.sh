@@ -11,12 +11,8 @@
 #   REPS=1 FILES=5000 BIG_MB=50 bench/paths.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
-shared=${SHARED_BENCH:-$repo/../shared/bench}
-. "$shared/lib.sh"
 . "$here/lib.sh"
-G=${GORAE:-$repo/bin/gorae}
-[ -x "$G" ] || make -C "$repo" build
+beside_buildkit
 REPS=${REPS:-3} FILES=${FILES:-20000} BIG_MB=${BIG_MB:-200}
 work=$(mktemp -d /tmp/paths-XXXX)
 trap 'rm -rf "$work"' EXIT

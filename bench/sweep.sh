@@ -56,12 +56,8 @@
 # /tmp (printed last).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
-shared=${SHARED_BENCH:-$repo/../shared/bench}
-. "$shared/lib.sh"
 . "$here/lib.sh"
-G=${GORAE:-$repo/bin/gorae}
-[ -x "$G" ] || make -C "$repo" build
+beside_buildkit
 SWEEPS=${SWEEPS:-"context steps layer stages"}
 REPS=${REPS:-1} BUILDERS=${BUILDERS:-"buildkit gorae"} MODES=${MODES:-"cold warm touch"}
 DATA=${SWEEP_DATA:-/tmp/sweep-data}
