@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"slices"
 	"testing"
@@ -12,9 +13,8 @@ import (
 	"github.com/gorae/gorae/graph"
 )
 
-// planned writes op's layer through the plan (every entry held, then
-// sorted), the path stream must match byte for byte.
-func planned(t *testing.T, op graph.Copy, srcs []Source, o Options) []byte {
+// layerOf returns the layer write makes of op with a new job.
+func layerOf(t *testing.T, op graph.Copy, o Options, write func(*job, *archive.Writer) error) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	w := archive.NewWriter(&buf, archive.WriterOptions{Epoch: &epoch})
@@ -23,31 +23,35 @@ func planned(t *testing.T, op graph.Copy, srcs []Source, o Options) []byte {
 		t.Fatal(err)
 	}
 	defer j.close()
-	if err := j.plan(context.Background(), srcs); err != nil {
-		t.Fatal(err)
-	}
-	if err := j.write(context.Background(), w); err != nil {
+	if err := write(j, w); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()
 	return buf.Bytes()
 }
 
+// planned writes op's layer through the plan (every entry held, then
+// sorted), the path stream must match byte for byte.
+func planned(t *testing.T, op graph.Copy, srcs []Source, o Options) []byte {
+	t.Helper()
+	return layerOf(t, op, o, func(j *job, w *archive.Writer) error {
+		if err := j.plan(context.Background(), srcs); err != nil {
+			return err
+		}
+		return j.write(context.Background(), w)
+	})
+}
+
+// streamed writes op's layer through the path stream, which must take it.
 func streamed(t *testing.T, op graph.Copy, srcs []Source, o Options) []byte {
 	t.Helper()
-	var buf bytes.Buffer
-	w := archive.NewWriter(&buf, archive.WriterOptions{Epoch: &epoch})
-	j, err := newJob(op, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer j.close()
-	ok, err := j.stream(context.Background(), w, srcs)
-	if err != nil || !ok {
-		t.Fatalf("stream = %v, %v; want it to write the copy", ok, err)
-	}
-	w.Close()
-	return buf.Bytes()
+	return layerOf(t, op, o, func(j *job, w *archive.Writer) error {
+		ok, err := j.stream(context.Background(), w, srcs)
+		if err == nil && !ok {
+			err = errors.New("stream left the copy to the plan; want it to write the copy")
+		}
+		return err
+	})
 }
 
 func TestStreamedCopyIsThePlannedOne(t *testing.T) {
