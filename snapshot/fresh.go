@@ -43,7 +43,8 @@ const flexInodes = 8192 * 16
 const spreadTries = 4
 
 // noJournalExt4 reports whether dir is on ext4 mounted without a
-// journal, the only place where where a directory lands matters here.
+// journal, the only file system where a directory lands matters
+// here.
 func noJournalExt4(dir string) bool {
 	var st unix.Statfs_t
 	if unix.Statfs(dir, &st) != nil || st.Type != unix.EXT4_SUPER_MAGIC {
@@ -53,8 +54,8 @@ func noJournalExt4(dir string) bool {
 	if unix.Stat(dir, &dev) != nil {
 		return false
 	}
-	// /proc/fs/ext4/<device>/options lists "journal_checksum" or
-	// "data=..." only for a file system with a journal.
+	// /proc/fs/ext4/<device>/options lists a data= mode (ordered,
+	// journal, writeback) only for a file system with a journal.
 	name, err := os.Readlink(fmt.Sprintf("/sys/dev/block/%d:%d", unix.Major(dev.Dev), unix.Minor(dev.Dev)))
 	if err != nil {
 		return false
